@@ -1,0 +1,1 @@
+"""The platformer world: batched simulation, levels, generator, solver and Gymnasium envs."""
