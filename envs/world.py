@@ -61,6 +61,16 @@ class LevelBank:
         if dynamic > self.d_max:
             self.d_max = max(dynamic, self.d_max + self.d_max // 2)
 
+    def add(self, level: Level) -> int:
+        """Append ``level`` in a new slot and return the slot."""
+        self.levels.append(level)
+        self.tiles = np.pad(self.tiles, ((0, 1), (0, 0), (0, 0)))
+        self.dyn = np.pad(self.dyn, ((0, 1), (0, 0), (0, 0)), constant_values=-1)
+        self.info = np.pad(self.info, ((0, 1), (0, 0)))
+        self.spawns = np.pad(self.spawns, ((0, 1), (0, 0), (0, 0)))
+        self.set(len(self.levels) - 1, level)
+        return len(self.levels) - 1
+
     def set(self, slot: int, level: Level) -> None:
         """Put ``level`` into ``slot``; worlds on that slot must be reset afterwards."""
         dyn_cells = np.argwhere(DYNAMIC[level.tiles])
