@@ -14,8 +14,17 @@ from typing import Any
 import numpy as np
 
 from envs.constants import (
-    COMPLETED, DEAD, P_COINS, P_LEVEL, P_RIGHTMOST, P_STATUS, P_STOMPS, RUNNING, TILE, TIMEOUT,
-)  # fmt: skip
+    COMPLETED,
+    DEAD,
+    P_COINS,
+    P_LEVEL,
+    P_RIGHTMOST,
+    P_STATUS,
+    P_STOMPS,
+    RUNNING,
+    TILE,
+    TIMEOUT,
+)
 from envs.level import Level, load_level
 from envs.world import LevelBank, World
 
@@ -183,4 +192,3 @@ class EpisodeBatch:
     def info_at(infos: dict[str, Any], i: int) -> dict[str, Any]:
         """One world's info as plain Python values."""
         return {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in infos.items()}
-

@@ -82,8 +82,7 @@ class PlatformerVectorEnv(VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"seed: expected {self.num_envs} seeds, got {len(seeds)}")
             self._rngs = [
-                self._rngs[i] if s is None else seeding.np_random(s)[0]
-                for i, s in enumerate(seeds)
+                self._rngs[i] if s is None else seeding.np_random(s)[0] for i, s in enumerate(seeds)
             ]
         options = options or {}
         mask = options.get("reset_mask")

@@ -14,10 +14,39 @@ import numpy as np
 
 from envs import physics
 from envs.constants import (
-    AIR, COIN, DYNAMIC, E_ALIVE, E_COLS, ENEMY_H, ENEMY_W, EVX, EX, EY, FPS, P_CAMERA, P_COINS,
-    P_COLS, P_FACING, P_FRAMES, P_GROUND, P_LAST_PROGRESS, P_LEVEL, P_RIGHTMOST, P_STATUS,
-    P_STOMPS, PLAYER_H, PLAYER_W, PVX, PVY, PX, PY, QUESTION, TILE, UNIT, USED,
-)  # fmt: skip
+    AIR,
+    COIN,
+    DYNAMIC,
+    E_ALIVE,
+    E_COLS,
+    ENEMY_H,
+    ENEMY_W,
+    EVX,
+    EX,
+    EY,
+    FPS,
+    P_CAMERA,
+    P_COINS,
+    P_COLS,
+    P_FACING,
+    P_FRAMES,
+    P_GROUND,
+    P_LAST_PROGRESS,
+    P_LEVEL,
+    P_RIGHTMOST,
+    P_STATUS,
+    P_STOMPS,
+    PLAYER_H,
+    PLAYER_W,
+    PVX,
+    PVY,
+    PX,
+    PY,
+    QUESTION,
+    TILE,
+    UNIT,
+    USED,
+)
 from envs.level import Level
 from envs.physics import LD_COLS, LD_FLAG, LD_H, LD_ND, LD_NE, LD_SX, LD_SY, LD_TIME, LD_W
 
