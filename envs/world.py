@@ -36,6 +36,7 @@ from envs.constants import (
     P_RIGHTMOST,
     P_STATUS,
     P_STOMPS,
+    P_TIME_LIMIT,
     PLAYER_H,
     PLAYER_W,
     PVX,
@@ -145,6 +146,7 @@ class WorldView:
     enemy_size: tuple[int, int]
     camera: float  # x of the screen's left edge
     frames: int
+    time_limit: int  # frames
     status: int
     coins: int
     stomps: int
@@ -261,6 +263,7 @@ class World:
             enemy_size=(ENEMY_W // UNIT, ENEMY_H // UNIT),
             camera=p[P_CAMERA] / UNIT,
             frames=int(p[P_FRAMES]),
+            time_limit=int(p[P_TIME_LIMIT]),
             status=int(p[P_STATUS]),
             coins=int(p[P_COINS]),
             stomps=int(p[P_STOMPS]),

@@ -1,0 +1,193 @@
+"""Play a level yourself (agents come later).
+
+    python play.py --human --level 1-1         # a built-in level, or a level file's path
+
+Keys: arrows move (LEFT/RIGHT/UP/DOWN), Z or space jumps (A), X or shift runs (B), R restarts,
+N goes to the next built-in level, Esc or Q quits. Exit status: 0 done, 2 bad arguments or an
+unusable level (its located error on one line of stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.constants import (
+    BTN_A,
+    BTN_B,
+    BTN_DOWN,
+    BTN_LEFT,
+    BTN_RIGHT,
+    BTN_UP,
+    BUTTONS,
+    COMPLETED,
+    DEAD,
+    FPS,
+    RUNNING,
+    TIMEOUT,
+)
+from envs.level import Level, LevelError, builtin_names, load_level
+from envs.world import LevelBank, World, WorldView
+
+DEFAULT_LEVEL = "1-1"
+END_PAUSE_FRAMES = FPS  # how long the death / completion message stays before the restart
+KEYMAP = {
+    "left": BTN_LEFT,
+    "right": BTN_RIGHT,
+    "up": BTN_UP,
+    "down": BTN_DOWN,
+    "z": BTN_A,
+    "space": BTN_A,
+    "x": BTN_B,
+    "shift": BTN_B,
+}
+QUIT_KEYS = {"quit", "escape", "q"}
+END_MESSAGES = {DEAD: "Ouch! Try again", COMPLETED: "Level complete!", TIMEOUT: "Time up!"}
+CONTROLS = "arrows move, Z/space jump, X/shift run, R restart, N next level, Esc/Q quit"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--human", action="store_true", help="play with the keyboard")
+    parser.add_argument(
+        "--level",
+        default=DEFAULT_LEVEL,
+        help=f"a built-in level name or a level file (default {DEFAULT_LEVEL})",
+    )
+    parser.add_argument("--scale", type=int, default=3, help="pixels per level pixel (default 3)")
+    parser.add_argument(
+        "--fps", type=int, default=FPS, help=f"frames per second, 0 unlimited (default {FPS})"
+    )
+    parser.add_argument(
+        "--frames", type=int, default=0, help="quit after this many frames (0: play until quit)"
+    )
+    args = parser.parse_args(argv)
+    if args.scale < 1:
+        parser.error("--scale must be at least 1")
+    if args.fps < 0 or args.frames < 0:
+        parser.error("--fps and --frames must not be negative")
+    return args
+
+
+def report(error: Exception) -> None:
+    """One line on stderr (no traceback)."""
+    print(str(error).replace("\n", " "), file=sys.stderr)
+
+
+def buttons_from_keys(held: set[str]) -> np.ndarray:
+    """The (1, 6) uint8 button array (``BUTTONS`` order) for the keys held down."""
+    actions = np.zeros((1, len(BUTTONS)), dtype=np.uint8)
+    for key in held:
+        if key in KEYMAP:
+            actions[0, KEYMAP[key]] = 1
+    return actions
+
+
+def next_builtin(spec: str) -> str:
+    """The built-in level after ``spec`` (wrapping round); the first one after a file."""
+    names = builtin_names()
+    if spec in names:
+        return names[(names.index(spec) + 1) % len(names)]
+    return names[0]
+
+
+@dataclass
+class Game:
+    """The level being played, its one-world batch, and the frames shown since it ended."""
+
+    spec: str
+    level: Level
+    world: World
+    ended_for: int = 0
+
+    @classmethod
+    def start(cls, spec: str, level: Level) -> Game:
+        world = World(LevelBank([level]), 1)
+        world.reset()
+        return cls(spec, level, world)
+
+    def restart(self) -> None:
+        self.world.reset()
+        self.ended_for = 0
+
+    def advance(self, actions: np.ndarray) -> None:
+        """One frame of play, or of the end pause (after which the level restarts)."""
+        if int(self.world.status()[0]) == RUNNING:
+            self.world.step(actions, 1)
+        else:
+            self.ended_for += 1
+            if self.ended_for > END_PAUSE_FRAMES:
+                self.restart()
+
+
+def hud_lines(view: WorldView, fps: float) -> list[str]:
+    """Level name, progress to the flag, coins, time left and the frame rate actually shown."""
+    level = view.level
+    flag_x = level.flag_col * 16
+    progress = min(100.0, 100.0 * (view.player[0] + view.player_size[0]) / max(flag_x, 1))
+    time_left = max(0, math.ceil((view.time_limit - view.frames) / FPS))
+    return [
+        f"{level.name}   {progress:3.0f}%   coins {view.coins}   time {time_left}",
+        f"{fps:.0f} fps",
+    ]
+
+
+def switch_level(game: Game) -> Game:
+    """The next built-in level, or the same game when that level cannot be loaded."""
+    spec = next_builtin(game.spec)
+    try:
+        return Game.start(spec, load_level(spec))
+    except LevelError as error:
+        report(error)
+        return game
+
+
+def play_human(game: Game, scale: int, fps: int, max_frames: int = 0) -> int:
+    """The keyboard loop: poll keys, step one frame, draw; ``max_frames`` > 0 stops early."""
+    from viz.world import HumanWindow, render_view
+
+    window = HumanWindow(title="MarI/O lab - play", fps=fps)
+    frame = None
+    shown = 0
+    print(CONTROLS)
+    try:
+        while not max_frames or shown < max_frames:
+            pressed = window.poll()
+            if pressed & QUIT_KEYS:
+                break
+            if "r" in pressed:
+                game.restart()
+            if "n" in pressed:
+                game = switch_level(game)
+                frame = None
+            game.advance(buttons_from_keys(window.held()))
+            view = game.world.view(0)
+            frame = render_view(view, scale=scale, surface=frame)
+            message = END_MESSAGES.get(view.status)
+            window.show(frame, hud_lines(view, window.actual_fps), message)
+            shown += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        window.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        game = Game.start(args.level, load_level(args.level))
+    except (LevelError, OSError) as error:  # OSError: an unreadable file
+        report(error)
+        return 2
+    return play_human(game, args.scale, args.fps, args.frames)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
