@@ -228,7 +228,10 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         status = DEAD
 
     # Enemies: wake near the camera, walk, turn at walls, fall; contact stomps or kills.
+    # Every contact this frame is judged by the fall speed before any stomp, so landing on two
+    # overlapping enemies stomps both instead of the bounce turning the second into a side hit.
     cam = P[i, P_CAMERA]
+    falling = vy > 0
     for k in range(LD[lvl, LD_NE]):
         if E[i, k, E_ALIVE] == 0:
             continue
@@ -278,7 +281,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
             and y < ey + ENEMY_H
             and ey < y + PLAYER_H
         ):
-            if vy > 0 and y + PLAYER_H <= ey + STOMP_MARGIN:
+            if falling and y + PLAYER_H <= ey + STOMP_MARGIN:
                 E[i, k, E_ALIVE] = 0
                 vy = -STOMP_BOUNCE
                 ground = 0

@@ -139,6 +139,21 @@ def test_stomp_from_above_kills_enemy_and_bounces_player():
     assert world.status()[0] == RUNNING
 
 
+def test_landing_on_two_overlapping_enemies_stomps_both():
+    """Two enemies in the same spot are both stomped by one landing; the player survives."""
+    rows = [SKY] * 5 + ["." * 6 + "S" + "." * (W - 7)] + [SKY] * 6
+    rows += ["." * 7 + "E" + "." * (W - 11) + "F..", FLOOR, FLOOR]
+    level = level_from_rows(*rows)
+    level = type(level)(level.name, level.tiles, level.start, level.enemies * 2)
+    world = world_for(level)
+    for _ in range(100):
+        world.step(buttons(), 1)
+        if world.P[0, P_STOMPS]:
+            break
+    assert world.P[0, P_STOMPS] == 2
+    assert world.status()[0] == RUNNING
+
+
 def test_enemy_turns_at_walls_and_falls_off_ledges():
     """An enemy reverses at a wall; one walking off a ledge falls and dies below the map."""
     row = list("S" + "." * (W - 4) + "F..")
