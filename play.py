@@ -53,8 +53,10 @@ CONTROLS = "arrows move, Z/space jump, X/shift run, R restart, N next level, Esc
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--human", action="store_true", help="play with the keyboard")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--human", action="store_true", help="play with the keyboard (the default for now)"
+    )
     parser.add_argument(
         "--level",
         default=DEFAULT_LEVEL,

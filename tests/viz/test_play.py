@@ -97,6 +97,12 @@ def test_play_human_runs_headless_and_exits_0():
     assert "Traceback" not in result.stderr
 
 
+def test_play_with_no_arguments_is_human_play_on_1_1():
+    """`python play.py` alone (the README's quick start) plays 1-1 and exits 0 when told to."""
+    result = run_play("--frames", "5")
+    assert result.returncode == 0, result.stderr
+
+
 def test_play_unknown_level_exits_2_with_one_line():
     """An unknown level name: exit 2, one stderr line listing the built-in levels, no traceback."""
     result = run_play("--human", "--level", "nope", "--frames", "5")
