@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.constants import BUTTONS, FPS
-from envs.episodes import EpisodeBatch, LevelSpec, RewardConfig
+from envs.episodes import EpisodeBatch, LevelSpec
 from envs.rendering import Renderer
 
 
@@ -58,9 +58,10 @@ class PlatformerEnv(gym.Env):
     ``frames``, ``completed``, ``dead``, ``level`` (its name), ``coins``, ``stomps``.
 
     ## Arguments
-    ``level`` (name, path, ``Level``, a list of them, or ``None``), ``difficulty`` and
-    ``length`` for generated levels, ``frame_skip``, ``view_radius``, ``no_progress_frames``,
-    ``reward``, ``render_mode`` (``"human"`` or ``"rgb_array"``), ``render_scale``.
+    ``level`` (name, path, ``Level``, a list of them, or ``None``), ``render_mode``
+    (``"human"`` or ``"rgb_array"``), ``render_scale``, and the episode settings of
+    ``envs.episodes.EpisodeBatch``: ``difficulty`` and ``length`` for generated levels,
+    ``frame_skip``, ``view_radius``, ``no_progress_frames``, ``reward`` (a ``RewardConfig``).
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": FPS}
@@ -69,33 +70,19 @@ class PlatformerEnv(gym.Env):
         self,
         level: LevelSpec | Sequence[LevelSpec] | None = "1-1",
         *,
-        difficulty: float = 0.5,
-        length: int = 150,
-        frame_skip: int = 5,
-        view_radius: int = 6,
-        no_progress_frames: int | None = None,
-        reward: RewardConfig | None = None,
         render_mode: str | None = None,
         render_scale: int = 2,
+        **settings: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
-        self.batch = EpisodeBatch(
-            1,
-            level,
-            difficulty=difficulty,
-            length=length,
-            frame_skip=frame_skip,
-            view_radius=view_radius,
-            no_progress_frames=no_progress_frames,
-            reward=reward,
-        )
+        self.batch = EpisodeBatch(1, level, **settings)
         self.observation_space = spaces.Box(-1.0, 1.0, self.batch.obs_shape, dtype=np.float32)
         self.action_space = spaces.MultiBinary(len(BUTTONS))
         self.render_mode = render_mode
-        self._renderer = Renderer(render_mode, scale=render_scale, fps=FPS // frame_skip)
+        self._renderer = Renderer(render_mode, scale=render_scale, fps=FPS // self.batch.frame_skip)
         self._actions = np.zeros((1, len(BUTTONS)), dtype=np.uint8)
 
     @property

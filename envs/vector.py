@@ -12,7 +12,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.constants import BUTTONS, FPS
-from envs.episodes import EpisodeBatch, LevelSpec, RewardConfig
+from envs.episodes import EpisodeBatch, LevelSpec
 from envs.rendering import Renderer
 
 
@@ -37,27 +37,13 @@ class PlatformerVectorEnv(VectorEnv):
         num_envs: int = 8,
         level: LevelSpec | Sequence[LevelSpec] | None = "1-1",
         *,
-        difficulty: float = 0.5,
-        length: int = 150,
-        frame_skip: int = 5,
-        view_radius: int = 6,
-        no_progress_frames: int | None = None,
-        reward: RewardConfig | None = None,
         render_mode: str | None = None,
         render_scale: int = 2,
+        **settings: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
-        self.batch = EpisodeBatch(
-            num_envs,
-            level,
-            difficulty=difficulty,
-            length=length,
-            frame_skip=frame_skip,
-            view_radius=view_radius,
-            no_progress_frames=no_progress_frames,
-            reward=reward,
-        )
+        self.batch = EpisodeBatch(num_envs, level, **settings)
         self.num_envs = num_envs
         self.single_observation_space = spaces.Box(
             -1.0, 1.0, self.batch.obs_shape, dtype=np.float32
