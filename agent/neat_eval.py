@@ -1,0 +1,273 @@
+"""Fitness of a whole NEAT population at once: every genome on every level, in lockstep.
+
+A generation's genomes are compiled into one ``BatchedRecurrent`` (``agent.network``) with one
+network instance per (genome, level) pair, and the same number of worlds advance together in one
+``envs.world.World``. Each agent step: observe all grids, one batched network update, press the
+buttons whose outputs are positive, hold them for ``frame_skip`` frames. Python loops over
+steps, never over genomes or worlds.
+
+Fitness follows MarI/O: ``rightmost - frames / 2``, plus 1000 for reaching the flag. A run also
+ends when the player has not set a new rightmost position for ``timeout_frames`` frames plus a
+quarter of the frames played so far (MarI/O's ``timeout + currentFrame / 4``), or dies, or runs
+out of level time. Over several levels the fitness is the mean (or the minimum) per genome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import neat
+import numpy as np
+
+from agent.network import BatchedRecurrent, compile_population
+from envs.constants import BUTTONS, COMPLETED, P_STATUS, RUNNING, TIMEOUT
+from envs.level import Level
+from envs.world import LevelBank, World
+
+
+class ConfigMismatch(ValueError):
+    """A NEAT config whose inputs or outputs do not fit the environment."""
+
+
+@dataclass(frozen=True)
+class FitnessSettings:
+    """How genomes are played and scored (MarI/O's choices by default)."""
+
+    frame_skip: int = 5  # the network decides every 5th frame, buttons held in between
+    view_radius: int = 6  # a 13 x 13 input grid
+    timeout_frames: int = 20  # MarI/O's TimeoutConstant
+    timeout_growth: float = 0.25  # the no-progress allowance grows by frames / 4
+    completion_bonus: float = 1000.0
+    frame_penalty: float = 0.5  # fitness loses frames * 0.5
+    aggregate: str = "mean"  # "mean" or "min" over the evaluation levels
+    activations_per_step: int = 1  # synchronous network updates per decision
+
+    def __post_init__(self) -> None:
+        if self.aggregate not in ("mean", "min"):
+            raise ValueError(f"aggregate must be 'mean' or 'min', got {self.aggregate!r}")
+        for name in ("frame_skip", "view_radius", "activations_per_step"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @property
+    def num_inputs(self) -> int:
+        return (2 * self.view_radius + 1) ** 2
+
+
+@dataclass
+class Evaluation:
+    """Scores of one population on one level set; rows follow the genome order given."""
+
+    fitness: np.ndarray  # (P,) aggregated over levels
+    level_fitness: np.ndarray  # (P, L)
+    completed: np.ndarray  # (P, L) bool
+    rightmost: np.ndarray  # (P, L) px
+    frames: np.ndarray  # (P, L) frames each run lasted
+    frames_simulated: int
+
+    @staticmethod
+    def concat(parts: Sequence[Evaluation]) -> Evaluation:
+        cat = {k: np.concatenate([getattr(p, k) for p in parts]) for k in _PER_GENOME}
+        return Evaluation(**cat, frames_simulated=sum(p.frames_simulated for p in parts))
+
+
+_PER_GENOME = ("fitness", "level_fitness", "completed", "rightmost", "frames")
+
+
+def check_config_matches(config: neat.Config, view_radius: int = 6) -> None:
+    """Raise ConfigMismatch unless the config's inputs and outputs fit the grid and buttons."""
+    gc = config.genome_config
+    want_in = (2 * view_radius + 1) ** 2
+    if gc.num_inputs != want_in:
+        raise ConfigMismatch(
+            f"the config has num_inputs = {gc.num_inputs}, but the observation grid with "
+            f"view radius {view_radius} has {want_in} cells"
+        )
+    if gc.num_outputs != len(BUTTONS):
+        raise ConfigMismatch(
+            f"the config has num_outputs = {gc.num_outputs}, but the controller has "
+            f"{len(BUTTONS)} buttons ({', '.join(BUTTONS)})"
+        )
+
+
+def fitness_of(
+    rightmost_px: np.ndarray, frames: np.ndarray, completed: np.ndarray, s: FitnessSettings
+) -> np.ndarray:
+    """MarI/O's fitness: rightmost - frames * 0.5, plus the bonus for reaching the flag."""
+    return rightmost_px - s.frame_penalty * frames + s.completion_bonus * completed
+
+
+def stalled(world: World, s: FitnessSettings) -> np.ndarray:
+    """Worlds whose no-progress allowance (MarI/O's timeout) has run out."""
+    frames = world.frames()
+    allowance = s.timeout_frames + s.timeout_growth * frames
+    return (world.status() == RUNNING) & (world.frames_since_progress() >= allowance)
+
+
+def play_population(
+    net: BatchedRecurrent, world: World, s: FitnessSettings, buttons_out: np.ndarray | None = None
+) -> int:
+    """Run every (network, world) pair until all runs end; returns frames simulated.
+
+    ``net`` instance b drives world b. Ended worlds are frozen by the simulation, and their
+    buttons are released.
+    """
+    n = world.n
+    buttons = np.zeros((n, len(BUTTONS)), dtype=np.uint8) if buttons_out is None else buttons_out
+    obs = np.empty((n, 2 * s.view_radius + 1, 2 * s.view_radius + 1), dtype=np.float32)
+    flat = obs.reshape(n, -1)
+    running = world.status() == RUNNING
+    while running.any():
+        world.observe(s.view_radius, out=obs)
+        for _ in range(s.activations_per_step):
+            out = net.activate(flat)
+        np.greater(out, 0.0, out=buttons, casting="unsafe")
+        buttons[~running] = 0
+        world.step(buttons, s.frame_skip)
+        world.P[stalled(world, s), P_STATUS] = TIMEOUT
+        running = world.status() == RUNNING
+    return int(world.frames().sum())
+
+
+class PopulationEvaluator:
+    """Scores genomes on a fixed level set; usable as neat-python's fitness function.
+
+    ``workers > 1`` splits the population into that many shards evaluated in worker processes
+    (each runs this same batched evaluator on its shard); the result is identical.
+    """
+
+    def __init__(
+        self,
+        levels: Sequence[Level],
+        settings: FitnessSettings | None = None,
+        *,
+        backend: str = "numpy",
+        device: str = "cpu",
+        workers: int = 1,
+    ):
+        self.settings = settings or FitnessSettings()
+        self.backend = backend
+        self.device = device
+        self.workers = workers
+        self.last: Evaluation | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self.set_levels(levels)
+
+    def set_levels(self, levels: Sequence[Level]) -> None:
+        if not levels:
+            raise ValueError("evaluation needs at least one level")
+        self.levels = list(levels)
+        self.bank = LevelBank(self.levels)
+        self._levels_version = getattr(self, "_levels_version", -1) + 1
+
+    def evaluate(self, genomes: Sequence[tuple[int, object]], config: neat.Config) -> Evaluation:
+        """Play every genome on every level; genomes are not modified."""
+        genomes = list(genomes)
+        if self.workers > 1 and len(genomes) >= 2 * self.workers:
+            return self._evaluate_sharded(genomes, config)
+        return self._evaluate_here(genomes, config)
+
+    def _evaluate_here(self, genomes: list, config: neat.Config) -> Evaluation:
+        s = self.settings
+        n_levels = len(self.levels)
+        compiled = compile_population(genomes, config)
+        # float64, as neat-python computes: a button is pressed on the sign of an output, and a
+        # float32 rounding near 0 could flip it and change the run.
+        net = BatchedRecurrent(
+            compiled, n_levels, device=self.device, backend=self.backend, dtype=np.float64
+        )
+        world = World(self.bank, len(genomes) * n_levels)
+        world.reset(np.tile(np.arange(n_levels, dtype=np.int32), len(genomes)))
+        frames_simulated = play_population(net, world, s)
+        shape = (len(genomes), n_levels)
+        completed = (world.status() == COMPLETED).reshape(shape)
+        rightmost = world.rightmost_px().reshape(shape)
+        frames = world.frames().reshape(shape).copy()
+        level_fitness = fitness_of(rightmost, frames, completed, s)
+        agg = level_fitness.mean(axis=1) if s.aggregate == "mean" else level_fitness.min(axis=1)
+        return Evaluation(agg, level_fitness, completed, rightmost, frames, frames_simulated)
+
+    def _evaluate_sharded(self, genomes: list, config: neat.Config) -> Evaluation:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                initializer=_worker_init,
+                initargs=(self.levels, self._levels_version, self.settings, config),
+            )
+            self._pool_levels_version = self._levels_version
+        # Levels travel with a task only when they changed since the pool started (generated
+        # levels each generation); the config and fixed levels were shipped once, at start-up.
+        version = self._levels_version
+        levels = None if version == self._pool_levels_version else self.levels
+        shards = np.array_split(np.arange(len(genomes)), self.workers)
+        futures = [
+            self._pool.submit(_worker_eval, [genomes[i] for i in shard], version, levels)
+            for shard in shards
+        ]
+        return Evaluation.concat([f.result() for f in futures])
+
+    def __call__(self, genomes: Sequence[tuple[int, object]], config: neat.Config) -> None:
+        """neat-python's fitness function: sets ``genome.fitness`` for every genome."""
+        genomes = list(genomes)
+        self.last = self.evaluate(genomes, config)
+        for (_, genome), fit in zip(genomes, self.last.fitness, strict=True):
+            genome.fitness = float(fit)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _worker_init(
+    levels: list[Level], version: int, settings: FitnessSettings, config: neat.Config
+) -> None:
+    """Runs once per worker process: the config and levels arrive once, not with every task."""
+    _WORKER["evaluator"] = PopulationEvaluator(levels, settings)
+    _WORKER["config"] = config
+    _WORKER["version"] = version
+
+
+def _worker_eval(genomes: list, version: int, levels: list[Level] | None) -> Evaluation:
+    evaluator: PopulationEvaluator = _WORKER["evaluator"]  # type: ignore[assignment]
+    if version != _WORKER["version"]:
+        if levels is None:
+            raise RuntimeError("worker is missing the level set of this generation")
+        evaluator.set_levels(levels)
+        _WORKER["version"] = version
+    return evaluator._evaluate_here(genomes, _WORKER["config"])  # type: ignore[arg-type]
+
+
+def reference_fitness(
+    genome: object, config: neat.Config, levels: Sequence[Level], settings: FitnessSettings
+) -> float:
+    """The same fitness computed the way neat-python users write it: one
+    ``RecurrentNetwork`` per genome, one single Gymnasium env, one level after another.
+
+    Kept as the yardstick for tests (same values) and benchmarks (speed).
+    """
+    from envs.platformer import PlatformerEnv
+
+    s = settings
+    net = neat.nn.RecurrentNetwork.create(genome, config)
+    scores = []
+    for level in levels:
+        env = PlatformerEnv(level, frame_skip=s.frame_skip, view_radius=s.view_radius)
+        obs, info = env.reset(seed=0)
+        net.reset()
+        done = False
+        while not done:
+            for _ in range(s.activations_per_step):
+                out = net.activate(obs.ravel().tolist())
+            obs, _, terminated, truncated, info = env.step(np.asarray(out) > 0)
+            done = terminated or truncated or bool(stalled(env.world, s)[0])
+        score = fitness_of(
+            np.float64(info["rightmost"]), np.float64(info["frames"]), info["completed"], s
+        )
+        scores.append(float(score))
+    return float(np.mean(scores) if s.aggregate == "mean" else np.min(scores))
