@@ -372,3 +372,16 @@ def test_torch_backend_accepts_tensors() -> None:
         np.testing.assert_array_equal(
             from_tensor.activate(torch.from_numpy(x)), from_array.activate(x)
         )
+
+
+def test_required_for_output_matches_neat_python() -> None:
+    """Our linear-time required-node search returns neat-python's set for mutated genomes."""
+    from neat.graphs import required_for_output as neat_required
+
+    from agent.network import required_for_output
+
+    config = load_config()
+    gc = config.genome_config
+    for _, genome in mutated_population(config, 30, seed=11):
+        ours = required_for_output(gc.input_keys, gc.output_keys, genome.connections)
+        assert ours == neat_required(gc.input_keys, gc.output_keys, genome.connections)

@@ -1,0 +1,145 @@
+"""One generation's evaluation: the batched evaluator against the usual neat-python ways.
+
+Side by side on the same population and level, in one run:
+
+- ``batched``: ``agent.neat_eval.PopulationEvaluator`` (all genomes in lockstep, one process);
+- ``batched, 2 workers``: the same split into two worker-process shards;
+- ``neat-python serial``: for each genome ``RecurrentNetwork.create`` and a single-env loop;
+- ``neat-python ParallelEvaluator (2)``: the same loop in neat-python's process pool.
+
+All four must give the same fitness values (checked). The population is drawn from the config
+and mutated ``--mutations`` times per genome so that networks have hidden nodes and recurrent
+links. Median of ``--repeats`` timed evaluations each. Run:
+``python benchmarks/bench_neat_eval.py [--config configs/neat.ini] [--level 1-1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import random
+import statistics
+import time
+
+import neat
+import numpy as np
+
+from agent.neat_eval import FitnessSettings, PopulationEvaluator, reference_fitness
+from envs.level import load_level
+
+
+def load_config(path: str) -> neat.Config:
+    return neat.Config(
+        neat.DefaultGenome,
+        neat.DefaultReproduction,
+        neat.DefaultSpeciesSet,
+        neat.DefaultStagnation,
+        path,
+    )
+
+
+GROUND_BELOW = -1 - (7 * 13 + 6)  # input key of the grid cell under the player
+BUTTON_B, BUTTON_RIGHT = 1, 5
+
+
+def population(config: neat.Config, size: int, mutations: int, seed: int) -> list:
+    """Mutated genomes that also run right (a link from the cell under the player to RIGHT and
+    B), as evolution finds within its first generations: runs last hundreds of frames, like
+    those of a population under way, instead of stalling at once."""
+    random.seed(seed)  # neat-python draws its mutations from the global random module
+    config.genome_config.innovation_tracker = neat.innovation.InnovationTracker()
+    genomes = []
+    for key in range(1, size + 1):
+        genome = config.genome_type(key)
+        genome.configure_new(config.genome_config)
+        for _ in range(mutations):
+            genome.mutate(config.genome_config)
+        for button in (BUTTON_B, BUTTON_RIGHT):
+            genome.connections.pop((GROUND_BELOW, button), None)
+            genome.add_connection(config.genome_config, GROUND_BELOW, button, 3.0, True)
+        genomes.append((key, genome))
+    return genomes
+
+
+def _ref_eval(genome, config, levels, settings):  # picklable for ParallelEvaluator
+    return reference_fitness(genome, config, levels, settings)
+
+
+def timed(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/neat.ini")
+    parser.add_argument("--level", default="1-1")
+    parser.add_argument("--pop", type=int, default=300)
+    parser.add_argument("--mutations", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    config = load_config(args.config)
+    genomes = population(config, args.pop, args.mutations, args.seed)
+    levels = [load_level(args.level)]
+    settings = FitnessSettings()
+    batched = PopulationEvaluator(levels, settings)
+    sharded = PopulationEvaluator(levels, settings, workers=2)
+    ev = batched.evaluate(genomes, config)  # warm-up: compiles the kernels
+    sharded.evaluate(genomes, config)
+
+    def serial() -> list[float]:
+        return [reference_fitness(g, config, levels, settings) for _, g in genomes]
+
+    parallel = neat.ParallelEvaluator(
+        2, functools.partial(_ref_eval, levels=levels, settings=settings)
+    )
+
+    def neat_parallel() -> list[float]:
+        parallel.evaluate(genomes, config)
+        return [g.fitness for _, g in genomes]
+
+    rows = [
+        ("batched (this project)", lambda: batched.evaluate(genomes, config).fitness),
+        ("batched, 2 worker processes", lambda: sharded.evaluate(genomes, config).fitness),
+        ("neat-python serial: RecurrentNetwork + single env", serial),
+        ("neat-python ParallelEvaluator, 2 workers", neat_parallel),
+    ]
+    nodes = np.mean([len(g.nodes) for _, g in genomes])
+    conns = np.mean([sum(c.enabled for c in g.connections.values()) for _, g in genomes])
+    print(
+        f"# population {args.pop} on {args.level}, {nodes:.1f} nodes and {conns:.1f} enabled "
+        f"connections per genome, {ev.frames.mean():.0f} frames per run on average, "
+        f"median of {args.repeats}"
+    )
+    print("| evaluator | seconds per generation | frames/s | speed-up vs serial |")
+    print("|---|---:|---:|---:|")
+    times = {}
+    for name, fn in rows:
+        runs = [timed(fn) for _ in range(args.repeats)]
+        times[name] = statistics.median(t for t, _ in runs)
+        fitness = np.asarray(runs[0][1], dtype=np.float64)
+        if not np.allclose(fitness, ev.fitness, rtol=0, atol=1e-9):
+            raise SystemExit(f"{name}: fitness differs from the batched evaluator")
+        serial_time = times.get(rows[2][0])
+        ratio = f"{serial_time / times[name]:.1f}x" if serial_time else "(measured below)"
+        print(
+            f"| {name} | {times[name]:.3f} | {ev.frames_simulated / times[name]:,.0f} | {ratio} |",
+            flush=True,
+        )
+    serial_time = times[rows[2][0]]
+    print(
+        f"\nbatched vs serial: {serial_time / times[rows[0][0]]:.0f}x; "
+        f"batched vs ParallelEvaluator(2): {times[rows[3][0]] / times[rows[0][0]]:.0f}x; "
+        "all four gave identical fitness values"
+    )
+    batched.close()
+    sharded.close()
+    parallel.close() if hasattr(parallel, "close") else None
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
