@@ -1,6 +1,8 @@
-"""Play a level yourself (agents come later).
+"""Play a level yourself, or watch an agent play it.
 
     python play.py --human --level 1-1         # a built-in level, or a level file's path
+    python play.py runs/neat-1-1               # a trained agent: a run dir or champion.json
+    python play.py solver --level 1-3          # the search-based solver
 
 Keys: arrows move (LEFT/RIGHT/UP/DOWN), Z or space jumps (A), X or shift runs (B), R restarts,
 N goes to the next built-in level, Esc or Q quits. Exit status: 0 done, 2 bad arguments or an
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.base import Agent, AgentError, load_agent
 from envs.constants import (
     BTN_A,
     BTN_B,
@@ -53,9 +56,13 @@ CONTROLS = "arrows move, Z/space jump, X/shift run, R restart, N next level, Esc
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--human", action="store_true", help="play with the keyboard (the default for now)"
+    parser.add_argument(
+        "agent",
+        nargs="?",
+        help="an agent to watch: a run directory, a champion.json, or 'solver'",
+    )
+    parser.add_argument(
+        "--human", action="store_true", help="play with the keyboard (the default with no agent)"
     )
     parser.add_argument(
         "--level",
@@ -70,6 +77,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--frames", type=int, default=0, help="quit after this many frames (0: play until quit)"
     )
     args = parser.parse_args(argv)
+    if args.human and args.agent:
+        parser.error("give an agent or --human, not both")
     if args.scale < 1:
         parser.error("--scale must be at least 1")
     if args.fps < 0 or args.frames < 0:
@@ -150,11 +159,37 @@ def switch_level(game: Game) -> Game:
         return game
 
 
-def play_human(game: Game, scale: int, fps: int, max_frames: int = 0) -> int:
-    """The keyboard loop: poll keys, step one frame, draw; ``max_frames`` > 0 stops early."""
+class AgentController:
+    """Buttons from an agent: a decision every ``frame_skip`` frames, held in between."""
+
+    def __init__(self, agent: Agent):
+        self.agent = agent
+        self.held = np.zeros((1, len(BUTTONS)), dtype=np.uint8)
+
+    def __call__(self, window: object, game: Game) -> np.ndarray:
+        if getattr(self.agent, "levels", [game.level]) != [game.level]:  # the solver, after N
+            self.agent = load_agent("solver", [game.level])
+        world = game.world
+        frames = int(world.frames()[0])
+        if int(world.status()[0]) == RUNNING and frames % self.agent.frame_skip == 0:
+            if frames == 0:
+                self.agent.reset(1)
+            self.held = self.agent.act(world.observe(self.agent.view_radius))
+        return self.held
+
+
+def human_controller(window: object, game: Game) -> np.ndarray:
+    return buttons_from_keys(window.held())  # type: ignore[attr-defined]
+
+
+def play_window(
+    game: Game, controller, title: str, scale: int, fps: int, max_frames: int = 0
+) -> int:
+    """The window loop: poll keys, get buttons from ``controller``, step one frame, draw;
+    ``max_frames`` > 0 stops early."""
     from viz.world import HumanWindow, render_view
 
-    window = HumanWindow(title="MarI/O lab - play", fps=fps)
+    window = HumanWindow(title=title, fps=fps)
     frame = None
     shown = 0
     print(CONTROLS)
@@ -168,7 +203,7 @@ def play_human(game: Game, scale: int, fps: int, max_frames: int = 0) -> int:
             if "n" in pressed:
                 game = switch_level(game)
                 frame = None
-            game.advance(buttons_from_keys(window.held()))
+            game.advance(controller(window, game))
             view = game.world.view(0)
             frame = render_view(view, scale=scale, surface=frame)
             message = END_MESSAGES.get(view.status)
@@ -188,7 +223,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LevelError, OSError) as error:  # OSError: an unreadable file
         report(error)
         return 2
-    return play_human(game, args.scale, args.fps, args.frames)
+    if not args.agent:
+        return play_window(
+            game, human_controller, "MarI/O lab - play", args.scale, args.fps, args.frames
+        )
+    try:
+        agent = load_agent(args.agent, [game.level])
+    except (AgentError, OSError) as error:
+        report(error)
+        return 2
+    title = f"MarI/O lab - {agent.name}"
+    return play_window(game, AgentController(agent), title, args.scale, args.fps, args.frames)
 
 
 if __name__ == "__main__":

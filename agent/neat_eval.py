@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import neat
 import numpy as np
 
+from agent.neat_agent import NeatPolicy
 from agent.network import BatchedRecurrent, compile_population
 from envs.constants import BUTTONS, COMPLETED, P_STATUS, RUNNING, TIMEOUT
 from envs.level import Level
@@ -106,24 +107,18 @@ def stalled(world: World, s: FitnessSettings) -> np.ndarray:
     return (world.status() == RUNNING) & (world.frames_since_progress() >= allowance)
 
 
-def play_population(
-    net: BatchedRecurrent, world: World, s: FitnessSettings, buttons_out: np.ndarray | None = None
-) -> int:
+def play_population(policy: NeatPolicy, world: World, s: FitnessSettings) -> int:
     """Run every (network, world) pair until all runs end; returns frames simulated.
 
-    ``net`` instance b drives world b. Ended worlds are frozen by the simulation, and their
+    Network instance b drives world b. Ended worlds are frozen by the simulation, and their
     buttons are released.
     """
     n = world.n
-    buttons = np.zeros((n, len(BUTTONS)), dtype=np.uint8) if buttons_out is None else buttons_out
     obs = np.empty((n, 2 * s.view_radius + 1, 2 * s.view_radius + 1), dtype=np.float32)
-    flat = obs.reshape(n, -1)
     running = world.status() == RUNNING
     while running.any():
         world.observe(s.view_radius, out=obs)
-        for _ in range(s.activations_per_step):
-            out = net.activate(flat)
-        np.greater(out, 0.0, out=buttons, casting="unsafe")
+        buttons = policy.act(obs)
         buttons[~running] = 0
         world.step(buttons, s.frame_skip)
         world.P[stalled(world, s), P_STATUS] = TIMEOUT
@@ -180,7 +175,7 @@ class PopulationEvaluator:
         )
         world = World(self.bank, len(genomes) * n_levels)
         world.reset(np.tile(np.arange(n_levels, dtype=np.int32), len(genomes)))
-        frames_simulated = play_population(net, world, s)
+        frames_simulated = play_population(NeatPolicy(net, s.activations_per_step), world, s)
         shape = (len(genomes), n_levels)
         completed = (world.status() == COMPLETED).reshape(shape)
         rightmost = world.rightmost_px().reshape(shape)

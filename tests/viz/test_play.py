@@ -124,3 +124,16 @@ def test_play_broken_level_file_exits_2_with_location(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{path}:4:6:")
     assert "Traceback" not in result.stderr
+
+
+def test_play_watches_the_solver_agent():
+    """`play.py solver --level 1-1` shows the solver playing, headless, and exits 0."""
+    result = run_play("solver", "--level", "1-1", "--frames", "120", "--fps", "0")
+    assert result.returncode == 0, result.stderr
+
+
+def test_play_rejects_a_missing_agent_in_one_line(tmp_path):
+    """A champion path that does not exist is one line on stderr and exit status 2."""
+    result = run_play(str(tmp_path / "nothing" / "champion.json"), "--frames", "5")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

@@ -1,0 +1,61 @@
+"""The one interface every agent offers (NEAT champion, solver, later the LSTM policies).
+
+An agent drives ``n`` worlds at once: ``reset(n)`` starts n fresh episodes, ``act(obs)`` maps
+the (n, 2r+1, 2r+1) observation grids to (n, 6) uint8 buttons in NES order, held for the agent's
+``frame_skip`` frames. ``play.py`` and the comparison harness use nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from envs.level import Level
+
+
+class AgentError(ValueError):
+    """An agent that cannot be loaded (missing, corrupt or incompatible file)."""
+
+
+@runtime_checkable
+class Agent(Protocol):
+    name: str
+    frame_skip: int
+    view_radius: int
+
+    def reset(self, n: int) -> None: ...
+
+    def act(self, observations: np.ndarray) -> np.ndarray: ...
+
+
+def load_agent(spec: str | Path, levels: list[Level] | None = None) -> Agent:
+    """An agent from ``"solver"``, a ``champion.json`` or a run directory holding one.
+
+    ``levels`` are the levels the agent will play (the solver plans for them).
+    """
+    if str(spec) == "solver":
+        from envs.solver import SolverAgent
+
+        if not levels:
+            raise AgentError("the solver agent needs the level it will play")
+        agent = SolverAgent(levels)
+        agent.name = "solver"  # type: ignore[attr-defined]
+        agent.view_radius = 6  # type: ignore[attr-defined]
+        return agent  # type: ignore[return-value]
+    path = Path(spec)
+    if path.is_dir():
+        path = path / "champion.json"
+    if path.suffix == ".json":
+        from agent.neat_agent import NeatAgent
+
+        if not path.is_file():
+            raise AgentError(f"{spec}: no such agent file ({path} does not exist)")
+        try:
+            return NeatAgent.from_file(path)
+        except ValueError as error:  # ChampionError and other validation failures
+            raise AgentError(str(error)) from None
+    raise AgentError(
+        f"{spec}: not an agent (expected 'solver', a champion.json or a run directory)"
+    )
