@@ -21,14 +21,17 @@ from envs.constants import (
     P_RIGHTMOST,
     P_STATUS,
     P_STOMPS,
+    PLAYER_W,
     RUNNING,
     TILE,
     TIMEOUT,
+    UNIT,
 )
 from envs.level import Level, load_level
 from envs.world import LevelBank, World
 
 LevelSpec = str | Path | Level
+PLAYER_W_PX = PLAYER_W // UNIT
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,9 @@ class EpisodeBatch:
     """N episodes in lockstep on fixed levels or on fresh generated ones.
 
     With a list of levels each reset draws one at random for that world; with ``level=None``
-    each reset generates a new level from ``difficulty`` and ``length``.
+    each reset generates a new level from ``difficulty`` and ``length``. Generating includes
+    the solver's proof of completability (about 0.07 s a level); ``level_pool=K`` draws level
+    seeds from ``range(K)`` instead, so after the first K levels resets reuse cached ones.
     """
 
     def __init__(
@@ -69,6 +74,7 @@ class EpisodeBatch:
         view_radius: int = 6,
         no_progress_frames: int | None = None,
         reward: RewardConfig | None = None,
+        level_pool: int | None = None,
     ):
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
@@ -78,6 +84,8 @@ class EpisodeBatch:
             raise ValueError(f"view_radius must be at least 1, got {view_radius}")
         if no_progress_frames is not None and no_progress_frames < 1:
             raise ValueError(f"no_progress_frames must be positive, got {no_progress_frames}")
+        if level_pool is not None and not 1 <= level_pool <= 512:
+            raise ValueError(f"level_pool must be from 1 to 512 (the cache size), got {level_pool}")
         if not 0.0 <= difficulty <= 1.0:
             raise ValueError(f"difficulty must be within [0, 1], got {difficulty}")
         self.n = n
@@ -88,6 +96,7 @@ class EpisodeBatch:
         self.view_radius = view_radius
         self.no_progress_frames = no_progress_frames
         self.reward = reward or RewardConfig()
+        self.level_pool = level_pool
         if self.levels is None:
             # One slot per world, refilled with a new generated level at each of its resets.
             bank = LevelBank([self._generate(0)] * n)
@@ -128,7 +137,8 @@ class EpisodeBatch:
                     self.world.bank.set(i, forced)
         elif self.levels is None:
             for i in idx:
-                self.world.bank.set(i, self._generate(int(rngs[i].integers(2**31))))
+                seed = int(rngs[i].integers(self.level_pool or 2**31))
+                self.world.bank.set(i, self._generate(seed))
                 slots[i] = i
         elif len(self.levels) > 1:
             for i in idx:
@@ -174,15 +184,19 @@ class EpisodeBatch:
         P = w.P
         flag = w.flag_px()
         rightmost = w.rightmost_px()
-        names = np.array([w.bank.levels[s].name for s in P[:, P_LEVEL]], dtype=object)
+        completed = P[:, P_STATUS] == COMPLETED
+        names = w.bank.names[P[:, P_LEVEL]]
         return {
             "x": w.x_px(),
             "rightmost": rightmost,
             "frames": w.frames().copy(),
-            "completed": P[:, P_STATUS] == COMPLETED,
+            "completed": completed,
             "dead": P[:, P_STATUS] == DEAD,
             "level": names,
-            "progress": np.minimum(rightmost / np.maximum(flag, 1), 1.0),
+            # the flag is reached when the player's right edge enters its column
+            "progress": np.where(
+                completed, 1.0, np.minimum((rightmost + PLAYER_W_PX) / np.maximum(flag, 1), 1.0)
+            ),
             "flag_x": flag.astype(np.float64),
             "coins": P[:, P_COINS].copy(),
             "stomps": P[:, P_STOMPS].copy(),

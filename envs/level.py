@@ -27,6 +27,7 @@ from envs.constants import (
 )
 
 LEVEL_DIR = Path(__file__).parent / "levels"
+MAX_TIME_SECONDS = 1_000_000  # keeps the limit in frames within int32
 
 
 class LevelError(ValueError):
@@ -77,6 +78,7 @@ class Level:
             and self.name == other.name
             and self.start == other.start
             and self.enemies == other.enemies
+            and self.meta == other.meta
             and np.array_equal(self.tiles, other.tiles)
         )
 
@@ -85,6 +87,7 @@ class Level:
 
 def parse_level(text: str, source: str = "<string>", default_name: str = "level") -> Level:
     """Parse level text; raise :class:`LevelError` naming ``source``, line and column on error."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark from some Windows editors
     if "\x00" in text:
         raise LevelError(f"{source}: not a text level file (binary data)")
     meta: dict[str, str] = {}
@@ -155,12 +158,12 @@ def parse_level(text: str, source: str = "<string>", default_name: str = "level"
         raise LevelError(f"{source}: no goal flag '{FLAG_CHAR}'")
     if "time" in meta:
         try:
-            if int(meta["time"]) <= 0:
+            if not 0 < int(meta["time"]) <= MAX_TIME_SECONDS:
                 raise ValueError
         except ValueError:
             raise LevelError(
-                f"{source}: metadata 'time' must be a positive whole number of seconds, "
-                f"got {meta['time']!r}"
+                f"{source}: metadata 'time' must be a whole number of seconds from 1 to "
+                f"{MAX_TIME_SECONDS}, got {meta['time']!r}"
             ) from None
     name = meta.get("name") or default_name
     return Level(name, tiles, start, tuple(enemies), meta, source)

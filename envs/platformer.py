@@ -40,9 +40,9 @@ class PlatformerEnv(gym.Env):
 
     | value | meaning |
     |-------|---------|
-    | 1 | solid tile, or left/right of the map |
+    | 1 | solid tile, or left/right of the map (at heights inside it) |
     | -1 | enemy or spikes |
-    | 0 | anything else, including above and below the map (a pit reads empty) |
+    | 0 | anything else, including every cell above or below the map (a pit reads empty) |
 
     ## Rewards
     ``progress_per_tile`` for each tile of new rightmost progress, ``completion_bonus`` on
@@ -61,7 +61,8 @@ class PlatformerEnv(gym.Env):
     ``level`` (name, path, ``Level``, a list of them, or ``None``), ``render_mode``
     (``"human"`` or ``"rgb_array"``), ``render_scale``, and the episode settings of
     ``envs.episodes.EpisodeBatch``: ``difficulty`` and ``length`` for generated levels,
-    ``frame_skip``, ``view_radius``, ``no_progress_frames``, ``reward`` (a ``RewardConfig``).
+    ``frame_skip``, ``view_radius``, ``no_progress_frames``, ``reward`` (a ``RewardConfig``),
+    ``level_pool`` (draw generated levels from that many seeds, so resets hit the cache).
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": FPS}
@@ -79,6 +80,8 @@ class PlatformerEnv(gym.Env):
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.batch = EpisodeBatch(1, level, **settings)
+        # one render per step, and a step is frame_skip frames
+        self.metadata = {**self.metadata, "render_fps": FPS / self.batch.frame_skip}
         self.observation_space = spaces.Box(-1.0, 1.0, self.batch.obs_shape, dtype=np.float32)
         self.action_space = spaces.MultiBinary(len(BUTTONS))
         self.render_mode = render_mode

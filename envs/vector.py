@@ -45,6 +45,7 @@ class PlatformerVectorEnv(VectorEnv):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         self.batch = EpisodeBatch(num_envs, level, **settings)
         self.num_envs = num_envs
+        self.metadata = {**self.metadata, "render_fps": FPS / self.batch.frame_skip}
         self.single_observation_space = spaces.Box(
             -1.0, 1.0, self.batch.obs_shape, dtype=np.float32
         )

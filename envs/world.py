@@ -63,6 +63,7 @@ class LevelBank:
         if not levels:
             raise ValueError("a LevelBank needs at least one level")
         self.levels: list[Level] = []
+        self.names = np.empty(len(levels), dtype=object)  # per slot, for info without loops
         self.tiles = np.zeros((len(levels), 1, 1), dtype=np.uint8)
         self.dyn = np.full((len(levels), 1, 1), -1, dtype=np.int16)
         self.info = np.zeros((len(levels), LD_COLS), dtype=np.int32)
@@ -94,6 +95,7 @@ class LevelBank:
     def add(self, level: Level) -> int:
         """Append ``level`` in a new slot and return the slot."""
         self.levels.append(level)
+        self.names = np.append(self.names, None)
         self.tiles = np.pad(self.tiles, ((0, 1), (0, 0), (0, 0)))
         self.dyn = np.pad(self.dyn, ((0, 1), (0, 0), (0, 0)), constant_values=-1)
         self.info = np.pad(self.info, ((0, 1), (0, 0)))
@@ -106,6 +108,7 @@ class LevelBank:
         dyn_cells = np.argwhere(DYNAMIC[level.tiles])
         self._grow(level.height, level.width, len(level.enemies), len(dyn_cells))
         self.levels[slot] = level
+        self.names[slot] = level.name
         self.tiles[slot] = 0
         self.tiles[slot, : level.height, : level.width] = level.tiles
         self.dyn[slot] = -1

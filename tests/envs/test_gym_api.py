@@ -179,3 +179,30 @@ def test_simulation_never_imports_pygame():
         "sys.exit(1 if 'pygame' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_progress_is_one_when_the_flag_is_reached():
+    """info['progress'] reaches exactly 1.0 on completion (the player's right edge counts)."""
+    from envs.solver import SolverAgent
+
+    env = PlatformerEnv("1-1")
+    obs, info = env.reset(seed=0)
+    agent = SolverAgent(envs.load_level("1-1"))
+    agent.reset(1)
+    terminated = truncated = False
+    while not (terminated or truncated):
+        obs, _, terminated, truncated, info = env.step(agent.act(obs[None])[0])
+    assert info["completed"] and info["progress"] == 1.0
+
+
+def test_render_fps_counts_steps_not_frames():
+    """metadata['render_fps'] is frames per second divided by frame_skip (one render a step)."""
+    assert PlatformerEnv(frame_skip=5).metadata["render_fps"] == 12
+    assert PlatformerVectorEnv(2, frame_skip=4).metadata["render_fps"] == 15
+
+
+def test_level_pool_reuses_generated_levels():
+    """With level_pool=K, generated levels come from K seeds only, so resets repeat levels."""
+    env = PlatformerEnv(level=None, difficulty=0.2, length=40, level_pool=2)
+    names = {env.reset(seed=s)[1]["level"] for s in range(12)}
+    assert len(names) <= 2

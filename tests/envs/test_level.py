@@ -151,3 +151,20 @@ def test_missing_file_is_reported(tmp_path):
     """A path that does not exist is reported as such."""
     with pytest.raises(LevelError, match="no such level file"):
         load_level(tmp_path / "missing.txt")
+
+
+def test_byte_order_mark_is_ignored(tmp_path):
+    """A UTF-8 byte-order mark (as some Windows editors write) does not break parsing."""
+    level = load_level(write(tmp_path, "\ufeff" + GOOD))
+    assert level == parse_level(GOOD)
+
+
+def test_time_limit_out_of_range_is_a_level_error(tmp_path):
+    """A huge 'time' is refused with a located LevelError, not an overflow later."""
+    with pytest.raises(LevelError, match="metadata 'time' must be a whole number"):
+        load_level(write(tmp_path, GOOD.replace("; author: tests", "; time: 99999999")))
+
+
+def test_levels_differing_only_in_metadata_are_not_equal():
+    """Two grids alike but with different time limits are different levels."""
+    assert parse_level(GOOD) != parse_level(GOOD.replace("; author: tests", "; time: 5"))
