@@ -1,0 +1,636 @@
+"""NEAT training loop: neat-python genetics, the batched population evaluator, run files.
+
+``train(settings)`` evolves a population generation by generation:
+
+1. the generation's levels: the fixed training levels, plus ``generated`` fresh generated levels
+   from a seed schedule derived from the run seed (``level_seed(seed, generation, i)``);
+2. every genome on every level at once (``agent.neat_eval.PopulationEvaluator``);
+3. bookkeeping: ``metrics.jsonl`` gets a line, ``champion.json`` is rewritten when the best
+   fitness so far improves, a progress bar and a one-line summary are printed;
+4. neat-python's reproduction (stagnation, fitness sharing, elitism, crossover, mutation) and
+   speciation make the next generation; every ``checkpoint_every`` generations (and at the end)
+   ``checkpoint-latest.pkl`` is written.
+
+The loop is neat-python's ``Population.run`` unrolled, so the trainer can stop when the champion
+completes every training level and checkpoint between generations. Determinism: neat-python
+draws from the global ``random`` module; ``neat.Population(config, seed=seed)`` seeds it and
+checkpoints store its state, so the same settings give the same champion, resumed or not.
+
+Every problem with the inputs (config, levels, checkpoint, champion, device, out dir) is found
+before anything is written and raised as a ``ValueError`` subclass with a one-line message:
+``ConfigError``, ``ConfigMismatch``, ``LevelError``, ``CheckpointError``, ``ChampionError``
+or ``TrainError``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import neat
+import numpy as np
+
+from agent.champion import (
+    ChampionError,
+    ConfigError,
+    config_from_text,
+    load_champion,
+    read_config_file,
+    save_champion,
+)
+from agent.checkpoint import (
+    CheckpointError,
+    TrainState,
+    capture_state,
+    load_checkpoint,
+    restore_population,
+    save_checkpoint,
+)
+from agent.files import atomic_write_text
+from agent.neat_eval import (
+    ConfigMismatch,
+    Evaluation,
+    FitnessSettings,
+    PopulationEvaluator,
+    check_config_matches,
+)
+from envs.generator import generate_level
+from envs.level import Level, LevelError, load_level
+
+__all__ = [
+    "CHAMPION_FILE",
+    "CHECKPOINT_FILE",
+    "CONFIG_FILE",
+    "DEFAULT_CONFIG",
+    "METRICS_FILE",
+    "ChampionError",
+    "CheckpointError",
+    "ConfigError",
+    "ConfigMismatch",
+    "LevelError",
+    "TrainError",
+    "TrainResult",
+    "TrainSettings",
+    "level_seed",
+    "load_run_settings",
+    "train",
+]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "neat.ini"
+CHAMPION_FILE = "champion.json"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_FILE = "checkpoint-latest.pkl"
+CONFIG_FILE = "config.ini"
+RUN_FILES = (CHAMPION_FILE, METRICS_FILE, CHECKPOINT_FILE)
+
+#: Settings that define what a run optimises; a resumed run must keep them.
+RUN_FIELDS = (
+    "levels",
+    "generated",
+    "difficulty",
+    "generated_length",
+    "seed",
+    "aggregate",
+    "fitness",
+)
+
+#: Metrics keys that measure time rather than evolution (they differ between identical runs).
+TIMING_KEYS = ("wall_seconds", "eval_seconds", "frames_per_second")
+
+
+class TrainError(ValueError):
+    """Training cannot start (or go on); the message is one line."""
+
+
+@dataclass
+class TrainSettings:
+    """What to train on and how. ``levels`` are built-in names or level file paths."""
+
+    levels: list[str] = field(default_factory=lambda: ["1-1"])
+    generated: int | None = None  # fresh generated levels per generation (None: none)
+    difficulty: float = 0.3  # of the generated levels, in [0, 1]
+    generated_length: int = 150  # columns of each generated level
+    generations: int = 100  # stop after this many generations in all (resumes included)
+    config: str | Path | None = None  # NEAT config file; None: configs/neat.ini (or, when
+    # resuming, the config text stored in the checkpoint)
+    seed: int = 0
+    out: str | Path = "runs/neat"
+    checkpoint_every: int = 5
+    device: str = "cpu"  # "cuda" (or "cuda:N") evaluates with the torch backend
+    workers: int = 1  # evaluation processes
+    aggregate: str = "mean"  # fitness over several levels: "mean" or "min"
+    stop_when_solved: bool = True  # stop once the champion completes every training level
+    fitness: FitnessSettings = field(default_factory=FitnessSettings)  # its aggregate is
+    # replaced by ``aggregate``
+
+    def fitness_settings(self) -> FitnessSettings:
+        return dataclasses.replace(self.fitness, aggregate=self.aggregate)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["config"] = None if self.config is None else str(self.config)
+        d["out"] = str(self.out)
+        d["levels"] = [str(x) for x in self.levels]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if isinstance(kw.get("fitness"), dict):
+            kw["fitness"] = FitnessSettings(**kw["fitness"])
+        return cls(**kw)
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    champion_path: Path | None
+    champion_fitness: float | None
+    champion_generation: int | None
+    champion_completed: int  # training levels the champion completed
+    champion_levels: int  # training levels it was evaluated on
+    generations: int  # generations evaluated in all, resumes included
+    solved: bool
+    metrics: list[dict[str, Any]]
+    frames_simulated: int
+    wall_seconds: float
+    resumed_from: int | None = None  # the generation the run resumed at
+    levels: list[str] = field(default_factory=list)  # the fixed training levels
+
+
+def level_seed(run_seed: int, generation: int, index: int) -> int:
+    """Seed of generated level ``index`` of ``generation``: a 32-bit hash of the three numbers."""
+    return int(np.random.SeedSequence([run_seed, generation, index]).generate_state(1)[0])
+
+
+def load_run_settings(run_dir: str | Path) -> TrainSettings:
+    """The settings stored in a run's latest checkpoint (``config`` left None: the checkpoint's
+    own config text is used on resume unless another config is given)."""
+    state = load_checkpoint(_checkpoint_path(Path(run_dir)))
+    settings = TrainSettings.from_dict(state.settings)
+    return dataclasses.replace(settings, config=None, out=str(run_dir))
+
+
+def _checkpoint_path(run_dir: Path) -> Path:
+    if not run_dir.is_dir():
+        raise TrainError(f"{run_dir}: no such run directory to resume")
+    path = run_dir / CHECKPOINT_FILE
+    if not path.is_file():
+        raise TrainError(f"{run_dir}: nothing to resume ({CHECKPOINT_FILE} is missing)")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Preparation: every check, no writes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    settings: TrainSettings
+    out: Path
+    config: neat.Config
+    config_text: str
+    config_changed: bool  # write config.ini (fresh run, or a new config on resume)
+    fitness: FitnessSettings
+    fixed_levels: list[Level]
+    state: TrainState | None  # the checkpoint, when resuming
+
+
+def _validate_settings(s: TrainSettings) -> None:
+    if s.generations < 1:
+        raise TrainError(f"generations must be at least 1, got {s.generations}")
+    if s.checkpoint_every < 1:
+        raise TrainError(f"checkpoint_every must be at least 1, got {s.checkpoint_every}")
+    if s.workers < 1:
+        raise TrainError(f"workers must be at least 1, got {s.workers}")
+    if s.seed < 0:
+        raise TrainError(f"seed must be >= 0, got {s.seed}")
+    if s.generated is not None:
+        if s.generated < 1:
+            raise TrainError(f"generated must be at least 1 level, got {s.generated}")
+        if not 0.0 <= s.difficulty <= 1.0:
+            raise TrainError(f"difficulty must be within [0, 1], got {s.difficulty}")
+    if not s.levels and not s.generated:
+        raise TrainError("no training levels: give levels, generated levels, or both")
+    if s.aggregate not in ("mean", "min"):
+        raise TrainError(f"aggregate must be 'mean' or 'min', got {s.aggregate!r}")
+    if s.device != "cpu":
+        if not s.device.startswith("cuda"):
+            raise TrainError(f"unknown device {s.device!r}; use cpu or cuda")
+        import torch
+
+        if not torch.cuda.is_available():
+            raise TrainError(
+                f"--device {s.device}: CUDA is not available here (torch {torch.__version__}"
+                f"{', a CPU-only build' if torch.version.cuda is None else ''}); use --device cpu"
+            )
+
+
+def _check_config(config: neat.Config, source: str, fitness: FitnessSettings) -> None:
+    try:
+        check_config_matches(config, fitness.view_radius)
+    except ConfigMismatch as exc:
+        raise ConfigMismatch(f"{source}: {exc}") from None
+
+
+def _prepare(settings: TrainSettings, resume: Path | None) -> _Plan:
+    s = settings
+    _validate_settings(s)
+    try:
+        fitness = s.fitness_settings()
+    except ValueError as exc:
+        raise TrainError(f"fitness settings: {exc}") from None
+
+    state = None
+    if resume is not None:
+        out = Path(resume)
+        ckpt = _checkpoint_path(out)
+        state = load_checkpoint(ckpt)
+        saved = TrainSettings.from_dict(state.settings)
+        for name in RUN_FIELDS:
+            have, want = getattr(s, name), getattr(saved, name)
+            if name == "levels":
+                have, want = [str(x) for x in have], [str(x) for x in want]
+            if have != want:
+                raise TrainError(
+                    f"{out}: the run was trained with {name} = {want!r}; it cannot change to "
+                    f"{have!r} on resume (start a new run instead)"
+                )
+        if s.config is None:
+            text, source = state.config_text, f"{ckpt} (its stored config)"
+        else:
+            text, source = read_config_file(s.config), str(s.config)
+    else:
+        out = Path(s.out)
+        taken = [name for name in RUN_FILES if (out / name).exists()]
+        if taken:
+            raise TrainError(
+                f"{out} already holds a training run ({taken[0]}); continue it with "
+                f"--resume {out} or choose another --out"
+            )
+        path = Path(s.config) if s.config is not None else DEFAULT_CONFIG
+        text, source = read_config_file(path), str(path)
+
+    config = config_from_text(text, source)
+    _check_config(config, source, fitness)
+    if state is not None:
+        _check_resume_compatible(out, state, config, source, fitness)
+
+    fixed = [load_level(name) for name in s.levels]
+    if s.generated:
+        start = state.generation if state is not None else 0
+        try:
+            generate_level(level_seed(s.seed, start, 0), s.difficulty, s.generated_length)
+        except ValueError as exc:
+            raise TrainError(f"generated levels: {exc}") from None
+    changed = state is None or text != state.config_text
+    return _Plan(s, out, config, text, changed, fitness, fixed, state)
+
+
+def _check_resume_compatible(
+    out: Path, state: TrainState, config: neat.Config, source: str, fitness: FitnessSettings
+) -> None:
+    """A config replacing the checkpoint's must fit its genomes (and the run's champion)."""
+    saved = config_from_text(state.config_text, f"{out / CHECKPOINT_FILE} (its stored config)")
+    gc, old = config.genome_config, saved.genome_config
+    for name in ("num_inputs", "num_outputs", "feed_forward"):
+        if getattr(gc, name) != getattr(old, name):
+            raise ConfigError(
+                f"{source}: {name} = {getattr(gc, name)} does not match the run being resumed "
+                f"({name} = {getattr(old, name)})"
+            )
+    for genome in state.population.values():
+        for ng in genome.nodes.values():
+            if not gc.activation_defs.is_valid(ng.activation):
+                raise ConfigError(
+                    f"{source}: the run's genomes use activation {ng.activation!r}, which this "
+                    "config does not define"
+                )
+            if not gc.aggregation_function_defs.is_valid(ng.aggregation):
+                raise ConfigError(
+                    f"{source}: the run's genomes use aggregation {ng.aggregation!r}, which this "
+                    "config does not define"
+                )
+    champ_path = out / CHAMPION_FILE
+    if champ_path.exists():
+        champ = load_champion(champ_path, view_radius=fitness.view_radius)
+        for name in ("num_inputs", "num_outputs", "feed_forward"):
+            have, want = getattr(champ.config.genome_config, name), getattr(gc, name)
+            if have != want:
+                raise ChampionError(
+                    f"{champ_path}: evolved with {name} = {have}, incompatible with the config "
+                    f"being resumed ({name} = {want})"
+                )
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def train(
+    settings: TrainSettings,
+    *,
+    resume: str | Path | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Evolve (or, with ``resume`` = a run directory, continue evolving) and return the result.
+
+    With ``resume``, the run-defining settings (``RUN_FIELDS``) must equal the checkpoint's;
+    ``generations`` counts all generations, so resuming a 10-generation run with
+    ``generations=20`` runs 10 more. ``progress`` shows a tqdm bar and a one-line summary per
+    generation (``log`` receives the summary lines instead of stdout when given).
+    """
+    plan = _prepare(settings, Path(resume) if resume is not None else None)
+    return _Run(plan, progress, log).run()
+
+
+class _Run:
+    def __init__(self, plan: _Plan, progress: bool, log: Callable[[str], None] | None) -> None:
+        self.plan = plan
+        self.s = plan.settings
+        self.out = plan.out
+        self.progress = progress
+        self.log = log
+
+    # -- files -----------------------------------------------------------------------------
+
+    def _env_settings(self) -> dict[str, Any]:
+        s = self.s
+        return {
+            **dataclasses.asdict(self.plan.fitness),
+            "levels": [str(x) for x in s.levels],
+            "generated": s.generated,
+            "difficulty": s.difficulty if s.generated else None,
+            "generated_length": s.generated_length if s.generated else None,
+        }
+
+    def _save_champion(self, champ: dict[str, Any]) -> None:
+        save_champion(
+            self.out / CHAMPION_FILE,
+            champ["genome"],
+            self.plan.config,
+            champ["config_text"],
+            fitness=champ["fitness"],
+            generation=champ["generation"],
+            env_settings=self._env_settings(),
+            extra={
+                "trainer": "neat",
+                "seed": self.s.seed,
+                "levels_evaluated": champ["levels"],
+                "level_fitness": champ["level_fitness"],
+                "completed": champ["completed"],
+            },
+        )
+
+    def _write_metrics(self, metrics: list[dict[str, Any]]) -> None:
+        text = "".join(json.dumps(m) + "\n" for m in metrics)
+        atomic_write_text(self.out / METRICS_FILE, text)
+
+    def _checkpoint(self, pop: neat.Population) -> None:
+        trainer = {
+            "metrics": self.metrics,
+            "champion": self.champion,
+            "frames_simulated": self.frames_simulated,
+            "wall_seconds": self._wall(),
+            "solved": self.solved,
+            "level_schedule": {"seed": self.s.seed, "next_generation": pop.generation},
+        }
+        state = capture_state(pop, self.plan.config_text, self.s.to_dict(), trainer)
+        save_checkpoint(self.out / CHECKPOINT_FILE, state)
+
+    def _wall(self) -> float:
+        return self.wall_before + (time.perf_counter() - self.t0)
+
+    # -- levels ----------------------------------------------------------------------------
+
+    def _levels_for(self, generation: int) -> tuple[list[Level], list[int]]:
+        s = self.s
+        levels = list(self.plan.fixed_levels)
+        seeds = []
+        if s.generated:
+            seeds = [level_seed(s.seed, generation, i) for i in range(s.generated)]
+            levels += [generate_level(x, s.difficulty, s.generated_length) for x in seeds]
+        return levels, seeds
+
+    # -- main loop -------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        plan, s, out = self.plan, self.s, self.out
+        config = plan.config
+        out.mkdir(parents=True, exist_ok=True)
+        self.t0 = time.perf_counter()
+        resumed_from = None
+        if plan.state is None:
+            pop = neat.Population(config, seed=s.seed)
+            t = {"metrics": [], "champion": None, "frames_simulated": 0, "wall_seconds": 0.0}
+            t["solved"] = False
+        else:
+            pop = restore_population(plan.state, config)
+            t = plan.state.trainer
+            resumed_from = pop.generation
+        self.metrics: list[dict[str, Any]] = list(t["metrics"])
+        self.champion: dict[str, Any] | None = t["champion"]
+        self.frames_simulated: int = t["frames_simulated"]
+        self.wall_before: float = t["wall_seconds"]
+        self.solved: bool = t["solved"]
+
+        if plan.config_changed:
+            atomic_write_text(out / CONFIG_FILE, plan.config_text)
+        # On resume, drop what was written after the checkpoint: the run replays it exactly.
+        self._write_metrics(self.metrics)
+        if plan.state is not None and self.champion is not None:
+            self._save_champion(self.champion)
+
+        if pop.generation >= s.generations or (self.solved and s.stop_when_solved):
+            return self._result(pop, resumed_from)
+        start = "training" if resumed_from is None else f"resuming at generation {resumed_from}:"
+        self._say(f"{start} NEAT in {out} (Ctrl-C stops; the last checkpoint can be resumed)")
+
+        levels, _ = self._levels_for(pop.generation)
+        evaluator = PopulationEvaluator(
+            levels,
+            plan.fitness,
+            backend="numpy" if s.device == "cpu" else "torch",
+            device=s.device,
+            workers=s.workers,
+        )
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=s.generations,
+                initial=pop.generation,
+                desc="neat",
+                unit="gen",
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+        try:
+            while pop.generation < s.generations:
+                self._generation(pop, evaluator, bar)
+                done = self.solved and s.stop_when_solved
+                last = done or pop.generation >= s.generations
+                if last or pop.generation % s.checkpoint_every == 0:
+                    self._checkpoint(pop)
+                if done:
+                    break
+        finally:
+            evaluator.close()
+            if bar is not None:
+                bar.close()
+        return self._result(pop, resumed_from)
+
+    def _generation(self, pop: neat.Population, evaluator: PopulationEvaluator, bar: Any) -> None:
+        s, config = self.s, self.plan.config
+        gen = pop.generation
+        t_start = time.perf_counter()
+        levels, seeds = self._levels_for(gen)
+        if s.generated:
+            evaluator.set_levels(levels)
+        pop.reporters.start_generation(gen)
+
+        genomes = list(pop.population.items())
+        gc = config.genome_config
+        next_node = None if gc.node_indexer is None else next(gc.node_indexer)
+        t_eval = time.perf_counter()
+        ev: Evaluation = evaluator.evaluate(genomes, config)
+        eval_seconds = time.perf_counter() - t_eval
+        # Evaluation never adds nodes; undo any counter advance from pickling the config into
+        # worker processes (see agent.checkpoint).
+        gc.node_indexer = None if next_node is None else count(next_node)
+        for (_, genome), fit in zip(genomes, ev.fitness, strict=True):
+            genome.fitness = float(fit)
+
+        best_i = 0  # neat-python's choice: the first genome of the highest fitness
+        for i, (_, genome) in enumerate(genomes):
+            if genome.fitness > genomes[best_i][1].fitness:
+                best_i = i
+        best = genomes[best_i][1]
+        pop.reporters.post_evaluate(config, pop.population, pop.species, best)
+        if pop.best_genome is None or best.fitness > pop.best_genome.fitness:
+            pop.best_genome = best
+
+        names = [lv.name for lv in levels]
+        if self.champion is None or best.fitness > self.champion["fitness"]:
+            self.champion = {
+                "genome": copy.deepcopy(best),
+                "fitness": best.fitness,
+                "generation": gen,
+                "levels": names,
+                "level_fitness": [float(x) for x in ev.level_fitness[best_i]],
+                "completed": [bool(x) for x in ev.completed[best_i]],
+                "config_text": self.plan.config_text,  # the config it was evolved with
+            }
+            self._save_champion(self.champion)
+        self.solved = all(self.champion["completed"])
+        self.frames_simulated += int(ev.frames_simulated)
+
+        nodes, conns = best.size()
+        all_done = ev.completed.all(axis=1)
+        metrics = {
+            "generation": gen,
+            "best_fitness": float(best.fitness),
+            "mean_fitness": float(np.mean(ev.fitness)),
+            "median_fitness": float(np.median(ev.fitness)),
+            "completion_rate": float(all_done.mean()),
+            "best_completed": int(ev.completed[best_i].sum()),
+            "levels": len(levels),
+            "champion_fitness": float(self.champion["fitness"]),
+            "champion_generation": int(self.champion["generation"]),
+            "species": len(pop.species.species),
+            "best_nodes": int(nodes),
+            "best_connections": int(conns),
+            "frames": int(ev.frames_simulated),
+            "frames_simulated": self.frames_simulated,
+            "eval_seconds": round(eval_seconds, 4),
+            "frames_per_second": round(ev.frames_simulated / max(eval_seconds, 1e-9), 1),
+            "wall_seconds": round(self._wall(), 4),
+        }
+        if seeds:
+            metrics["level_seeds"] = seeds
+        self.metrics.append(metrics)
+        with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(metrics) + "\n")
+        self._report(metrics, bar, time.perf_counter() - t_start)
+
+        # The next generation, exactly as neat.Population.run makes it.
+        try:
+            pop.population = pop.reproduction.reproduce(config, pop.species, config.pop_size, gen)
+        except RuntimeError as exc:
+            raise TrainError(
+                f"generation {gen}: neat-python cannot reproduce: {' '.join(str(exc).split())} "
+                "(too many species for pop_size? raise compatibility_threshold)"
+            ) from None
+        if not pop.species.species:
+            pop.reporters.complete_extinction()
+            if not config.reset_on_extinction:
+                raise TrainError(
+                    f"generation {gen}: every species went extinct (stagnation); set "
+                    "reset_on_extinction = True or species_elitism > 0 in the config"
+                )
+            pop.population = pop.reproduction.create_new(
+                config.genome_type, config.genome_config, config.pop_size
+            )
+        pop.species.speciate(config, pop.population, gen)
+        pop.reporters.end_generation(config, pop.population, pop.species)
+        pop.generation += 1
+
+    def _say(self, line: str) -> None:
+        if not self.progress:
+            return
+        if self.log is not None:
+            self.log(line)
+        else:
+            print(line, flush=True)
+
+    def _report(self, m: dict[str, Any], bar: Any, seconds: float) -> None:
+        if not self.progress:
+            return
+        line = (
+            f"gen {m['generation']:4d}  best {m['best_fitness']:8.1f}  "
+            f"mean {m['mean_fitness']:8.1f}  "
+            f"best done {m['best_completed']}/{m['levels']}  "
+            f"pop done {100 * m['completion_rate']:5.1f}%  "
+            f"species {m['species']:3d}  "
+            f"nodes {m['best_nodes']:3d} links {m['best_connections']:3d}  "
+            f"{m['frames_per_second'] / 1000:7.1f}k frames/s  {seconds:5.2f} s"
+        )
+        if self.log is not None:
+            self.log(line)
+        elif bar is not None:
+            bar.write(line, file=sys.stdout)
+        if bar is not None:
+            bar.set_postfix(best=f"{m['champion_fitness']:.0f}", refresh=False)
+            bar.update(1)
+
+    def _result(self, pop: neat.Population, resumed_from: int | None) -> TrainResult:
+        champ = self.champion
+        path = self.out / CHAMPION_FILE
+        return TrainResult(
+            out=self.out,
+            champion_path=path if champ is not None else None,
+            champion_fitness=None if champ is None else float(champ["fitness"]),
+            champion_generation=None if champ is None else int(champ["generation"]),
+            champion_completed=0 if champ is None else sum(champ["completed"]),
+            champion_levels=0 if champ is None else len(champ["completed"]),
+            generations=len(self.metrics),
+            solved=self.solved,
+            metrics=self.metrics,
+            frames_simulated=self.frames_simulated,
+            wall_seconds=self._wall(),
+            resumed_from=resumed_from,
+            levels=[str(x) for x in self.s.levels],
+        )

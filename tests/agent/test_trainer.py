@@ -1,0 +1,343 @@
+"""The NEAT trainer: determinism, resume equality, run files, and errors before any write.
+
+Runs use a tiny population (12 genomes, derived from the shipped ``configs/neat.ini``) on a short
+hand-written level, so a generation takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent.champion import ConfigError, config_from_text, load_champion
+from agent.checkpoint import CheckpointError, load_checkpoint
+from agent.neat_eval import ConfigMismatch, check_config_matches
+from agent.neat_trainer import (
+    CHAMPION_FILE,
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    DEFAULT_CONFIG,
+    METRICS_FILE,
+    TIMING_KEYS,
+    TrainError,
+    TrainSettings,
+    level_seed,
+    load_run_settings,
+    train,
+)
+from envs.level import LevelError
+
+# A short obstacle course (a generated level's text: a two-high wall, a pipe, the flag).
+LEVEL_TEXT = """\
+; name: tiny
+; time: 31
+........................................
+........................................
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...............##......[]....CCC...F....
+..S............##......[]..........F....
+XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX
+XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX
+"""
+
+# The flag two tiles right of the start: any genome that presses RIGHT completes it.
+EASY_LEVEL_TEXT = """\
+; name: easy
+; time: 10
+................
+................
+................
+................
+......F.........
+......F.........
+..S...F.........
+XXXXXXXXXXXXXXXX
+"""
+
+METRIC_KEYS = {
+    "generation",
+    "best_fitness",
+    "mean_fitness",
+    "median_fitness",
+    "completion_rate",
+    "best_completed",
+    "species",
+    "best_nodes",
+    "best_connections",
+    "frames_simulated",
+    "wall_seconds",
+}
+
+
+def set_key(text: str, key: str, value: object) -> str:
+    """``text`` with the INI line ``key = ...`` replaced (the key must occur exactly once)."""
+    new, n = re.subn(rf"^{key}\s*=.*$", f"{key} = {value}", text, flags=re.M)
+    assert n == 1, key
+    return new
+
+
+def tiny_config_text(**overrides: object) -> str:
+    """The shipped config with 12 genomes that start with a few links (so they move), and
+    speciation loose enough for few species (however the shipped defaults are tuned)."""
+    text = DEFAULT_CONFIG.read_text()
+    values = {
+        "pop_size": 12,
+        "initial_connection": "partial_nodirect 0.05",
+        "compatibility_disjoint_coefficient": 1.0,
+        "compatibility_weight_coefficient": 0.5,
+        "compatibility_threshold": 3.0,
+        **overrides,
+    }
+    for key, value in values.items():
+        text = set_key(text, key, value)
+    return text
+
+
+def write_tiny_setup(directory: Path, **overrides: object) -> tuple[Path, Path]:
+    """Write the tiny config and the tiny level into ``directory``; return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "tiny.ini"
+    config.write_text(tiny_config_text(**overrides))
+    level = directory / "tiny.txt"
+    level.write_text(LEVEL_TEXT)
+    return config, level
+
+
+def settings_for(tmp: Path, out: str, **kw: object) -> TrainSettings:
+    config, level = write_tiny_setup(tmp / "setup")
+    base = dict(
+        levels=[str(level)],
+        generations=3,
+        config=config,
+        seed=0,
+        out=tmp / out,
+        stop_when_solved=False,  # some genome may finish the tiny level early
+    )
+    base.update(kw)
+    return TrainSettings(**base)
+
+
+def read_metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / METRICS_FILE).read_text().splitlines()]
+
+
+def untimed(metrics: list[dict]) -> list[dict]:
+    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
+
+
+def snapshot(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(run.iterdir()) if p.is_file()}
+
+
+def test_shipped_configs_fit_the_environment():
+    """configs/neat.ini and configs/neat_feedforward.ini parse strictly, fit the 169-cell grid
+    and 6 buttons, and differ only in feed_forward."""
+    texts = {}
+    for name in ("neat.ini", "neat_feedforward.ini"):
+        path = DEFAULT_CONFIG.parent / name
+        texts[name] = path.read_text()
+        config = config_from_text(texts[name], str(path))
+        check_config_matches(config)
+        assert config.pop_size == 300 and config.no_fitness_termination
+        assert config.genome_config.feed_forward == (name == "neat_feedforward.ini")
+    a, b = ([x for x in t.splitlines() if not x.startswith("#")] for t in texts.values())
+    diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    assert diff == [("feed_forward = False", "feed_forward = True")]
+
+
+def test_a_run_writes_its_files(tmp_path):
+    """A run leaves champion.json (loadable, best fitness of all generations), metrics.jsonl
+    (one line per generation with the documented keys), the checkpoint and the config copy."""
+    s = settings_for(tmp_path, "run", generations=3, checkpoint_every=2)
+    result = train(s, progress=False)
+    run = tmp_path / "run"
+    assert {CHAMPION_FILE, METRICS_FILE, CHECKPOINT_FILE, CONFIG_FILE} <= set(snapshot(run))
+    metrics = read_metrics(run)
+    assert [m["generation"] for m in metrics] == [0, 1, 2]
+    assert all(METRIC_KEYS <= set(m) for m in metrics)
+    assert metrics == result.metrics
+    assert metrics[-1]["frames_simulated"] == result.frames_simulated > 0
+    champ = load_champion(run / CHAMPION_FILE)
+    assert champ.fitness == max(m["best_fitness"] for m in metrics) == result.champion_fitness
+    assert load_checkpoint(run / CHECKPOINT_FILE).generation == 3
+    assert (run / CONFIG_FILE).read_text() == s.config.read_text()
+
+
+def test_same_seed_same_champion(tmp_path):
+    """Two runs with the same settings and seed give byte-identical champion.json files and the
+    same metrics (timings aside); another seed gives another population."""
+    a = train(settings_for(tmp_path, "a"), progress=False)
+    b = train(settings_for(tmp_path, "b"), progress=False)
+    c = train(settings_for(tmp_path, "c", seed=1), progress=False)
+    champ_a = (a.out / CHAMPION_FILE).read_text()
+    assert champ_a == (b.out / CHAMPION_FILE).read_text()
+    assert untimed(a.metrics) == untimed(b.metrics)
+    assert untimed(a.metrics) != untimed(c.metrics)
+
+
+def test_resume_continues_exactly(tmp_path):
+    """4 generations straight == 2 generations, then resume for 2 more: same champion, same
+    metrics (timings aside), same final population. Lines and a champion written after the
+    last checkpoint (a crash) are replaced by the replay."""
+    straight = train(
+        settings_for(tmp_path, "straight", generations=4, checkpoint_every=2), progress=False
+    )
+
+    split = tmp_path / "split"
+    first = train(
+        settings_for(tmp_path, "split", generations=2, checkpoint_every=3), progress=False
+    )
+    assert first.generations == 2
+    # Simulate a crash after a checkpoint: a stray metrics line and a bogus champion.
+    with open(split / METRICS_FILE, "a") as f:
+        f.write(json.dumps({"generation": 2, "best_fitness": 1e9}) + "\n")
+    (split / CHAMPION_FILE).write_text((straight.out / CHAMPION_FILE).read_text())
+    resumed = train(settings_for(tmp_path, "split", generations=4), resume=split, progress=False)
+
+    assert resumed.resumed_from == 2
+    assert (split / CHAMPION_FILE).read_text() == (straight.out / CHAMPION_FILE).read_text()
+    assert untimed(read_metrics(split)) == untimed(read_metrics(straight.out))
+    a = load_checkpoint(straight.out / CHECKPOINT_FILE)
+    b = load_checkpoint(split / CHECKPOINT_FILE)
+    assert a.generation == b.generation == 4
+    assert a.random_state == b.random_state
+    assert str_genomes(a.population) == str_genomes(b.population)
+    assert (a.next_genome_id, a.next_node_id, a.next_species_id) == (
+        b.next_genome_id,
+        b.next_node_id,
+        b.next_species_id,
+    )
+
+
+def str_genomes(population: dict) -> list[str]:
+    return [f"{k} {g}" for k, g in population.items()]
+
+
+def test_resume_settings_come_from_the_checkpoint(tmp_path):
+    """load_run_settings gives back the run's settings; resuming with a different run-defining
+    setting (seed) is refused before anything is written."""
+    s = settings_for(tmp_path, "run", generations=2)
+    train(s, progress=False)
+    run = tmp_path / "run"
+    loaded = load_run_settings(run)
+    assert loaded.seed == s.seed and loaded.levels == s.levels and loaded.config is None
+    before = snapshot(run)
+    with pytest.raises(TrainError, match="seed"):
+        train(settings_for(tmp_path, "run", generations=3, seed=5), resume=run, progress=False)
+    assert snapshot(run) == before
+
+
+def test_stops_when_solved(tmp_path):
+    """With stop_when_solved the run ends at the first generation whose champion completes every
+    training level; the champion file says so."""
+    level = tmp_path / "easy.txt"
+    level.write_text(EASY_LEVEL_TEXT)
+    s = settings_for(tmp_path, "run", levels=[str(level)], generations=20, stop_when_solved=True)
+    result = train(s, progress=False)
+    assert result.solved and result.generations < 20
+    assert result.champion_completed == result.champion_levels == 1
+    assert load_champion(result.champion_path).extra["completed"] == [True]
+    # Resuming a solved run has nothing to do.
+    again = train(s, resume=result.out, progress=False)
+    assert again.generations == result.generations
+
+
+def test_generated_levels_follow_the_seed_schedule(tmp_path):
+    """With generated=N each generation plays N fresh levels whose seeds come from the run seed
+    and the generation (recorded in the metrics); the schedule is deterministic."""
+    s = settings_for(tmp_path, "run", levels=[], generated=2, generated_length=40, generations=2)
+    result = train(s, progress=False)
+    seeds = [m["level_seeds"] for m in result.metrics]
+    assert seeds == [[level_seed(0, g, i) for i in range(2)] for g in range(2)]
+    assert len({x for pair in seeds for x in pair}) == 4
+    assert all(m["levels"] == 2 for m in result.metrics)
+
+
+def test_config_env_mismatch_is_refused(tmp_path):
+    """A config whose inputs or outputs do not fit the 13 x 13 grid / 6 buttons stops training
+    with a ConfigMismatch naming the file; nothing is written."""
+    for key, value, word in (("num_inputs", 100, "num_inputs"), ("num_outputs", 4, "buttons")):
+        config, level = write_tiny_setup(tmp_path / key, **{key: value})
+        s = TrainSettings(levels=[str(level)], config=config, out=tmp_path / "out")
+        with pytest.raises(ConfigMismatch, match=word) as info:
+            train(s, progress=False)
+        assert str(config) in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "match"),
+    [
+        ("[NEAT]", "pop_sise = 3", "pop_sise"),  # rejected by neat-python itself
+        ("[DefaultGenome]", "conn_add_prop = 0.5", "conn_add_prop"),  # by our stricter check
+        ("[DefaultStagnation]", "max_stagnation_x = 3", "max_stagnation_x"),
+    ],
+)
+def test_unknown_config_key_is_refused(tmp_path, section, line, match):
+    """An unknown key in any section is a one-line ConfigError naming the file and the key."""
+    config, level = write_tiny_setup(tmp_path)
+    config.write_text(config.read_text().replace(section, f"{section}\n{line}", 1))
+    with pytest.raises(ConfigError, match=match) as info:
+        train(TrainSettings(levels=[str(level)], config=config, out=tmp_path / "o"), progress=False)
+    assert str(config) in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_config_values_are_refused(tmp_path):
+    """A missing config file, an unknown activation and a missing required key are
+    ConfigErrors with one line each."""
+    _, level = write_tiny_setup(tmp_path)
+    cases = {
+        "missing.ini": None,
+        "act.ini": set_key(tiny_config_text(), "activation_options", "tahn"),
+        "nokey.ini": re.sub(r"^conn_add_prob\s*=.*\n", "", tiny_config_text(), flags=re.M),
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        s = TrainSettings(levels=[str(level)], config=path, out=tmp_path / "o")
+        with pytest.raises(ConfigError) as info:
+            train(s, progress=False)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_failing_starts_overwrite_nothing(tmp_path):
+    """A fresh run into a directory holding a run, a missing level, a corrupt checkpoint and an
+    incompatible config on resume all fail before writing: the run's files are unchanged."""
+    s = settings_for(tmp_path, "run", generations=2)
+    train(s, progress=False)
+    run = tmp_path / "run"
+    before = snapshot(run)
+
+    with pytest.raises(TrainError, match="already holds a training run"):
+        train(s, progress=False)
+    with pytest.raises(LevelError):
+        train(TrainSettings(levels=["no/such/level.txt"], out=tmp_path / "o"), progress=False)
+    assert not (tmp_path / "o").exists()
+    recurrent = tmp_path / "ff.ini"
+    recurrent.write_text(tiny_config_text(feed_forward=True))
+    with pytest.raises(ConfigError, match="feed_forward"):
+        train(TrainSettings(**{**s.__dict__, "config": recurrent}), resume=run, progress=False)
+    assert snapshot(run) == before
+
+    broken = tmp_path / "broken"
+    shutil.copytree(run, broken)
+    data = (broken / CHECKPOINT_FILE).read_bytes()
+    (broken / CHECKPOINT_FILE).write_bytes(data[: len(data) // 2])
+    before = snapshot(broken)
+    with pytest.raises(CheckpointError, match="truncated"):
+        train(s, resume=broken, progress=False)
+    assert snapshot(broken) == before

@@ -1,0 +1,141 @@
+"""``train.py`` end to end: a tiny run in a subprocess, then bad inputs, each one line on stderr
+with exit status 2, no traceback, and the run's files untouched."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import train
+from agent.neat_trainer import CHAMPION_FILE, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE
+from tests.agent.test_trainer import METRIC_KEYS, snapshot, tiny_config_text, write_tiny_setup
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "train.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> tuple[Path, Path, Path, subprocess.CompletedProcess]:
+    tmp = tmp_path_factory.mktemp("cli")
+    config, level = write_tiny_setup(tmp)
+    out = tmp / "run"
+    proc = run_cli(
+        "neat", "--level", str(level), "--config", str(config), "--generations", "2",
+        "--seed", "0", "--out", str(out), "--checkpoint-every", "1", "--keep-going",
+    )  # fmt: skip
+    return out, config, level, proc
+
+
+def test_tiny_run_end_to_end(finished_run):
+    """A 2-generation run exits 0, writes champion.json, metrics.jsonl (2 lines with the
+    documented keys), the checkpoint and the config copy, and says where the champion is and
+    how to score and watch it."""
+    out, config, _, proc = finished_run
+    assert proc.returncode == 0, proc.stderr
+    assert {CHAMPION_FILE, METRICS_FILE, CHECKPOINT_FILE, CONFIG_FILE} <= set(snapshot(out))
+    lines = (out / METRICS_FILE).read_text().splitlines()
+    assert len(lines) == 2
+    assert all(METRIC_KEYS <= set(json.loads(line)) for line in lines)
+    assert str(out / CHAMPION_FILE) in proc.stdout
+    assert "python play.py" in proc.stdout and "python -m agent.champion" in proc.stdout
+    assert "gen    1" in proc.stdout  # the per-generation summary
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_input_in_a_subprocess_is_one_line(finished_run):
+    """An unknown config key, seen from outside: exit 2, one stderr line, no traceback."""
+    out, config, level, _ = finished_run
+    bad = config.parent / "bad.ini"
+    bad.write_text(config.read_text().replace("[NEAT]", "[NEAT]\nbogus_key = 1", 1))
+    proc = run_cli("neat", "--level", str(level), "--config", str(bad), "--out", str(out / "x"))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "bogus_key" in proc.stderr
+    assert not (out / "x").exists()
+
+
+def cli_error(capsys, *args: str) -> str:
+    """Run train.main in-process; it must return 2 with one line on stderr."""
+    code = train.main(list(args))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_bad_inputs_exit_2_with_one_line(finished_run, capsys, tmp_path):
+    """Mismatched inputs, a missing level, an existing run as --out, an incompatible config or
+    a corrupt checkpoint or champion on --resume, CUDA without CUDA and malformed arguments:
+    exit 2, one line, and the finished run's files are unchanged."""
+    out, config, level, _ = finished_run
+    before = snapshot(out)
+    mismatch = tmp_path / "mismatch.ini"
+    mismatch.write_text(tiny_config_text(num_inputs=100))
+    ff = tmp_path / "ff.ini"
+    ff.write_text(tiny_config_text(feed_forward=True))
+    new = str(tmp_path / "new")
+
+    assert "num_inputs" in cli_error(
+        capsys, "--level", str(level), "--config", str(mismatch), "--out", new
+    )
+    assert "no such level" in cli_error(capsys, "--level", "nope/missing.txt", "--out", new)
+    assert "unknown level" in cli_error(capsys, "--level", "9-9", "--out", new)
+    assert "already holds" in cli_error(capsys, "--level", str(level), "--out", str(out))
+    assert "feed_forward" in cli_error(
+        capsys, "--resume", str(out), "--config", str(ff), "--generations", "4"
+    )
+    assert "seed" in cli_error(capsys, "--resume", str(out), "--seed", "3", "--generations", "4")
+    assert "invalid int" in cli_error(capsys, "neat", "--generations", "many")
+    assert "nothing to resume" in cli_error(capsys, "--resume", str(tmp_path))
+    assert not Path(new).exists()
+    assert snapshot(out) == before
+
+    import torch
+
+    if not torch.cuda.is_available():
+        msg = cli_error(capsys, "--level", str(level), "--device", "cuda", "--out", new)
+        assert "CUDA is not available" in msg
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name, data in before.items():
+        (broken / name).write_bytes(data)
+    champ = (broken / CHAMPION_FILE).read_text()
+    (broken / CHAMPION_FILE).write_text(champ[: len(champ) // 3])
+    assert "truncated" in cli_error(capsys, "--resume", str(broken), "--generations", "4")
+    (broken / CHAMPION_FILE).write_text(champ)
+    ckpt = before[CHECKPOINT_FILE]
+    (broken / CHECKPOINT_FILE).write_bytes(ckpt[:-100])
+    assert "truncated" in cli_error(capsys, "--resume", str(broken), "--generations", "4")
+    assert (broken / METRICS_FILE).read_bytes() == before[METRICS_FILE]
+
+
+def test_resume_from_the_cli(finished_run, capsys, tmp_path):
+    """--resume DIR --generations 3 continues the run by one generation using its stored
+    settings; resuming again at the limit has nothing to do."""
+    out, *_ = finished_run
+    run = tmp_path / "run"
+    run.mkdir()
+    for name, data in snapshot(out).items():
+        (run / name).write_bytes(data)
+    assert train.main(["neat", "--resume", str(run), "--generations", "3", "--quiet"]) == 0
+    assert len((run / METRICS_FILE).read_text().splitlines()) == 3
+    capsys.readouterr()
+    assert train.main(["--resume", str(run), "--generations", "3", "--quiet"]) == 0
+    assert "nothing to do" in capsys.readouterr().out

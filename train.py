@@ -1,0 +1,215 @@
+"""Train agents for the platformer.
+
+    python train.py                                   # NEAT on level 1-1, configs/neat.ini, seed 0
+    python train.py neat --level 1-1 --level 1-2 --generations 50 --out runs/two
+    python train.py neat --generated 5 --difficulty 0.4 --out runs/gen   # fresh levels each gen
+    python train.py neat --resume runs/two --generations 80               # continue a run
+
+Subcommands: ``neat`` (neuroevolution of recurrent topologies, neat-python genetics). Exit
+status: 0 done, 2 bad input (config, levels, checkpoint, champion, device, out directory: one
+line on stderr, nothing already saved is touched), 130 interrupted (resume from the latest
+checkpoint). See docs/neat.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+SUBCOMMANDS = ("neat",)
+PROG = "train.py"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors on one line (no usage block), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p = sub.add_parser(
+        "neat",
+        help="NEAT: evolve recurrent networks (the default)",
+        description="Evolve recurrent networks with NEAT (neat-python genetics, batched "
+        "evaluation). Options left out on --resume keep the run's own values.",
+    )
+    lv = p.add_argument_group("levels")
+    lv.add_argument(
+        "--level",
+        action="append",
+        metavar="NAME|PATH",
+        help="training level, built-in name (1-1 .. 1-8) or file; repeat for several "
+        "(default 1-1, or none with --generated)",
+    )
+    lv.add_argument(
+        "--generated",
+        type=int,
+        metavar="N",
+        help="also evaluate on N fresh generated levels each generation (seeded by --seed)",
+    )
+    lv.add_argument(
+        "--difficulty", type=float, metavar="D", help="generated level difficulty, 0..1 (0.3)"
+    )
+    lv.add_argument(
+        "--length", type=int, metavar="COLS", help="generated level length in columns (150)"
+    )
+    lv.add_argument(
+        "--aggregate",
+        choices=("mean", "min"),
+        help="fitness over several levels (mean)",
+    )
+    ev = p.add_argument_group("evolution")
+    ev.add_argument("--generations", type=int, metavar="G", help="generations in all (100)")
+    ev.add_argument(
+        "--config", type=Path, metavar="PATH", help="NEAT config file (configs/neat.ini)"
+    )
+    ev.add_argument("--seed", type=int, metavar="S", help="random seed (0)")
+    ev.add_argument(
+        "--keep-going",
+        action="store_true",
+        default=None,
+        help="do not stop when the champion completes every training level",
+    )
+    run = p.add_argument_group("run")
+    run.add_argument(
+        "--out", type=Path, metavar="DIR", help="run directory (runs/neat-LEVELS-TIMESTAMP)"
+    )
+    run.add_argument(
+        "--resume", type=Path, metavar="DIR", help="continue the run in DIR from its checkpoint"
+    )
+    run.add_argument(
+        "--checkpoint-every", type=int, metavar="K", help="checkpoint every K generations (5)"
+    )
+    run.add_argument("--device", metavar="cpu|cuda", help="evaluation device (cpu)")
+    run.add_argument("--workers", type=int, metavar="N", help="evaluation processes (1)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or per-gen lines")
+    return parser
+
+
+def _default_out(levels: list[str], generated: int | None) -> Path:
+    tags = [Path(x).stem for x in levels[:2]] + (["gen"] if generated else [])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"neat-{'-'.join(tags)}-{stamp}"
+
+
+def neat_settings(args: argparse.Namespace):
+    """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
+    from agent.neat_trainer import TrainError, TrainSettings, load_run_settings
+
+    given = {
+        "levels": args.level,
+        "generated": args.generated,
+        "difficulty": args.difficulty,
+        "generated_length": args.length,
+        "aggregate": args.aggregate,
+        "generations": args.generations,
+        "config": args.config,
+        "seed": args.seed,
+        "checkpoint_every": args.checkpoint_every,
+        "device": args.device,
+        "workers": args.workers,
+        "stop_when_solved": None if args.keep_going is None else not args.keep_going,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if args.resume is not None:
+        if args.out is not None and args.out.resolve() != args.resume.resolve():
+            raise TrainError("--out and --resume name different directories; give --resume only")
+        base = load_run_settings(args.resume)
+        return dataclasses.replace(base, **given, out=str(args.resume))
+    if "levels" not in given:
+        given["levels"] = [] if args.generated else ["1-1"]
+    out = args.out or _default_out(given["levels"], args.generated)
+    return TrainSettings(**given, out=str(out))
+
+
+def run_neat(args: argparse.Namespace) -> int:
+    from agent.neat_trainer import (
+        CHECKPOINT_FILE,
+        ChampionError,
+        CheckpointError,
+        ConfigError,
+        ConfigMismatch,
+        LevelError,
+        TrainError,
+        train,
+    )
+
+    bad_input = (
+        TrainError,
+        ConfigError,
+        ConfigMismatch,
+        LevelError,
+        CheckpointError,
+        ChampionError,
+    )
+    out = args.resume or args.out
+    try:
+        settings = neat_settings(args)
+        out = Path(settings.out)
+        result = train(settings, resume=args.resume, progress=not args.quiet)
+    except bad_input as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            f"\n{PROG}: interrupted; continue from the last checkpoint with: "
+            f"python train.py neat --resume {shlex.quote(str(out))}",
+            file=sys.stderr,
+        )
+        return 130
+
+    if result.resumed_from is not None and result.generations == result.resumed_from:
+        why = (
+            "its champion already completes every level"
+            if result.solved
+            else (f"it already ran {result.generations} generations")
+        )
+        print(f"nothing to do: {why}; raise --generations (or add --keep-going) to go on")
+    if result.champion_path is None:
+        return 0
+    champ = shlex.quote(str(result.champion_path))
+    state = "solved: " if result.solved else ""
+    print(
+        f"{state}champion of generation {result.champion_generation}, fitness "
+        f"{result.champion_fitness:.1f}, completed {result.champion_completed}/"
+        f"{result.champion_levels} training levels; {result.generations} generations, "
+        f"{result.wall_seconds:.1f} s"
+    )
+    run_dir = shlex.quote(str(result.out))
+    level = f" --level {shlex.quote(result.levels[0])}" if result.levels else " [--level NAME|PATH]"
+    print(f"champion:       {result.champion_path}")
+    print(f"run files:      {result.out} (metrics.jsonl, {CHECKPOINT_FILE}, config.ini)")
+    print(f"watch it:       python play.py {run_dir}{level}")
+    print(f"score it:       python -m agent.champion {champ} [--level NAME|PATH]")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
+        argv = ["neat", *argv]
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
+        return int(exc.code or 0)
+    if args.command == "neat":
+        return run_neat(args)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
