@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--device", metavar="cpu|cuda", help="evaluation device (cpu)")
     run.add_argument("--workers", type=int, metavar="N", help="evaluation processes (1)")
+    run.add_argument(
+        "--watch", action="store_true", help="when done, open a window with the champion playing"
+    )
+    run.add_argument("--watch-frames", type=int, default=0, help=argparse.SUPPRESS)
     run.add_argument("--quiet", action="store_true", help="no progress bar or per-gen lines")
     return parser
 
@@ -195,6 +199,13 @@ def run_neat(args: argparse.Namespace) -> int:
     print(f"run files:      {result.out} (metrics.jsonl, {CHECKPOINT_FILE}, config.ini)")
     print(f"watch it:       python play.py {run_dir}{level}")
     print(f"score it:       python -m agent.champion {champ} [--level NAME|PATH]")
+    if getattr(args, "watch", False) and result.champion_path is not None:
+        import play  # the window; imported only here, so training never loads pygame
+
+        watch = [str(result.out)] + (["--level", result.levels[0]] if result.levels else [])
+        return play.main(
+            watch + (["--frames", str(args.watch_frames)] if args.watch_frames else [])
+        )
     return 0
 
 

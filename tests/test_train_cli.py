@@ -139,3 +139,16 @@ def test_resume_from_the_cli(finished_run, capsys, tmp_path):
     capsys.readouterr()
     assert train.main(["--resume", str(run), "--generations", "3", "--quiet"]) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_watch_opens_the_champion_after_training(tmp_path):
+    """`--watch` plays the new champion in the (headless) window once training is done."""
+    config, level = write_tiny_setup(tmp_path)
+    out = tmp_path / "watched"
+    proc = run_cli(
+        "neat", "--level", str(level), "--config", str(config), "--generations", "1",
+        "--out", str(out), "--watch", "--watch-frames", "20",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "champion.json").is_file()
+    assert "R restart" in proc.stdout  # the play window printed its controls
