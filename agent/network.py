@@ -438,10 +438,12 @@ def compile_population(
     e_dst: list[int] = []
     e_w: list[float] = []
 
+    pin_index = {k: n for n, k in enumerate([*input_keys, *output_keys])}
     for p, (genome, node_inputs, hidden) in enumerate(per_genome):
         keys = [*input_keys, *output_keys, *hidden]
         node_keys[p, : len(keys)] = keys
-        index = {k: n for n, k in enumerate(keys)}
+        index = pin_index.copy()  # the pins' slots are the same in every genome
+        index.update((k, n_in + n_out + j) for j, k in enumerate(hidden))
         # Destinations in index order, so edges come out grouped by CSR row without a sort.
         for o in sorted(node_inputs, key=index.__getitem__):
             m = index[o] - n_in

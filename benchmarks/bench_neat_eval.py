@@ -7,9 +7,8 @@ Side by side on the same population and level, in one run:
 - ``neat-python serial``: for each genome ``RecurrentNetwork.create`` and a single-env loop;
 - ``neat-python ParallelEvaluator (2)``: the same loop in neat-python's process pool.
 
-All four must give the same fitness values (checked). The population is drawn from the config
-and mutated ``--mutations`` times per genome so that networks have hidden nodes and recurrent
-links. Median of ``--repeats`` timed evaluations each. Run:
+All four must give the same fitness values (checked). The population is that of a real run
+after ``--evolve`` generations (default 10). Median of ``--repeats`` timed evaluations each. Run:
 ``python benchmarks/bench_neat_eval.py [--config configs/neat.ini] [--level 1-1]``.
 """
 
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import random
 import statistics
 import time
 
@@ -38,27 +36,15 @@ def load_config(path: str) -> neat.Config:
     )
 
 
-GROUND_BELOW = -1 - (7 * 13 + 6)  # input key of the grid cell under the player
-BUTTON_B, BUTTON_RIGHT = 1, 5
-
-
-def population(config: neat.Config, size: int, mutations: int, seed: int) -> list:
-    """Mutated genomes that also run right (a link from the cell under the player to RIGHT and
-    B), as evolution finds within its first generations: runs last hundreds of frames, like
-    those of a population under way, instead of stalling at once."""
-    random.seed(seed)  # neat-python draws its mutations from the global random module
-    config.genome_config.innovation_tracker = neat.innovation.InnovationTracker()
-    genomes = []
-    for key in range(1, size + 1):
-        genome = config.genome_type(key)
-        genome.configure_new(config.genome_config)
-        for _ in range(mutations):
-            genome.mutate(config.genome_config)
-        for button in (BUTTON_B, BUTTON_RIGHT):
-            genome.connections.pop((GROUND_BELOW, button), None)
-            genome.add_connection(config.genome_config, GROUND_BELOW, button, 3.0, True)
-        genomes.append((key, genome))
-    return genomes
+def population(config: neat.Config, level, generations: int, seed: int) -> list:
+    """The population of a real run after ``generations`` generations on ``level`` (evolved
+    with the batched evaluator): networks with hidden nodes and recurrent links whose runs
+    last as long as those of a run under way, unlike a fresh random population's."""
+    pop = neat.Population(config, seed=seed)
+    evaluator = PopulationEvaluator([level])
+    for _ in range(generations):
+        pop.run(evaluator, 1)
+    return list(pop.population.items())
 
 
 def _ref_eval(genome, config, levels, settings):  # picklable for ParallelEvaluator
@@ -76,14 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="configs/neat.ini")
     parser.add_argument("--level", default="1-1")
     parser.add_argument("--pop", type=int, default=300)
-    parser.add_argument("--mutations", type=int, default=20)
+    parser.add_argument("--evolve", type=int, default=10, help="generations before measuring")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     config = load_config(args.config)
-    genomes = population(config, args.pop, args.mutations, args.seed)
+    config.pop_size = args.pop
     levels = [load_level(args.level)]
+    genomes = population(config, levels[0], args.evolve, args.seed)
     settings = FitnessSettings()
     batched = PopulationEvaluator(levels, settings)
     sharded = PopulationEvaluator(levels, settings, workers=2)
@@ -110,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     nodes = np.mean([len(g.nodes) for _, g in genomes])
     conns = np.mean([sum(c.enabled for c in g.connections.values()) for _, g in genomes])
     print(
-        f"# population {args.pop} on {args.level}, {nodes:.1f} nodes and {conns:.1f} enabled "
+        f"# population {args.pop} on {args.level} after {args.evolve} generations, "
+        f"{nodes:.1f} nodes and {conns:.1f} enabled "
         f"connections per genome, {ev.frames.mean():.0f} frames per run on average, "
         f"median of {args.repeats}"
     )
