@@ -107,22 +107,40 @@ def stalled(world: World, s: FitnessSettings) -> np.ndarray:
     return (world.status() == RUNNING) & (world.frames_since_progress() >= allowance)
 
 
-def play_population(policy: NeatPolicy, world: World, s: FitnessSettings) -> int:
+def play_population(
+    policy: NeatPolicy, world: World, s: FitnessSettings, per_genome: int | None = None
+) -> int:
     """Run every (network, world) pair until all runs end; returns frames simulated.
 
-    Network instance b drives world b. Ended worlds are frozen by the simulation, and their
-    buttons are released.
+    Network instance b drives world b; ended worlds are frozen and their buttons released.
+    With ``per_genome`` = k (instances b = p*k .. p*k+k-1 belong to genome p), the batch is
+    compacted to the genomes still playing whenever fewer than half are: the long tail of a
+    generation then costs what its few survivors cost. ``world`` ends up holding every world's
+    final state, in the original order.
     """
     n = world.n
+    live = world  # the worlds still being stepped (all of them until the first compaction)
+    rows = np.arange(n)  # their rows in ``world``
     obs = np.empty((n, 2 * s.view_radius + 1, 2 * s.view_radius + 1), dtype=np.float32)
-    running = world.status() == RUNNING
+    running = live.status() == RUNNING
     while running.any():
-        world.observe(s.view_radius, out=obs)
-        buttons = policy.act(obs)
+        view = obs[: live.n]
+        live.observe(s.view_radius, out=view)
+        buttons = policy.act(view)
         buttons[~running] = 0
-        world.step(buttons, s.frame_skip)
-        world.P[stalled(world, s), P_STATUS] = TIMEOUT
-        running = world.status() == RUNNING
+        live.step(buttons, s.frame_skip)
+        live.P[stalled(live, s), P_STATUS] = TIMEOUT
+        running = live.status() == RUNNING
+        if per_genome is not None:
+            playing = running.reshape(-1, per_genome).any(axis=1)
+            if 0 < playing.sum() * 2 < len(playing) and len(playing) >= 8:
+                keep_genomes = np.flatnonzero(playing)
+                keep = (keep_genomes[:, None] * per_genome + np.arange(per_genome)).ravel()
+                world.P[rows] = live.P  # finished worlds keep their final state here
+                policy = NeatPolicy(policy.net.select(keep_genomes), policy.activations_per_step)
+                live, rows, running = live.take(keep), rows[keep], running[keep]
+    if live is not world:
+        world.P[rows] = live.P
     return int(world.frames().sum())
 
 
@@ -175,7 +193,8 @@ class PopulationEvaluator:
         )
         world = World(self.bank, len(genomes) * n_levels)
         world.reset(np.tile(np.arange(n_levels, dtype=np.int32), len(genomes)))
-        frames_simulated = play_population(NeatPolicy(net, s.activations_per_step), world, s)
+        policy = NeatPolicy(net, s.activations_per_step)
+        frames_simulated = play_population(policy, world, s, per_genome=n_levels)
         shape = (len(genomes), n_levels)
         completed = (world.status() == COMPLETED).reshape(shape)
         rightmost = world.rightmost_px().reshape(shape)

@@ -42,6 +42,7 @@ activation or aggregation functions fall back to calling the Python function per
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -354,6 +355,35 @@ class CompiledPopulation:
     @property
     def num_edges(self) -> int:
         return len(self.edge_weight)
+
+    def select(self, positions: np.ndarray) -> CompiledPopulation:
+        """The genomes at ``positions`` (increasing), with the same padding, without compiling
+        again: every array is sliced and the edges of the other genomes dropped."""
+        pos = np.asarray(positions, dtype=np.int64)
+        new_index = np.full(self.num_genomes, -1, dtype=np.int64)
+        new_index[pos] = np.arange(len(pos))
+        keep = new_index[self.edge_genome] >= 0
+        edge_genome = new_index[self.edge_genome[keep]]
+        edge_dst = self.edge_dst[keep]
+        M = self.num_updated
+        rows = edge_genome * M + (edge_dst - self.num_inputs)
+        row_ptr = np.zeros(len(pos) * M + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(pos) * M), out=row_ptr[1:])
+        return dataclasses.replace(
+            self,
+            genome_ids=self.genome_ids[pos],
+            node_keys=self.node_keys[pos],
+            evaluated=self.evaluated[pos],
+            bias=self.bias[pos],
+            response=self.response[pos],
+            activation_ids=self.activation_ids[pos],
+            aggregation_ids=self.aggregation_ids[pos],
+            edge_genome=edge_genome,
+            edge_src=self.edge_src[keep],
+            edge_dst=edge_dst,
+            edge_weight=self.edge_weight[keep],
+            row_ptr=row_ptr,
+        )
 
     def node_index(self, genome_pos: int, key: int) -> int:
         """Slot of neat node ``key`` in genome ``genome_pos`` (its position, not its id)."""
@@ -730,6 +760,22 @@ class BatchedRecurrent:
 
         out = ops.swap(by_genome[:, :, n_in : n_in + n_out])
         return self._to_numpy(out.reshape(P * k, n_out)).copy()
+
+    def select(self, positions: np.ndarray) -> BatchedRecurrent:
+        """A network over the genomes at ``positions`` (increasing) that carries on exactly
+        where these left off: same arrays, same node state."""
+        pos = np.asarray(positions, dtype=np.int64)
+        out = BatchedRecurrent(
+            self.compiled.select(pos),
+            self.batch_per_genome,
+            device=self.device,
+            backend=self.backend,
+            dtype=self.dtype,
+        )
+        P, N, _, k = self._shape
+        old = self._values.reshape(k, P, N)
+        out._values.reshape(k, len(pos), N)[...] = old[:, self._to_backend(pos)]
+        return out
 
     @property
     def node_values(self) -> np.ndarray:

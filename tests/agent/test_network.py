@@ -385,3 +385,20 @@ def test_required_for_output_matches_neat_python() -> None:
     for _, genome in mutated_population(config, 30, seed=11):
         ours = required_for_output(gc.input_keys, gc.output_keys, genome.connections)
         assert ours == neat_required(gc.input_keys, gc.output_keys, genome.connections)
+
+
+def test_select_carries_state_and_matches_the_full_population() -> None:
+    """A network narrowed to some genomes mid-run keeps producing exactly their outputs."""
+    config = load_config()
+    genomes = mutated_population(config, 12, seed=21)
+    full = BatchedRecurrent(compile_population(genomes, config), 2, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    n_in = config.genome_config.num_inputs
+    for _ in range(5):
+        full.activate(rng.normal(size=(24, n_in)))
+    keep = np.array([1, 4, 5, 11])
+    part = full.select(keep)
+    rows = (keep[:, None] * 2 + np.arange(2)).ravel()
+    for _ in range(5):
+        x = rng.normal(size=(24, n_in))
+        np.testing.assert_array_equal(part.activate(x[rows]), full.activate(x)[rows])
