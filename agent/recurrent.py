@@ -1,0 +1,453 @@
+"""Recurrent policies trained by backpropagation through time (the backprop baseline).
+
+``RecurrentPolicy`` maps a *time-major* sequence of tile grids to button logits and values::
+
+    tile grid (S x S, values -1/0/1)
+      -> two planes (solid, hazard) -> small conv net (or an MLP) -> ``encoder`` features
+      -> recurrent core: ``nn.LSTM`` | ``nn.GRU`` | ``nn.RNN`` (tanh), ``layers`` deep
+      -> 6 independent Bernoulli logits (one per button, ``MultiBinary(6)``) and a value
+
+Episode boundaries (masking by done)
+------------------------------------
+``forward(obs, state, done_mask)`` takes ``done_mask[t, b] = 1`` when ``obs[t, b]`` is the
+*first* observation of a new episode. The recurrent state of column ``b`` is then zeroed just
+before step ``t``, so nothing flows from one episode into the next: the outputs from ``t`` on
+equal those of a fresh run started at ``t`` with ``initial_state``.
+
+How the core is called (the speed part)
+---------------------------------------
+The common implementations (cleanrl's ``ppo_atari_lstm``, sb3-contrib's ``RecurrentPPO`` in
+its evaluation path) loop over time steps in Python to apply the mask. Here:
+
+* when no episode starts inside the sequence (``done_mask[1:]`` all zero), the mask of step 0
+  is applied to the incoming state and the core runs over the **whole sequence in one call**;
+* otherwise the sequence is cut at the time steps where *any* column starts an episode, into
+  maximal segments; each segment is **one call** over all columns, and between segments the
+  states of the columns that start are zeroed. A rollout of 128 steps with a few episode ends
+  costs a few calls, not 128.
+
+Files
+-----
+``save_model(dir, model, config, extra)`` writes ``model.pt`` (the ``state_dict``, saved with
+``torch.save`` to a temporary file then renamed) and ``model.json`` (the ``ModelConfig`` and
+``extra``: everything needed to rebuild the model). ``load_model(dir)`` validates both and
+raises ``ModelError`` (a ``ValueError``) with a one-line message for a missing or corrupt file,
+a wrong format, an unknown cell, weights that do not fit the settings, or (when the caller
+asks for them) another cell type or observation size than expected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from agent.files import atomic_write_text, atomic_write_with
+
+__all__ = [
+    "CELLS",
+    "ENCODERS",
+    "MODEL_FILE",
+    "MODEL_FORMAT",
+    "MODEL_JSON",
+    "DeviceError",
+    "ModelConfig",
+    "ModelError",
+    "RecurrentPolicy",
+    "State",
+    "load_model",
+    "resolve_device",
+    "save_model",
+    "torch_threads",
+]
+
+CELLS = ("lstm", "gru", "rnn")
+ENCODERS = ("conv", "mlp")
+NUM_BUTTONS = 6
+MODEL_FILE = "model.pt"
+MODEL_JSON = "model.json"
+MODEL_FORMAT = "mario-neat-lab/recurrent-policy"
+MODEL_VERSION = 1
+
+#: The recurrent state: ``(h, c)`` for an LSTM, ``(h,)`` for a GRU or RNN; each
+#: ``(layers, batch, hidden)``.
+State = tuple[torch.Tensor, ...]
+
+
+class ModelError(ValueError):
+    """A model that cannot be built or loaded; the message is one line."""
+
+
+class DeviceError(ValueError):
+    """An unknown or unavailable torch device; the message is one line."""
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``."""
+    if isinstance(spec, torch.device):
+        spec = str(spec)
+    spec = "auto" if spec is None else str(spec).strip().lower()
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "cuda" or (spec.startswith("cuda:") and spec[5:].isdigit()):
+        if not torch.cuda.is_available():
+            build = ", a CPU-only build" if torch.version.cuda is None else ""
+            raise DeviceError(
+                f"device {spec!r}: CUDA is not available here (torch {torch.__version__}"
+                f"{build}); use --device cpu or auto"
+            )
+        index = int(spec[5:]) if ":" in spec else 0
+        if index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"device {spec!r}: only {torch.cuda.device_count()} CUDA device(s) here"
+            )
+        return torch.device(spec)
+    raise DeviceError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N")
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(n)`` (``None``: leave torch's setting).
+
+    The trainers default to 1 thread on CPU: the networks are small (a 16-env rollout step is a
+    few hundred microseconds of work), so intra-op parallelism gains little, and on a machine
+    whose cores are shared with other jobs, torch's spinning worker threads can slow training
+    down by 10-50x (measured on the project's 2-core VM: 11,000 frames/s with 1 thread, 700
+    with 2 while another process was busy).
+    """
+    if n is None:
+        yield
+        return
+    if n < 1:
+        raise ValueError(f"threads must be at least 1, got {n}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass
+class ModelConfig:
+    """What defines a policy network (stored in ``model.json``)."""
+
+    cell: str = "lstm"  # "lstm" | "gru" | "rnn" (vanilla tanh RNN)
+    hidden: int = 128  # recurrent state size
+    encoder: int = 128  # features the encoder hands to the core
+    view_radius: int = 6  # the observation is (2r+1) x (2r+1) tiles
+    layers: int = 1  # stacked recurrent layers
+    encoder_type: str = "conv"  # "conv" (two 3x3 convolutions) or "mlp" (two layers)
+    chrono_horizon: int = 64  # gate-bias initialisation for memories up to this many steps
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ModelError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
+        if self.encoder_type not in ENCODERS:
+            raise ModelError(
+                f"unknown encoder_type {self.encoder_type!r}; choose one of {', '.join(ENCODERS)}"
+            )
+        if not isinstance(self.chrono_horizon, int) or self.chrono_horizon < 0:
+            raise ModelError(
+                f"ModelConfig.chrono_horizon must be an integer >= 0, got {self.chrono_horizon!r}"
+            )
+        for name in ("hidden", "encoder", "view_radius", "layers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ModelError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+
+    @property
+    def obs_size(self) -> int:
+        return 2 * self.view_radius + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "model config") -> ModelConfig:
+        if not isinstance(d, dict):
+            raise ModelError(f"{source}: the model config must be a JSON object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ModelError(f"{source}: unknown model setting(s) {', '.join(unknown)}")
+        try:
+            return cls(**d)
+        except ModelError as exc:
+            raise ModelError(f"{source}: {exc}") from None
+        except TypeError as exc:
+            raise ModelError(f"{source}: {exc}") from None
+
+
+def _init_linear(layer: nn.Linear | nn.Conv2d, gain: float) -> None:
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+
+
+class RecurrentPolicy(nn.Module):
+    """Tile grids -> encoder -> LSTM/GRU/RNN core -> 6 button logits and a value (time-major)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        s, relu = config.obs_size, math.sqrt(2.0)
+        if config.encoder_type == "conv":
+            conv1 = nn.Conv2d(2, 16, 3, padding=1)
+            conv2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+            flat = 32 * ((s + 1) // 2) ** 2
+            fc = nn.Linear(flat, config.encoder)
+            for layer in (conv1, conv2, fc):
+                _init_linear(layer, relu)
+            self.encoder = nn.Sequential(
+                conv1, nn.ReLU(), conv2, nn.ReLU(), nn.Flatten(), fc, nn.ReLU()
+            )
+        else:
+            fc1 = nn.Linear(2 * s * s, config.encoder)
+            fc2 = nn.Linear(config.encoder, config.encoder)
+            for layer in (fc1, fc2):
+                _init_linear(layer, relu)
+            self.encoder = nn.Sequential(nn.Flatten(), fc1, nn.ReLU(), fc2, nn.ReLU())
+        core_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[config.cell]
+        self.core = core_cls(config.encoder, config.hidden, num_layers=config.layers)
+        self._init_core()
+        self.policy_head = nn.Linear(config.hidden, NUM_BUTTONS)
+        self.value_head = nn.Linear(config.hidden, 1)
+        _init_linear(self.policy_head, 0.01)
+        _init_linear(self.value_head, 1.0)
+        self._n_state = 2 if config.cell == "lstm" else 1
+        #: number of core calls made by the last ``forward`` (for tests and benchmarks)
+        self.last_core_calls = 0
+
+    def _init_core(self) -> None:
+        """Orthogonal weights; zero biases except the gates that decide how long to remember.
+
+        Chrono initialisation (Tallec & Ollivier, 2018): the LSTM forget-gate bias (gates i, f,
+        g, o) and the GRU update-gate bias (gates r, z, n) are drawn as ``log(U(1, T - 1))`` with
+        ``T = chrono_horizon`` time steps, and the LSTM input-gate bias is their negative. Each
+        unit then starts with a memory time scale between 1 and T steps, so gradients reach
+        dependencies T steps back from the first update on, instead of decaying by
+        ``sigmoid(0)^t = 0.5^t`` as with zero biases. ``chrono_horizon = 0`` keeps zero biases.
+        """
+        cfg = self.config
+        h = cfg.hidden
+        for name, param in self.core.named_parameters():
+            if "weight" in name:
+                nn.init.orthogonal_(param, 1.0)
+                continue
+            nn.init.zeros_(param)
+            if cfg.chrono_horizon < 2 or cfg.cell == "rnn" or not name.startswith("bias_hh"):
+                continue
+            with torch.no_grad():
+                u = torch.empty(h).uniform_(1.0, max(cfg.chrono_horizon - 1.0, 1.0 + 1e-6))
+                memory = torch.log(u)
+                param[h : 2 * h] = memory  # LSTM forget gate f, GRU update gate z
+                if cfg.cell == "lstm":
+                    param[0:h] = -memory  # LSTM input gate i
+
+    # -- state -----------------------------------------------------------------------------
+
+    def initial_state(self, batch: int, device: torch.device | str | None = None) -> State:
+        """Zeros: the state at the start of an episode, for ``batch`` columns."""
+        device = device if device is not None else self.policy_head.weight.device
+        shape = (self.config.layers, batch, self.config.hidden)
+        return tuple(torch.zeros(shape, device=device) for _ in range(self._n_state))
+
+    @staticmethod
+    def mask_state(state: State, keep: torch.Tensor) -> State:
+        """``state`` with the columns where ``keep`` is 0 zeroed (``keep``: (batch,) float)."""
+        k = keep.view(1, -1, 1)
+        return tuple(x * k for x in state)
+
+    @staticmethod
+    def select_state(state: State, columns: torch.Tensor | slice) -> State:
+        """The state of some batch columns (e.g. the environments of a minibatch)."""
+        return tuple(x[:, columns] for x in state)
+
+    # -- forward ---------------------------------------------------------------------------
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """(..., S, S) grids -> (..., encoder) features."""
+        lead = obs.shape[:-2]
+        s = self.config.obs_size
+        if obs.shape[-2:] != (s, s):
+            raise ModelError(
+                f"observations of {tuple(obs.shape[-2:])} tiles, the model expects ({s}, {s})"
+            )
+        x = obs.reshape(-1, s, s).to(torch.float32)
+        planes = torch.stack([(x > 0.5).float(), (x < -0.5).float()], dim=1)  # solid, hazard
+        return self.encoder(planes).reshape(*lead, -1)
+
+    def _core(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        self.last_core_calls += 1
+        if self._n_state == 2:
+            out, (h, c) = self.core(x, (state[0].contiguous(), state[1].contiguous()))
+            return out, (h, c)
+        out, h = self.core(x, state[0].contiguous())
+        return out, (h,)
+
+    def forward(
+        self,
+        obs: torch.Tensor,
+        state: State,
+        done_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """Run ``obs`` (T, B, S, S) from ``state``; returns logits (T, B, 6), values (T, B), state.
+
+        ``done_mask`` (T, B): 1 where ``obs[t, b]`` starts a new episode (the state is zeroed
+        before that step); ``None`` means no episode starts in the sequence.
+        """
+        if obs.dim() != 4:
+            raise ModelError(f"obs must be (T, B, S, S), got shape {tuple(obs.shape)}")
+        T, B = obs.shape[:2]
+        feats = self.encode(obs)  # (T, B, E): the encoder sees all T * B grids in one call
+        self.last_core_calls = 0
+        if done_mask is None:
+            out, state = self._core(feats, state)
+        else:
+            done = done_mask.to(device=feats.device, dtype=torch.float32).reshape(T, B)
+            # Time steps (after t = 0) where at least one column starts an episode.
+            cuts = torch.nonzero(done[1:].amax(dim=1) > 0).flatten().add(1).tolist()
+            state = self.mask_state(state, 1.0 - done[0])
+            if not cuts:  # fast path: one call over the whole sequence
+                out, state = self._core(feats, state)
+            else:
+                pieces = []
+                bounds = [0, *cuts, T]
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                    if a > 0:
+                        state = self.mask_state(state, 1.0 - done[a])
+                    seg, state = self._core(feats[a:b], state)
+                    pieces.append(seg)
+                out = torch.cat(pieces, dim=0)
+        logits = self.policy_head(out)
+        values = self.value_head(out).squeeze(-1)
+        return logits, values, state
+
+    def step(
+        self, obs: torch.Tensor, state: State, starts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """One time step: obs (B, S, S) -> logits (B, 6), values (B,), new state."""
+        mask = None if starts is None else starts.reshape(1, -1)
+        logits, values, state = self.forward(obs.unsqueeze(0), state, mask)
+        return logits[0], values[0], state
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+
+
+def save_model(
+    directory: str | Path,
+    model: RecurrentPolicy,
+    config: ModelConfig | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model.pt`` (state_dict) and ``model.json`` (settings) atomically; returns ``dir``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = config or model.config
+    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_write_with(directory / MODEL_FILE, lambda f: torch.save(weights, f))
+    meta = {
+        "format": MODEL_FORMAT,
+        "version": MODEL_VERSION,
+        "config": config.to_dict(),
+        "extra": extra or {},
+    }
+    atomic_write_text(directory / MODEL_JSON, json.dumps(meta, indent=2) + "\n")
+    return directory
+
+
+def read_model_json(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
+    """The validated settings in ``model.json`` (no weights loaded)."""
+    path = Path(directory) / MODEL_JSON
+    if not Path(directory).is_dir():
+        raise ModelError(f"{directory}: no such model directory")
+    if not path.is_file():
+        raise ModelError(f"{path}: missing (a model directory holds {MODEL_FILE} + {MODEL_JSON})")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise ModelError(f"{path}: not a recurrent policy file (format != {MODEL_FORMAT!r})")
+    if meta.get("version") != MODEL_VERSION:
+        raise ModelError(f"{path}: unsupported version {meta.get('version')!r}")
+    config = ModelConfig.from_dict(meta.get("config"), str(path))
+    extra = meta.get("extra", {})
+    if not isinstance(extra, dict):
+        raise ModelError(f"{path}: 'extra' must be a JSON object")
+    return config, extra
+
+
+def load_model(
+    directory: str | Path,
+    *,
+    cell: str | None = None,
+    view_radius: int | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[RecurrentPolicy, ModelConfig, dict[str, Any]]:
+    """Rebuild the model saved in ``directory``; returns ``(model, config, extra)`` (eval mode).
+
+    ``cell`` / ``view_radius``, when given, are what the caller needs; a model of another cell
+    type or observation size is refused. Weights that do not fit ``model.json`` (a file from
+    another cell type or observation size, missing or extra tensors) are refused too.
+    """
+    directory = Path(directory)
+    config, extra = read_model_json(directory)
+    if cell is not None and config.cell != cell:
+        raise ModelError(
+            f"{directory}: the model is a {config.cell} policy, a {cell} policy was asked for"
+        )
+    if view_radius is not None and config.view_radius != view_radius:
+        s = 2 * view_radius + 1
+        raise ModelError(
+            f"{directory}: the model sees {config.obs_size}x{config.obs_size} tiles "
+            f"(view_radius {config.view_radius}), {s}x{s} (view_radius {view_radius}) expected"
+        )
+    path = directory / MODEL_FILE
+    if not path.is_file():
+        raise ModelError(f"{path}: missing")
+    try:
+        data = path.read_bytes()
+        weights = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: cannot read the weights ({first})") from None
+    if not isinstance(weights, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()
+    ):
+        raise ModelError(f"{path}: not a state_dict of tensors")
+    model = RecurrentPolicy(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    if missing or unexpected:
+        what = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise ModelError(
+            f"{path}: the weights do not fit a {config.cell} policy as {MODEL_JSON} describes "
+            f"({what}; saved from another cell type or model?)"
+        )
+    for key, tensor in expected.items():
+        if weights[key].shape != tensor.shape:
+            raise ModelError(
+                f"{path}: weight {key} has shape {tuple(weights[key].shape)}, the "
+                f"{config.cell} policy of {MODEL_JSON} needs {tuple(tensor.shape)} (saved "
+                "from another cell type, size or observation size?)"
+            )
+    model.load_state_dict(weights)
+    model.to(device)
+    model.eval()
+    return model, config, extra
