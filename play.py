@@ -3,6 +3,7 @@
     python play.py --human --level 1-1         # a built-in level, or a level file's path
     python play.py runs/neat-1-1               # a trained agent: a run dir or champion.json
     python play.py solver --level 1-3          # the search-based solver
+    python play.py --human --record-demo demo.npz   # record your play for behaviour cloning
 
 Keys: arrows move (LEFT/RIGHT/UP/DOWN), Z or space jumps (A), X or shift runs (B), R restarts,
 N goes to the next built-in level, Esc or Q quits. Exit status: 0 done, 2 bad arguments or an
@@ -16,6 +17,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -65,6 +67,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--human", action="store_true", help="play with the keyboard (the default with no agent)"
     )
     parser.add_argument(
+        "--record-demo",
+        type=Path,
+        metavar="FILE",
+        help="keyboard play only: save a demonstration (.npz) for train.py lstm --algo bc",
+    )
+    parser.add_argument(
         "--level",
         default=DEFAULT_LEVEL,
         help=f"a built-in level name or a level file (default {DEFAULT_LEVEL})",
@@ -79,6 +87,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.human and args.agent:
         parser.error("give an agent or --human, not both")
+    if args.record_demo and args.agent:
+        parser.error("--record-demo records keyboard play; it cannot be used with an agent")
     if args.scale < 1:
         parser.error("--scale must be at least 1")
     if args.fps < 0 or args.frames < 0:
@@ -159,6 +169,22 @@ def switch_level(game: Game) -> Game:
         return game
 
 
+def save_demo(controller: DemoController, path: Path) -> int:
+    """Write the recorded steps (atomically); one line either way."""
+    from agent.demos import DemoError, save_demos
+
+    if not len(controller.recorder):
+        report(ValueError(f"{path}: nothing recorded (no steps were played); file not written"))
+        return 2
+    try:
+        save_demos(path, controller.recorder.demos())
+    except (DemoError, OSError) as error:
+        report(error)
+        return 2
+    print(f"saved {len(controller.recorder)} steps to {path}")
+    return 0
+
+
 class AgentController:
     """Buttons from an agent: a decision every ``frame_skip`` frames, held in between."""
 
@@ -180,6 +206,27 @@ class AgentController:
 
 def human_controller(window: object, game: Game) -> np.ndarray:
     return buttons_from_keys(window.held())  # type: ignore[attr-defined]
+
+
+class DemoController:
+    """Keyboard play that also records a demonstration for behaviour cloning: at every
+    ``frame_skip``-th frame, the grid the player sees and the buttons then held (the agents'
+    own decision rate, so the file trains agents that act every ``frame_skip`` frames)."""
+
+    def __init__(self, frame_skip: int = 5, view_radius: int = 6):
+        from agent.demos import DemoRecorder
+
+        self.recorder = DemoRecorder(view_radius, frame_skip, source="human")
+
+    def __call__(self, window: object, game: Game) -> np.ndarray:
+        buttons = human_controller(window, game)
+        world = game.world
+        frames = int(world.frames()[0])
+        rec = self.recorder
+        if int(world.status()[0]) == RUNNING and frames % rec.frame_skip == 0:
+            grid = world.observe(rec.view_radius)[0]
+            rec.add(grid, buttons[0], episode_start=frames == 0, level_name=game.level.name)
+        return buttons
 
 
 def play_window(
@@ -223,10 +270,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LevelError, OSError) as error:  # OSError: an unreadable file
         report(error)
         return 2
-    if not args.agent:
+    if not args.agent and not args.record_demo:
         return play_window(
             game, human_controller, "MarI/O lab - play", args.scale, args.fps, args.frames
         )
+    if not args.agent:
+        recorder = DemoController()
+        status = play_window(
+            game, recorder, "MarI/O lab - recording", args.scale, args.fps, args.frames
+        )
+        return save_demo(recorder, args.record_demo) or status
     try:
         agent = load_agent(args.agent, [game.level])
     except (AgentError, OSError) as error:

@@ -4,11 +4,14 @@
     python train.py neat --level 1-1 --level 1-2 --generations 50 --out runs/two
     python train.py neat --generated 5 --difficulty 0.4 --out runs/gen   # fresh levels each gen
     python train.py neat --resume runs/two --generations 80               # continue a run
+    python train.py lstm --algo ppo --cell lstm --level 1-1 --frames 3000000 --out runs/ppo
+    python train.py lstm --algo bc --cell gru --level 1-1 --out runs/bc   # from solver demos
 
-Subcommands: ``neat`` (neuroevolution of recurrent topologies, neat-python genetics). Exit
-status: 0 done, 2 bad input (config, levels, checkpoint, champion, device, out directory: one
-line on stderr, nothing already saved is touched), 130 interrupted (resume from the latest
-checkpoint). See docs/neat.md.
+Subcommands: ``neat`` (neuroevolution of recurrent topologies, neat-python genetics; see
+docs/neat.md) and ``lstm`` (LSTM/GRU/RNN policies trained by backpropagation through time, by
+recurrent PPO or by behaviour cloning with DAgger; see docs/lstm.md). Exit status: 0 done, 2 bad
+input (config, levels, checkpoint, champion, demos, device, out directory: one line on stderr,
+nothing already saved is touched), 130 interrupted (resume from the latest checkpoint).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-SUBCOMMANDS = ("neat",)
+SUBCOMMANDS = ("neat", "lstm")
 PROG = "train.py"
 
 
@@ -98,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--watch-frames", type=int, default=0, help=argparse.SUPPRESS)
     run.add_argument("--quiet", action="store_true", help="no progress bar or per-gen lines")
+    _add_lstm_parser(sub)
     return parser
 
 
@@ -209,6 +213,93 @@ def run_neat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_lstm_parser(sub) -> None:
+    p = sub.add_parser(
+        "lstm",
+        help="LSTM/GRU/RNN trained by backpropagation through time (PPO or behaviour cloning)",
+        description="Train a recurrent policy by BPTT: recurrent PPO from reward, or behaviour "
+        "cloning from demonstrations (the solver's by default) with DAgger.",
+    )
+    p.add_argument("--algo", choices=("ppo", "bc"), default="ppo", help="ppo (default) or bc")
+    p.add_argument("--cell", choices=("lstm", "gru", "rnn"), help="recurrent cell (lstm)")
+    p.add_argument(
+        "--level", action="append", metavar="NAME|PATH", help="training level; repeat (1-1)"
+    )
+    p.add_argument("--generated", type=int, metavar="N", help="N generated training levels")
+    p.add_argument("--difficulty", type=float, default=0.3, help="of generated levels (0.3)")
+    p.add_argument("--length", type=int, default=150, help="of generated levels (150)")
+    p.add_argument("--frames", type=int, metavar="F", help="PPO frame budget (2,000,000)")
+    p.add_argument("--config", type=Path, metavar="PATH", help="configs/ppo.json or bc.json")
+    p.add_argument("--demos", type=Path, metavar="FILE", help="BC demonstrations (.npz)")
+    p.add_argument("--dagger-iters", type=int, metavar="N", help="BC: DAgger rounds")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="run directory (runs/ALGO-CELL-...)")
+    p.add_argument("--resume", type=Path, metavar="DIR", help="PPO: continue the run in DIR")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_lstm(args: argparse.Namespace) -> int:
+    """``train.py lstm``: validate, train, and say where the model went."""
+    import dataclasses as dc
+
+    from agent.bc import load_bc_config, train_bc
+    from agent.ppo import load_ppo_config, train_ppo
+
+    try:
+        if args.algo == "bc" and args.resume:
+            raise ValueError("--resume is for PPO runs; behaviour cloning runs start fresh")
+        if args.frames is not None and args.frames < 1:
+            raise ValueError(f"--frames must be positive, got {args.frames}")
+        loader = load_ppo_config if args.algo == "ppo" else load_bc_config
+        model_config, algo_config = loader(args.config)
+        if args.cell:
+            model_config = dc.replace(model_config, cell=args.cell)
+        levels = args.level or (None if args.generated else ["1-1"])
+        out = args.out or args.resume or _default_lstm_out(args, levels)
+        common = dict(
+            levels=levels,
+            generated=args.generated,
+            difficulty=args.difficulty,
+            length=args.length,
+            seed=args.seed,
+            out_dir=out,
+            device=args.device,
+            progress=not args.quiet,
+        )
+        if args.algo == "ppo":
+            extra = {"frames": args.frames} if args.frames is not None else {}
+            result = train_ppo(model_config, algo_config, resume=args.resume, **common, **extra)
+        else:
+            result = train_bc(
+                model_config, algo_config, demos=args.demos, dagger_iters=args.dagger_iters,
+                **common,
+            )  # fmt: skip
+    except (ValueError, OSError) as exc:  # TrainError, ModelError, DeviceError, DemoError, ...
+        print(f"{PROG}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with: python train.py lstm --resume {out}")
+        return 130
+    first = result.first_completion_frames
+    print(
+        f"{args.algo.upper()}-{model_config.cell.upper()}: {result.wall_seconds:.1f} s; "
+        + (f"first completion after {first:,} frames" if first else "no completion yet")
+    )
+    print(f"model:          {result.model_dir} (model.pt, model.json)")
+    print(f"run files:      {result.out} (metrics.jsonl)")
+    level = f" --level {shlex.quote(str(levels[0]))}" if levels else " [--level NAME|PATH]"
+    print(f"watch it:       python play.py {shlex.quote(str(result.out))}{level}")
+    return 0
+
+
+def _default_lstm_out(args: argparse.Namespace, levels: list[str] | None) -> Path:
+    tags = [args.algo, args.cell or "lstm"] + [Path(x).stem for x in (levels or [])]
+    if args.generated:
+        tags.append(f"gen{args.generated}")
+    return Path("runs") / f"{'-'.join(tags)}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
@@ -219,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     if args.command == "neat":
         return run_neat(args)
+    if args.command == "lstm":
+        return run_lstm(args)
     raise AssertionError(args.command)
 
 

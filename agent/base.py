@@ -31,7 +31,8 @@ class Agent(Protocol):
 
 
 def load_agent(spec: str | Path, levels: list[Level] | None = None) -> Agent:
-    """An agent from ``"solver"``, a ``champion.json`` or a run directory holding one.
+    """An agent from ``"solver"``, a ``champion.json``, or a run directory holding a NEAT
+    champion or a trained recurrent model (``model.json`` + ``model.pt``).
 
     ``levels`` are the levels the agent will play (the solver plans for them).
     """
@@ -45,6 +46,13 @@ def load_agent(spec: str | Path, levels: list[Level] | None = None) -> Agent:
         agent.view_radius = 6  # type: ignore[attr-defined]
         return agent  # type: ignore[return-value]
     path = Path(spec)
+    if path.is_dir() and (path / "model.json").is_file():  # an LSTM/GRU/RNN run
+        from agent.lstm_agent import LstmAgent
+
+        try:
+            return LstmAgent.from_dir(path)
+        except ValueError as error:  # ModelError: missing, corrupt or mismatched files
+            raise AgentError(str(error)) from None
     if path.is_dir():
         path = path / "champion.json"
     if path.suffix == ".json":
@@ -57,5 +65,6 @@ def load_agent(spec: str | Path, levels: list[Level] | None = None) -> Agent:
         except ValueError as error:  # ChampionError and other validation failures
             raise AgentError(str(error)) from None
     raise AgentError(
-        f"{spec}: not an agent (expected 'solver', a champion.json or a run directory)"
+        f"{spec}: not an agent (expected 'solver', a champion.json or a run directory with "
+        "champion.json or model.json)"
     )
