@@ -20,10 +20,9 @@ Training (``train_bc``)
 
 The expert from an arbitrary state
 ----------------------------------
-``envs.solver.solve`` plans from a level's *start*. The student's states are elsewhere, so
-:func:`solve_from` runs the same weighted A* (the solver's own node store, state keys and
-heuristic) from a clone of the student's world: the root is that world's exact state (enemies,
-used blocks, timer included). The label of a state is the first step of that plan.
+``envs.solver.solve`` plans from a level's *start*. The student's states are elsewhere, so the
+expert calls ``envs.solver.solve_from``, the same weighted A* rooted at a clone of the student's
+world: that world's exact state (enemies, used blocks, timer included). The label of a state is the first step of that plan.
 :class:`SolverExpert` keeps the plan while the student follows it: after labelling, it
 simulates the labelled step from a clone and remembers the resulting state; if the student's
 next state is bit-identical (it pressed buttons with the same effect), the plan's next step is
@@ -41,7 +40,6 @@ the end of each round), ``dataset.npz`` (the aggregated dataset, in the demo for
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import json
 import math
 import sys
@@ -75,16 +73,8 @@ from agent.recurrent import (
     save_model,
     torch_threads,
 )
-from envs.constants import COMPLETED, P_FRAMES, P_LEVEL, P_RIGHTMOST, P_STATUS, PX, RUNNING, UNIT
 from envs.level import Level
-from envs.solver import (
-    ACTIONS,
-    Solution,
-    SolverConfig,
-    _heuristic,
-    _NodeStore,
-    _state_keys,
-)
+from envs.solver import SolverConfig, solve_from
 from envs.world import World
 
 __all__ = [
@@ -95,7 +85,6 @@ __all__ = [
     "bc_update",
     "evaluate_policy",
     "load_bc_config",
-    "solve_from",
     "stream_windows",
     "window_batches",
     "train_bc",
@@ -175,84 +164,6 @@ def load_bc_config(path: str | Path | None = None) -> tuple[ModelConfig, BCConfi
 # --------------------------------------------------------------------------------------------
 # The expert: the solver's search from any world state
 # --------------------------------------------------------------------------------------------
-
-
-def solve_from(world: World, config: SolverConfig | None = None) -> Solution:
-    """Weighted A* (``envs.solver.solve``'s algorithm) from the state of a one-world ``world``.
-
-    The plan is verified by replaying it from a clone of the root; ``completed`` is True only
-    if the replay reaches the flag. ``best_x`` is in px.
-    """
-    if world.n != 1:
-        raise ValueError(f"solve_from needs a one-world batch, got {world.n}")
-    cfg = config or SolverConfig()
-    fs = cfg.frame_skip
-    n_act = len(ACTIONS)
-    level: Level = world.bank.levels[int(world.P[0, P_LEVEL])]
-    flag, n_enemies = level.flag_col, len(level.enemies)
-    root = world.take([0])
-    store = _NodeStore(root)
-    store.add(root, np.array([0]), -1, -1, 0)
-    seen = set(_state_keys(root.P, root.E, n_enemies, cfg)[0])
-    cells: dict[bytes, int] = {}
-    counter = 0
-    open_: list[tuple[float, int, int]] = [(0.0, counter, 0)]
-    best_node, best_right = 0, int(root.P[0, P_RIGHTMOST])
-    expansions = 0
-    if root.P[0, P_STATUS] != RUNNING:
-        open_ = []
-    while open_ and expansions < cfg.max_expansions:
-        k = min(cfg.beam, cfg.max_expansions - expansions, len(open_))
-        parents = np.array([heapq.heappop(open_)[2] for _ in range(k)], dtype=np.int64)
-        expansions += k
-        src = np.repeat(parents, n_act)
-        batch = store.world.take(src)
-        batch.step(np.tile(ACTIONS, (k, 1)), fs)
-        status = batch.P[:, P_STATUS]
-        done = np.flatnonzero(status == COMPLETED)
-        if done.size:
-            j = int(done[np.argmin(batch.P[done, P_FRAMES])])  # the earliest finish
-            node = int(store.add(batch, np.array([j]), src[j], j % n_act, store.g[src[j]] + 1)[0])
-            actions = store.path(node)
-            ok, frames, x = _replay_from(root, actions, fs)
-            return Solution(ok, actions, frames, expansions, x)
-        running = np.flatnonzero(status == RUNNING)
-        keys, cell_keys = _state_keys(batch.P[running], batch.E[running], n_enemies, cfg)
-        fresh, crowd = [], []
-        for j, key, cell in zip(running.tolist(), keys, cell_keys, strict=True):
-            if key in seen:
-                continue
-            seen.add(key)
-            count = cells.get(cell, 0)
-            cells[cell] = count + 1
-            fresh.append(j)
-            crowd.append(count)
-        if not fresh:
-            continue
-        rows = np.asarray(fresh, dtype=np.int64)
-        par = src[rows]
-        g = store.g[par] + 1
-        ids = store.add(batch, rows, par, rows % n_act, g)
-        f = g + cfg.weight * _heuristic(batch.P[rows], flag, fs)
-        f = f + cfg.crowd_penalty * np.asarray(crowd, dtype=np.float64)
-        for node, fv in zip(ids.tolist(), f.tolist(), strict=True):
-            counter += 1
-            heapq.heappush(open_, (fv, counter, node))
-        right = batch.P[rows, P_RIGHTMOST]
-        i = int(np.argmax(right))
-        if right[i] > best_right:
-            best_node, best_right = int(ids[i]), int(right[i])
-    actions = store.path(best_node)
-    return Solution(False, actions, 0, expansions, best_right / UNIT)
-
-
-def _replay_from(root: World, actions: np.ndarray, frame_skip: int) -> tuple[bool, int, float]:
-    w = root.take([0])
-    for t in range(actions.shape[0]):
-        if w.P[0, P_STATUS] != RUNNING:
-            break
-        w.step(actions[t : t + 1], frame_skip)
-    return bool(w.P[0, P_STATUS] == COMPLETED), int(w.P[0, P_FRAMES]), float(w.P[0, PX] / UNIT)
 
 
 class SolverExpert:

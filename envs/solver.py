@@ -59,6 +59,7 @@ from envs.constants import (
     P_APREV,
     P_FRAMES,
     P_GROUND,
+    P_LEVEL,
     P_RIGHTMOST,
     P_STATUS,
     P_TIER,
@@ -264,13 +265,23 @@ def _new_world(level: Level) -> World:
 
 def solve(level: Level, config: SolverConfig = SolverConfig()) -> Solution:
     """Search for button presses that complete ``level`` from its start (see module doc)."""
+    return solve_from(_new_world(level), config)
+
+
+def solve_from(world: World, config: SolverConfig = SolverConfig()) -> Solution:
+    """The search from the current state of a one-world batch (any point of an episode: the
+    expert that labels a student's states in DAgger). The plan is verified by replaying it from
+    a copy of that state; ``completed`` is True only if the replay reaches the flag."""
+    if world.n != 1:
+        raise ValueError(f"solve_from needs a one-world batch, got {world.n}")
     cfg = config
     fs = cfg.frame_skip
     n_act = len(ACTIONS)
+    level = world.bank.levels[int(world.P[0, P_LEVEL])]
     flag = level.flag_col
     n_enemies = len(level.enemies)
 
-    root = _new_world(level)
+    root = world.take([0])
     store = _NodeStore(root)
     store.add(root, np.array([0]), -1, -1, 0)
     # Sets and dicts are only probed, never iterated, so hash randomisation cannot change the
@@ -281,6 +292,8 @@ def solve(level: Level, config: SolverConfig = SolverConfig()) -> Solution:
     open_: list[tuple[float, int, int]] = [(0.0, counter, 0)]
     best_node, best_right = 0, int(root.P[0, P_RIGHTMOST])
     expansions = 0
+    if root.P[0, P_STATUS] != RUNNING:  # nothing to search from a finished episode
+        open_ = []
 
     while open_ and expansions < cfg.max_expansions:
         k = min(cfg.beam, cfg.max_expansions - expansions, len(open_))
@@ -298,7 +311,7 @@ def solve(level: Level, config: SolverConfig = SolverConfig()) -> Solution:
             j = int(done[np.argmin(batch.P[done, P_FRAMES])])
             node = int(store.add(batch, np.array([j]), src[j], j % n_act, store.g[src[j]] + 1)[0])
             actions = store.path(node)
-            st, frames, x = replay(level, actions, fs)
+            st, frames, x = _replay_from(root, actions, fs)
             return Solution(st == COMPLETED, actions, frames, expansions, x)
 
         running = np.flatnonzero(status == RUNNING)
@@ -339,7 +352,12 @@ def replay(level: Level, actions: np.ndarray, frame_skip: int = 5) -> tuple[int,
     Returns ``(status, frames, x_px)`` where the world stopped: the status code, the frames
     simulated, and the player's x in px. Stops early once the world is no longer running.
     """
-    world = _new_world(level)
+    return _replay_from(_new_world(level), actions, frame_skip)
+
+
+def _replay_from(root: World, actions: np.ndarray, frame_skip: int) -> tuple[int, int, float]:
+    """``replay`` from a copy of a one-world batch's state instead of the level's start."""
+    world = root.take([0])
     acts = np.ascontiguousarray(np.asarray(actions, dtype=np.uint8).reshape(-1, 6))
     for t in range(acts.shape[0]):
         if world.P[0, P_STATUS] != RUNNING:

@@ -13,7 +13,6 @@ from agent.bc import (
     SolverExpert,
     bc_update,
     load_bc_config,
-    solve_from,
     stream_windows,
     train_bc,
     window_batches,
@@ -22,7 +21,7 @@ from agent.demos import DemoError, Demos, load_demos, record_solver_demos, save_
 from agent.lstm_agent import LstmAgent
 from agent.recurrent import ModelConfig, RecurrentPolicy
 from envs.constants import COMPLETED, P_STATUS
-from envs.solver import solve
+from envs.solver import solve, solve_from
 from envs.vector import PlatformerVectorEnv
 from tests.envs.util import level_from_rows
 
