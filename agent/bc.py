@@ -22,7 +22,8 @@ The expert from an arbitrary state
 ----------------------------------
 ``envs.solver.solve`` plans from a level's *start*. The student's states are elsewhere, so the
 expert calls ``envs.solver.solve_from``, the same weighted A* rooted at a clone of the student's
-world: that world's exact state (enemies, used blocks, timer included). The label of a state is the first step of that plan.
+world: that world's exact state (enemies, used blocks, timer included). The label of a state
+is the first step of that plan.
 :class:`SolverExpert` keeps the plan while the student follows it: after labelling, it
 simulates the labelled step from a clone and remembers the resulting state; if the student's
 next state is bit-identical (it pressed buttons with the same effect), the plan's next step is
@@ -62,11 +63,12 @@ from agent.ppo import (
     _append_metrics,
     _write_metrics,
     check_fresh_out,
+    load_settings,
+    settings_from_dict,
     training_levels,
 )
 from agent.recurrent import (
     ModelConfig,
-    ModelError,
     RecurrentPolicy,
     State,
     resolve_device,
@@ -130,35 +132,12 @@ class BCConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "bc settings") -> BCConfig:
-        if not isinstance(d, dict):
-            raise TrainError(f"{source}: the BC settings must be a JSON object")
-        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise TrainError(f"{source}: unknown BC setting(s) {', '.join(unknown)}")
-        try:
-            return cls(**d)
-        except TrainError as exc:
-            raise TrainError(f"{source}: {exc}") from None
-        except TypeError as exc:
-            raise TrainError(f"{source}: {exc}") from None
+        return settings_from_dict(cls, d, source, "BC")
 
 
 def load_bc_config(path: str | Path | None = None) -> tuple[ModelConfig, BCConfig]:
     """The ``{"model": {...}, "bc": {...}}`` settings file (default ``configs/bc.json``)."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TrainError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TrainError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or set(data) - {"model", "bc", "comment"}:
-        raise TrainError(f'{path}: expected an object with "model" and "bc" sections')
-    try:
-        model = ModelConfig.from_dict(data.get("model", {}), str(path))
-    except ModelError as exc:
-        raise TrainError(str(exc)) from None
-    return model, BCConfig.from_dict(data.get("bc", {}), str(path))
+    return load_settings(DEFAULT_CONFIG if path is None else path, "bc", BCConfig)
 
 
 # --------------------------------------------------------------------------------------------

@@ -158,36 +158,44 @@ class PPOConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "ppo settings") -> PPOConfig:
-        if not isinstance(d, dict):
-            raise TrainError(f"{source}: the PPO settings must be a JSON object")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise TrainError(f"{source}: unknown PPO setting(s) {', '.join(unknown)}")
-        try:
-            return cls(**d)
-        except TrainError as exc:
-            raise TrainError(f"{source}: {exc}") from None
-        except TypeError as exc:
-            raise TrainError(f"{source}: {exc}") from None
+        return settings_from_dict(cls, d, source, "PPO")
 
 
-def load_ppo_config(path: str | Path | None = None) -> tuple[ModelConfig, PPOConfig]:
-    """The ``{"model": {...}, "ppo": {...}}`` settings file (default ``configs/ppo.json``)."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG
+def settings_from_dict(cls: type, d: Any, source: str, what: str) -> Any:
+    """A settings dataclass from a JSON object: unknown keys and bad values are TrainErrors
+    naming ``source``."""
+    if not isinstance(d, dict):
+        raise TrainError(f"{source}: the {what} settings must be a JSON object")
+    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise TrainError(f"{source}: unknown {what} setting(s) {', '.join(unknown)}")
+    try:
+        return cls(**d)
+    except (TrainError, TypeError) as exc:
+        raise TrainError(f"{source}: {exc}") from None
+
+
+def load_settings(path: str | Path, section: str, cls: type) -> tuple[ModelConfig, Any]:
+    """A ``{"model": {...}, SECTION: {...}}`` settings file: the model and ``cls`` settings."""
+    path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise TrainError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TrainError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or set(data) - {"model", "ppo", "comment"}:
-        raise TrainError(f'{path}: expected an object with "model" and "ppo" sections')
+    if not isinstance(data, dict) or set(data) - {"model", section, "comment"}:
+        raise TrainError(f'{path}: expected an object with "model" and "{section}" sections')
     try:
         model = ModelConfig.from_dict(data.get("model", {}), str(path))
     except ModelError as exc:
         raise TrainError(str(exc)) from None
-    return model, PPOConfig.from_dict(data.get("ppo", {}), str(path))
+    return model, cls.from_dict(data.get(section, {}), str(path))
+
+
+def load_ppo_config(path: str | Path | None = None) -> tuple[ModelConfig, PPOConfig]:
+    """The ``{"model": {...}, "ppo": {...}}`` settings file (default ``configs/ppo.json``)."""
+    return load_settings(DEFAULT_CONFIG if path is None else path, "ppo", PPOConfig)
 
 
 # --------------------------------------------------------------------------------------------
