@@ -226,13 +226,13 @@ def _add_lstm_parser(sub) -> None:
         "--level", action="append", metavar="NAME|PATH", help="training level; repeat (1-1)"
     )
     p.add_argument("--generated", type=int, metavar="N", help="N generated training levels")
-    p.add_argument("--difficulty", type=float, default=0.3, help="of generated levels (0.3)")
-    p.add_argument("--length", type=int, default=150, help="of generated levels (150)")
+    p.add_argument("--difficulty", type=float, help="of generated levels (0.3)")
+    p.add_argument("--length", type=int, help="of generated levels (150)")
     p.add_argument("--frames", type=int, metavar="F", help="PPO frame budget (2,000,000)")
     p.add_argument("--config", type=Path, metavar="PATH", help="configs/ppo.json or bc.json")
     p.add_argument("--demos", type=Path, metavar="FILE", help="BC demonstrations (.npz)")
     p.add_argument("--dagger-iters", type=int, metavar="N", help="BC: DAgger rounds")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=int, help="random seed (0; on --resume, the run's own)")
     p.add_argument("--out", type=Path, metavar="DIR", help="run directory (runs/ALGO-CELL-...)")
     p.add_argument("--resume", type=Path, metavar="DIR", help="PPO: continue the run in DIR")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
@@ -251,18 +251,29 @@ def run_lstm(args: argparse.Namespace) -> int:
             raise ValueError("--resume is for PPO runs; behaviour cloning runs start fresh")
         if args.frames is not None and args.frames < 1:
             raise ValueError(f"--frames must be positive, got {args.frames}")
+        if args.algo == "bc" and args.frames is not None:
+            raise ValueError("--frames is the PPO budget; BC's length is set in configs/bc.json")
         loader = load_ppo_config if args.algo == "ppo" else load_bc_config
-        model_config, algo_config = loader(args.config)
-        if args.cell:
-            model_config = dc.replace(model_config, cell=args.cell)
-        levels = args.level or (None if args.generated else ["1-1"])
+        if args.resume:
+            # the run's own settings; only what was typed is passed (and checked against them)
+            model_config = algo_config = None
+            if args.config or args.cell:
+                model_config, algo_config = loader(args.config)
+                model_config = dc.replace(model_config, cell=args.cell or model_config.cell)
+                algo_config = algo_config if args.config else None
+            levels = args.level
+        else:
+            model_config, algo_config = loader(args.config)
+            if args.cell:
+                model_config = dc.replace(model_config, cell=args.cell)
+            levels = args.level or (None if args.generated else ["1-1"])
         out = args.out or args.resume or _default_lstm_out(args, levels)
         common = dict(
             levels=levels,
             generated=args.generated,
-            difficulty=args.difficulty,
-            length=args.length,
-            seed=args.seed,
+            difficulty=0.3 if args.difficulty is None else args.difficulty,
+            length=150 if args.length is None else args.length,
+            seed=0 if args.seed is None and not args.resume else args.seed,
             out_dir=out,
             device=args.device,
             progress=not args.quiet,
@@ -279,11 +290,13 @@ def run_lstm(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with: python train.py lstm --resume {out}")
+        hint = f"; continue with: python train.py lstm --resume {shlex.quote(str(out))}"
+        print(f"\ninterrupted{hint if args.algo == 'ppo' else ''}", file=sys.stderr)
         return 130
     first = result.first_completion_frames
     print(
-        f"{args.algo.upper()}-{model_config.cell.upper()}: {result.wall_seconds:.1f} s; "
+        f"{args.algo.upper()}{'-' + model_config.cell.upper() if model_config else ''}: "
+        f"{result.wall_seconds:.1f} s; "
         + (f"first completion after {first:,} frames" if first else "no completion yet")
     )
     print(f"model:          {result.model_dir} (model.pt, model.json)")

@@ -84,3 +84,16 @@ def test_bad_lstm_inputs_are_one_line_exit_2(tmp_path, args, message):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_resume_a_non_default_ppo_run_from_the_cli(tmp_path):
+    """A PPO run started with a non-default cell, seed and level resumes with --resume alone."""
+    out = tmp_path / "gru"
+    first = run("train.py", "lstm", "--cell", "gru", "--seed", "3", "--level", "1-2",
+                "--frames", "10240", "--out", str(out), "--quiet", "--device", "cpu")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    (out / "checkpoint-latest.pt").exists() or pytest.fail("no checkpoint after the first run")
+    more = run("train.py", "lstm", "--resume", str(out), "--frames", "20480", "--quiet")
+    assert more.returncode == 0, more.stderr
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["frames"] >= 20480
