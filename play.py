@@ -4,15 +4,20 @@
     python play.py runs/neat-1-1               # a trained agent: a run dir or champion.json
     python play.py solver --level 1-3          # the search-based solver
     python play.py --human --record-demo demo.npz   # record your play for behaviour cloning
+    python play.py solver --headless --episodes 3 --json   # no window: one JSON line per episode
+    python play.py runs/neat-1-1 --record run.gif  # game + overlay to a video, no display needed
+    python play.py runs/neat-1-1 --export-network net.png   # or .svg: the champion's network
 
 Keys: arrows move (LEFT/RIGHT/UP/DOWN), Z or space jumps (A), X or shift runs (B), R restarts,
-N goes to the next built-in level, Esc or Q quits. Exit status: 0 done, 2 bad arguments or an
-unusable level (its located error on one line of stderr).
+N goes to the next built-in level, O toggles the overlay, P (or space watching an agent) pauses,
+. steps one frame while paused, +/- play faster/slower, H shows the keys, Esc or Q quits.
+Exit status: 0 done, 2 bad arguments, an unusable agent or level (one line of stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from collections.abc import Sequence
@@ -54,6 +59,15 @@ KEYMAP = {
 QUIT_KEYS = {"quit", "escape", "q"}
 END_MESSAGES = {DEAD: "Ouch! Try again", COMPLETED: "Level complete!", TIMEOUT: "Time up!"}
 CONTROLS = "arrows move, Z/space jump, X/shift run, R restart, N next level, Esc/Q quit"
+HELP_LINES = (
+    "arrows move   Z/space jump (A)   X/shift run (B)",
+    "P pause (space too, watching an agent)   . one frame while paused",
+    "+/- faster/slower   O overlay   R restart   N next level",
+    "H this help   Esc/Q quit",
+)
+SPEEDS = (5, 15, 30, 60, 120, 240, 0)  # frames per second for +/-; 0: as fast as possible
+FASTER_KEYS = {"+", "=", "[+]"}
+SLOWER_KEYS = {"-", "[-]"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -84,6 +98,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--frames", type=int, default=0, help="quit after this many frames (0: play until quit)"
     )
+    parser.add_argument(
+        "--headless", action="store_true", help="play an agent without a window (see --json)"
+    )
+    parser.add_argument(
+        "--episodes", type=int, default=1, help="episodes to play headless (default 1)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="headless: print one JSON object per episode "
+        "(agent, level, completed, progress, frames, fitness)",
+    )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="write the game with the overlay to FILE.gif or FILE.mp4 (no window needed)",
+    )
+    parser.add_argument(
+        "--export-network",
+        type=Path,
+        metavar="FILE",
+        help="draw a NEAT agent's network to FILE.png or FILE.svg and exit",
+    )
+    parser.add_argument(
+        "--no-overlay", action="store_true", help="start with the overlay hidden (O toggles it)"
+    )
     args = parser.parse_args(argv)
     if args.human and args.agent:
         parser.error("give an agent or --human, not both")
@@ -93,6 +134,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--scale must be at least 1")
     if args.fps < 0 or args.frames < 0:
         parser.error("--fps and --frames must not be negative")
+    if args.episodes < 1:
+        parser.error("--episodes must be at least 1")
+    agent_only = [
+        name
+        for name, on in (
+            ("--headless", args.headless),
+            ("--record", args.record),
+            ("--export-network", args.export_network),
+        )
+        if on
+    ]
+    if agent_only and not args.agent:
+        parser.error(f"{agent_only[0]} needs an agent to play (not --human)")
+    if args.json and not (args.headless or args.record):
+        parser.error("--json prints headless results: add --headless")
+    if args.record and args.record.suffix.lower() not in (".gif", ".mp4"):
+        parser.error("--record writes a .gif or an .mp4 file")
+    if args.export_network and args.export_network.suffix.lower() not in (".png", ".svg"):
+        parser.error("--export-network writes a .png or an .svg file")
     return args
 
 
@@ -147,11 +207,27 @@ class Game:
                 self.restart()
 
 
+def progress_percent(view: WorldView) -> float:
+    """How far the player got to the flag, in % (100 at the flag)."""
+    if view.status == COMPLETED:
+        return 100.0
+    flag_x = view.level.flag_col * 16
+    return min(100.0, 100.0 * (view.player[0] + view.player_size[0]) / max(flag_x, 1))
+
+
+def running_fitness(view: WorldView) -> float:
+    """MarI/O's fitness so far: ``rightmost - frames / 2``, plus the flag bonus once there."""
+    from agent.neat_eval import FitnessSettings
+
+    s = FitnessSettings()
+    bonus = s.completion_bonus if view.status == COMPLETED else 0.0
+    return float(view.rightmost) - s.frame_penalty * view.frames + bonus
+
+
 def hud_lines(view: WorldView, fps: float) -> list[str]:
     """Level name, progress to the flag, coins, time left and the frame rate actually shown."""
     level = view.level
-    flag_x = level.flag_col * 16
-    progress = min(100.0, 100.0 * (view.player[0] + view.player_size[0]) / max(flag_x, 1))
+    progress = progress_percent(view)
     time_left = max(0, math.ceil((view.time_limit - view.frames) / FPS))
     return [
         f"{level.name}   {progress:3.0f}%   coins {view.coins}   time {time_left}",
@@ -229,17 +305,93 @@ class DemoController:
         return buttons
 
 
+def banner_for(game: Game, name: str) -> str:
+    from viz.overlay import banner_text
+
+    view = game.world.view(0)
+    return banner_text(
+        name, view.level.name, view.frames, progress_percent(view), running_fitness(view)
+    )
+
+
+def draw_frame(
+    game: Game,
+    agent: object | None,
+    pressed: np.ndarray,
+    scale: int,
+    surface=None,
+    overlay=None,
+):
+    """The game frame (reusing ``surface``), with ``overlay`` (a ``viz.overlay.Overlay``) drawn
+    on it for ``agent`` (None: a human) and the buttons ``pressed`` now."""
+    from viz.world import render_view
+
+    frame = render_view(game.world.view(0), scale=scale, surface=surface)
+    if overlay is not None:
+        radius = int(getattr(agent, "view_radius", 6))
+        obs = game.world.observe(radius)[0]
+        name = getattr(agent, "name", "human") if agent is not None else "human"
+        overlay.draw(frame, obs, pressed, agent, banner_for(game, name))
+    return frame
+
+
+def draw_help(frame, lines: Sequence[str]) -> None:
+    """The key help in a dark box in the frame's middle."""
+    import pygame
+
+    if not pygame.font.get_init():
+        pygame.font.init()
+    w, h = frame.get_size()
+    font = pygame.font.Font(None, max(14, h // 28))
+    labels = [font.render(line, True, (255, 255, 255)) for line in lines]
+    bw = max(label.get_width() for label in labels) + 20
+    bh = sum(label.get_height() + 4 for label in labels) + 16
+    box = pygame.Rect(0, 0, bw, bh)
+    box.center = (w // 2, h // 2)
+    frame.fill((0, 0, 0), box)
+    pygame.draw.rect(frame, (255, 216, 0), box, 2)
+    y = box.y + 10
+    for label in labels:
+        frame.blit(label, (box.x + 10, y))
+        y += label.get_height() + 4
+
+
+def next_speed(fps: int, faster: bool) -> int:
+    """The next of ``SPEEDS`` up (toward unlimited, 0) or down from ``fps``."""
+    order = list(SPEEDS)
+    rank = [float("inf") if f == 0 else f for f in order]
+    cur = float("inf") if fps == 0 else fps
+    if faster:
+        ups = [f for f, r in zip(order, rank, strict=True) if r > cur]
+        return ups[0] if ups else fps
+    downs = [f for f, r in zip(order, rank, strict=True) if r < cur]
+    return downs[-1] if downs else fps
+
+
 def play_window(
-    game: Game, controller, title: str, scale: int, fps: int, max_frames: int = 0
+    game: Game,
+    controller,
+    title: str,
+    scale: int,
+    fps: int,
+    max_frames: int = 0,
+    overlay_on: bool = False,
 ) -> int:
     """The window loop: poll keys, get buttons from ``controller``, step one frame, draw;
-    ``max_frames`` > 0 stops early."""
-    from viz.world import HumanWindow, render_view
+    ``max_frames`` > 0 stops early. O toggles the overlay, P (space watching an agent)
+    pauses, . steps while paused, +/- change the speed, H shows the keys."""
+    from viz.overlay import Overlay
+    from viz.world import HumanWindow
 
     window = HumanWindow(title=title, fps=fps)
+    agent = getattr(controller, "agent", None)
+    overlay = Overlay()
+    pause_keys = {"p"} if agent is None else {"p", "space"}
     frame = None
     shown = 0
-    print(CONTROLS)
+    paused = show_help = False
+    pressed_now = np.zeros((1, len(BUTTONS)), dtype=np.uint8)
+    print(CONTROLS + ", O overlay, P pause, . step, +/- speed, H help")
     try:
         while not max_frames or shown < max_frames:
             pressed = window.poll()
@@ -250,16 +402,161 @@ def play_window(
             if "n" in pressed:
                 game = switch_level(game)
                 frame = None
-            game.advance(controller(window, game))
+            if "o" in pressed:
+                overlay_on = not overlay_on
+            if "h" in pressed:
+                show_help = not show_help
+            if pressed & pause_keys:
+                paused = not paused
+            if pressed & FASTER_KEYS:
+                window.fps = next_speed(window.fps, True)
+            if pressed & SLOWER_KEYS:
+                window.fps = next_speed(window.fps, False)
+            if not paused or "." in pressed:
+                pressed_now = controller(window, game)
+                game.advance(pressed_now)
+            agent = getattr(controller, "agent", agent)
+            frame = draw_frame(
+                game, agent, pressed_now[0], scale, frame, overlay if overlay_on else None
+            )
+            if show_help:
+                draw_help(frame, HELP_LINES)
             view = game.world.view(0)
-            frame = render_view(view, scale=scale, surface=frame)
-            message = END_MESSAGES.get(view.status)
-            window.show(frame, hud_lines(view, window.actual_fps), message)
+            message = "Paused" if paused and not show_help else END_MESSAGES.get(view.status)
+            speed = "max" if window.fps == 0 else f"{window.fps}"
+            hud = hud_lines(view, window.actual_fps)
+            hud[-1] += f" (target {speed})"
+            window.show(frame, hud, message)
             shown += 1
     except KeyboardInterrupt:
         pass
     finally:
         window.close()
+    return 0
+
+
+class VideoWriter:
+    """Frames (``(H, W, 3)`` uint8) to a GIF (pillow) or an MP4 (imageio-ffmpeg), streamed."""
+
+    def __init__(self, path: Path, fps: int):
+        import imageio.v2 as imageio
+
+        self.path = path
+        self.frames = 0
+        fps = fps or FPS
+        if path.suffix.lower() == ".mp4":
+            try:
+                import imageio_ffmpeg  # noqa: F401
+            except ImportError:
+                raise ValueError(
+                    f"{path}: writing .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg); "
+                    "record a .gif instead"
+                ) from None
+            self._writer = imageio.get_writer(path, fps=fps, macro_block_size=1)
+        else:
+            self._writer = imageio.get_writer(
+                path, format="GIF", mode="I", duration=1000.0 / fps, loop=0
+            )
+
+    def add(self, frame: np.ndarray) -> None:
+        self._writer.append_data(frame)
+        self.frames += 1
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def play_episodes(
+    game: Game,
+    agent: Agent,
+    episodes: int,
+    max_frames: int = 0,
+    writer: VideoWriter | None = None,
+    scale: int = 2,
+    overlay_on: bool = True,
+):
+    """Play ``episodes`` episodes of ``agent`` on ``game``'s level with no window (each until
+    it ends, or ``max_frames`` frames); yields one result dict per episode. With ``writer``,
+    every frame played (game + overlay) goes to the video."""
+    overlay = frame = None
+    if writer is not None:
+        from viz.overlay import Overlay
+
+        overlay = Overlay() if overlay_on else None
+    for _ in range(episodes):
+        game.restart()
+        controller = AgentController(agent)
+        world = game.world
+        while int(world.status()[0]) == RUNNING and (
+            not max_frames or int(world.frames()[0]) < max_frames
+        ):
+            held = controller(None, game)
+            world.step(held, 1)
+            if writer is not None:
+                frame = draw_frame(game, controller.agent, held[0], scale, frame, overlay)
+                from viz.world import surface_to_array
+
+                writer.add(surface_to_array(frame))
+        view = world.view(0)
+        yield {
+            "agent": agent.name,
+            "level": game.level.name,
+            "completed": view.status == COMPLETED,
+            "progress": round(progress_percent(view), 2),
+            "frames": view.frames,
+            "fitness": round(running_fitness(view), 2),
+        }
+
+
+def run_headless(game: Game, agent: Agent, args: argparse.Namespace) -> int:
+    """``--headless`` / ``--record``: play without a window, print results, write the video."""
+    writer = None
+    if args.record:
+        try:
+            writer = VideoWriter(args.record, args.fps)
+        except (ValueError, OSError) as error:
+            report(error)
+            return 2
+    try:
+        for result in play_episodes(
+            game, agent, args.episodes, args.frames, writer, args.scale, not args.no_overlay
+        ):
+            if args.json:
+                print(json.dumps(result), flush=True)
+            elif args.headless:
+                done = "completed" if result["completed"] else "not completed"
+                print(
+                    f"{result['agent']} on {result['level']}: {done}, "
+                    f"{result['progress']:.0f}%, {result['frames']} frames, "
+                    f"fitness {result['fitness']:.1f}",
+                    flush=True,
+                )
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is not None:
+        print(f"wrote {writer.frames} frames to {args.record}", file=sys.stderr)
+    return 0
+
+
+def export_network(agent: Agent, path: Path) -> int:
+    """``--export-network``: the NEAT agent's network to a PNG (pygame) or an SVG (by hand)."""
+    if getattr(agent, "network", None) is None:
+        report(ValueError(f"{agent.name}: --export-network needs a NEAT agent (a champion.json)"))
+        return 2
+    import pygame
+
+    from viz.overlay import network_svg, render_network
+
+    try:
+        if path.suffix.lower() == ".svg":
+            path.write_text(network_svg(agent))
+        else:
+            pygame.image.save(render_network(agent), str(path))
+    except (OSError, pygame.error) as error:
+        report(error)
+        return 2
+    print(f"wrote {path}")
     return 0
 
 
@@ -285,8 +582,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AgentError, OSError) as error:
         report(error)
         return 2
+    if args.export_network:
+        return export_network(agent, args.export_network)
+    if args.headless or args.record:
+        return run_headless(game, agent, args)
     title = f"MarI/O lab - {agent.name}"
-    return play_window(game, AgentController(agent), title, args.scale, args.fps, args.frames)
+    return play_window(
+        game,
+        AgentController(agent),
+        title,
+        args.scale,
+        args.fps,
+        args.frames,
+        overlay_on=not args.no_overlay,
+    )
 
 
 if __name__ == "__main__":

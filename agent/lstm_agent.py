@@ -114,5 +114,12 @@ class LstmAgent:
         self.values = values.cpu().numpy()
         return pressed.to(torch.uint8).cpu().numpy()
 
+    def state_arrays(self, i: int = 0) -> list[np.ndarray]:
+        """World ``i``'s recurrent state as flat arrays (the hidden state, then the cell
+        state for an LSTM), layers concatenated; empty before ``reset``/``act``."""
+        if self.state is None or i >= self.n:
+            return []
+        return [s[:, i].reshape(-1).detach().cpu().numpy() for s in self.state]
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **self.config.to_dict(), "sample": self.sample}

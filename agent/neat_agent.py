@@ -66,6 +66,17 @@ class NeatAgent:
             self.reset(observations.shape[0])
         return self.policy.act(observations)
 
+    @property
+    def network(self):
+        """The compiled network (one genome): node order, links and weights, for drawing."""
+        return self._compiled
+
+    def node_values(self, i: int = 0) -> np.ndarray | None:
+        """World ``i``'s current node values (inputs, outputs, hidden), or None before ``act``."""
+        if self.policy is None or i >= self.policy.net.num_instances:
+            return None
+        return self.policy.net.node_values[i]
+
     @classmethod
     def from_file(cls, path: str | Path) -> NeatAgent:
         """Load a ``champion.json`` written by the trainer (validated, no pickle)."""
