@@ -2,7 +2,7 @@
 
 An agent drives ``n`` worlds at once: ``reset(n)`` starts n fresh episodes, ``act(obs)`` maps
 the (n, 2r+1, 2r+1) observation grids to (n, 6) uint8 buttons in NES order, held for the agent's
-``frame_skip`` frames. ``play.py`` and the comparison harness use nothing else.
+``frame_skip`` frames. ``play.py`` uses nothing else, and neither should the comparison harness (issue 6).
 """
 
 from __future__ import annotations

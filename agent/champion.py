@@ -22,6 +22,7 @@ Evaluate a champion headless::
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import json
 import math
 import os
@@ -324,6 +325,28 @@ class _Reader:
         return value
 
 
+def _check_env_settings(r: Any, env: dict[str, Any]) -> None:
+    """The play settings an agent is rebuilt from must be usable: the same checks as the
+    trainer's FitnessSettings, plus the types the JSON may have been edited into."""
+    from agent.neat_eval import FitnessSettings
+
+    known = {f.name for f in dataclasses.fields(FitnessSettings)}
+    settings = {k: v for k, v in env.items() if k in known}
+    for name in ("frame_skip", "view_radius", "activations_per_step", "timeout_frames"):
+        value = settings.get(name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise r.fail(f"env_settings field {name!r} must be a positive int, got {value!r}")
+    try:
+        FitnessSettings(**settings)
+    except (TypeError, ValueError) as exc:
+        raise r.fail(f"env_settings: {exc}") from None
+    levels = env.get("levels", [])
+    if levels is not None and (
+        not isinstance(levels, list) or not all(isinstance(x, str) for x in levels)
+    ):
+        raise r.fail("env_settings field 'levels' must be a list of level names or paths")
+
+
 def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champion:
     """Load and validate ``champion.json``; ``ChampionError`` (one line) if it cannot be used.
 
@@ -384,6 +407,7 @@ def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champi
     radius = view_radius if view_radius is not None else env.get("view_radius", 6)
     if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
         raise r.fail(f"env_settings field 'view_radius' must be a positive int, got {radius!r}")
+    _check_env_settings(r, env)
     want_inputs = (2 * radius + 1) ** 2
     if num_inputs != want_inputs:
         raise r.fail(
@@ -424,6 +448,8 @@ def _read_nodes(r: _Reader, nodes: list, genome: Any, config: neat.Config) -> No
         key = r.get(node, "key", _INT, where)
         if key < 0:
             raise r.fail(f"node #{i} has key {key}: negative keys are input pins, not nodes")
+        if key >= 2**62:  # the compiled networks hold node keys in int64
+            raise r.fail(f"node #{i} has key {key}: keys must be below 2**62")
         if key in genome.nodes:
             raise r.fail(f"node key {key} appears twice")
         ng = gc.node_gene_type(key)

@@ -9,7 +9,10 @@ steps, never over genomes or worlds.
 Fitness follows MarI/O: ``rightmost - frames / 2``, plus 1000 for reaching the flag. A run also
 ends when the player has not set a new rightmost position for ``timeout_frames`` frames plus a
 quarter of the frames played so far (MarI/O's ``timeout + currentFrame / 4``), or dies, or runs
-out of level time. Over several levels the fitness is the mean (or the minimum) per genome.
+out of level time. The timeout is checked at each decision (every ``frame_skip`` frames), so a
+run ends at the first decision past the limit: MarI/O checks every frame, which can end a run
+up to 4 frames (2 fitness points) earlier. Over several levels the fitness is the mean (or the
+minimum) per genome.
 """
 
 from __future__ import annotations

@@ -224,16 +224,19 @@ def _validate_settings(s: TrainSettings) -> None:
         raise TrainError("no training levels: give levels, generated levels, or both")
     if s.aggregate not in ("mean", "min"):
         raise TrainError(f"aggregate must be 'mean' or 'min', got {s.aggregate!r}")
-    if s.device != "cpu":
-        if not s.device.startswith("cuda"):
-            raise TrainError(f"unknown device {s.device!r}; use cpu or cuda")
-        import torch
+    _device(s)  # the same rules as train.py lstm: auto, cpu, cuda, cuda:N
 
-        if not torch.cuda.is_available():
-            raise TrainError(
-                f"--device {s.device}: CUDA is not available here (torch {torch.__version__}"
-                f"{', a CPU-only build' if torch.version.cuda is None else ''}); use --device cpu"
-            )
+
+def _device(s: TrainSettings) -> str:
+    """The evaluation device, resolved (``auto`` is CUDA when present)."""
+    if s.device == "cpu":
+        return "cpu"  # without importing torch
+    from agent.recurrent import DeviceError, resolve_device
+
+    try:
+        return str(resolve_device(s.device))
+    except DeviceError as exc:
+        raise TrainError(str(exc)) from None
 
 
 def _check_config(config: neat.Config, source: str, fitness: FitnessSettings) -> None:
@@ -462,8 +465,8 @@ class _Run:
         evaluator = PopulationEvaluator(
             levels,
             plan.fitness,
-            backend="numpy" if s.device == "cpu" else "torch",
-            device=s.device,
+            backend="numpy" if _device(s) == "cpu" else "torch",
+            device=_device(s),
             workers=s.workers,
         )
         bar = None

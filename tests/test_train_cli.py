@@ -106,6 +106,9 @@ def test_bad_inputs_exit_2_with_one_line(finished_run, capsys, tmp_path):
     assert not Path(new).exists()
     assert snapshot(out) == before
 
+    msg = cli_error(capsys, "--level", str(level), "--device", "cudax", "--out", new)
+    assert "unknown device 'cudax'" in msg
+
     import torch
 
     if not torch.cuda.is_available():

@@ -150,6 +150,12 @@ def test_truncated_and_garbage_files_are_rejected(saved, tmp_path):
         (lambda d: d.update({"num_outputs": 4}), "4 outputs"),
         (lambda d: d.update({"feed_forward": True}), "feed_forward"),
         (lambda d: d["connections"].append(dict(d["connections"][0])), "appears twice"),
+        (lambda d: d["env_settings"].update({"frame_skip": 0}), "'frame_skip' must be a positive"),
+        (lambda d: d["env_settings"].update({"frame_skip": "x"}), "'frame_skip' must be a posit"),
+        (lambda d: d["env_settings"].update({"activations_per_step": 0}), "activations_per_step"),
+        (lambda d: d["env_settings"].update({"aggregate": "max"}), "aggregate must be"),
+        (lambda d: d["env_settings"].update({"levels": "1-1"}), "'levels' must be a list"),
+        (lambda d: d["nodes"][1].update({"key": 10**30}), "keys must be below"),
     ],
 )
 def test_edited_files_are_rejected(saved, change, match):

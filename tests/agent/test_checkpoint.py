@@ -129,3 +129,17 @@ def test_snapshot_does_not_disturb_the_run(tmp_path):
     after_restore = step(restored)
     random.setstate(state.random_state)
     assert step(pop) == after_restore
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    """Files written atomically get 0666 minus the umask, like open(), not mkstemp's 0600."""
+    import os
+
+    from agent.files import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "f.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644

@@ -203,7 +203,9 @@ def test_resume_continues_exactly(tmp_path):
     # Simulate a crash after a checkpoint: a stray metrics line and a bogus champion.
     with open(split / METRICS_FILE, "a") as f:
         f.write(json.dumps({"generation": 2, "best_fitness": 1e9}) + "\n")
-    (split / CHAMPION_FILE).write_text((straight.out / CHAMPION_FILE).read_text())
+    bogus = json.loads((straight.out / CHAMPION_FILE).read_text())
+    bogus["fitness"] = 1e9  # unlike anything the run can produce: the replay must replace it
+    (split / CHAMPION_FILE).write_text(json.dumps(bogus))
     resumed = train(settings_for(tmp_path, "split", generations=4), resume=split, progress=False)
 
     assert resumed.resumed_from == 2
