@@ -2,7 +2,8 @@
 
 An agent drives ``n`` worlds at once: ``reset(n)`` starts n fresh episodes, ``act(obs)`` maps
 the (n, 2r+1, 2r+1) observation grids to (n, 6) uint8 buttons in NES order, held for the agent's
-``frame_skip`` frames. ``play.py`` uses nothing else, and neither should the comparison harness (issue 6).
+``frame_skip`` frames. ``play.py`` uses nothing else (and the comparison harness, issue 6,
+should not either).
 """
 
 from __future__ import annotations
