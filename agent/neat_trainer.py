@@ -458,6 +458,10 @@ class _Run:
 
         if pop.generation >= s.generations or (self.solved and s.stop_when_solved):
             return self._result(pop, resumed_from)
+        if resumed_from is None:
+            # A checkpoint of the starting population: a run stopped before its first regular
+            # checkpoint can still be resumed instead of blocking its directory.
+            self._checkpoint(pop)
         start = "training" if resumed_from is None else f"resuming at generation {resumed_from}:"
         self._say(f"{start} NEAT in {out} (Ctrl-C stops; the last checkpoint can be resumed)")
 

@@ -646,6 +646,8 @@ class PPOTrainer:
     ) -> PPOResult:
         self.start(ckpt)
         resumed_from = self.resumed_from
+        if ckpt is None:
+            self._checkpoint()  # the starting state: a run stopped early can still be resumed
         bar = None
         if self.progress and self.log is None:
             from tqdm import tqdm

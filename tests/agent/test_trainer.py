@@ -343,3 +343,25 @@ def test_failing_starts_overwrite_nothing(tmp_path):
     with pytest.raises(CheckpointError, match="truncated"):
         train(s, resume=broken, progress=False)
     assert snapshot(broken) == before
+
+
+def test_a_run_stopped_in_its_first_generation_can_be_resumed(tmp_path, monkeypatch):
+    """Ctrl-C during generation 0 leaves a checkpoint of the start, so --resume works and ends
+    like an uninterrupted run (the directory is never left unusable)."""
+    import agent.neat_eval as neat_eval
+
+    straight = train(settings_for(tmp_path, "straight", generations=2), progress=False)
+    real = neat_eval.PopulationEvaluator.evaluate
+
+    def interrupted(self, genomes, config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(neat_eval.PopulationEvaluator, "evaluate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(settings_for(tmp_path, "cut", generations=2), progress=False)
+    monkeypatch.setattr(neat_eval.PopulationEvaluator, "evaluate", real)
+    cut = tmp_path / "cut"
+    assert load_checkpoint(cut / CHECKPOINT_FILE).generation == 0
+    resumed = train(settings_for(tmp_path, "cut", generations=2), resume=cut, progress=False)
+    assert resumed.resumed_from == 0
+    assert (cut / CHAMPION_FILE).read_text() == (straight.out / CHAMPION_FILE).read_text()
