@@ -7,6 +7,7 @@
     python play.py solver --headless --episodes 3 --json   # no window: one JSON line per episode
     python play.py runs/neat-1-1 --record run.gif  # game + overlay to a video, no display needed
     python play.py runs/neat-1-1 --export-network net.png   # or .svg: the champion's network
+    python play.py solver runs/neat-1-1 runs/ppo-1-1   # a race: ghosts in one world, progress list
 
 Keys: arrows move (LEFT/RIGHT/UP/DOWN), Z or space jumps (A), X or shift runs (B), R restarts,
 N goes to the next built-in level, O toggles the overlay, P (or space watching an agent) pauses,
@@ -74,8 +75,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "agent",
-        nargs="?",
-        help="an agent to watch: a run directory, a champion.json, or 'solver'",
+        nargs="*",
+        help="an agent to watch: a run directory, a champion.json, or 'solver'; "
+        "several agents race on the same level",
     )
     parser.add_argument(
         "--human", action="store_true", help="play with the keyboard (the default with no agent)"
@@ -126,6 +128,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-overlay", action="store_true", help="start with the overlay hidden (O toggles it)"
     )
     args = parser.parse_args(argv)
+    args.agents = list(args.agent or [])
+    args.agent = args.agents[0] if args.agents else None
     if args.human and args.agent:
         parser.error("give an agent or --human, not both")
     if args.record_demo and args.agent:
@@ -147,6 +151,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ]
     if agent_only and not args.agent:
         parser.error(f"{agent_only[0]} needs an agent to play (not --human)")
+    if args.export_network and len(args.agents) > 1:
+        parser.error("--export-network draws one agent's network: give one agent")
     if args.json and not (args.headless or args.record):
         parser.error("--json prints headless results: add --headless")
     if args.record and args.record.suffix.lower() not in (".gif", ".mp4"):
@@ -560,6 +566,203 @@ def export_network(agent: Agent, path: Path) -> int:
     return 0
 
 
+# -- races: several agents on one level, ghosts in one world (viz.race) ---------------------------
+def race_results(race) -> list[dict]:
+    """One result dict per agent of ``race`` (the keys of ``play_episodes``' results)."""
+    results = []
+    for i, name in enumerate(race.names):
+        view = race.world.view(i)
+        results.append(
+            {
+                "agent": name,
+                "level": race.level.name,
+                "completed": view.status == COMPLETED,
+                "progress": round(progress_percent(view), 2),
+                "frames": view.frames,
+                "fitness": round(running_fitness(view), 2),
+            }
+        )
+    return results
+
+
+def draw_race_frame(race, held: np.ndarray, scale: int, surface=None, overlay=None, drawer=None):
+    """The race frame (the leader's world, ghosts, tags, the progress list) with ``overlay``
+    drawn for the leading agent; returns ``(frame, leader index)``."""
+    from viz.overlay import Overlay, banner_text
+    from viz.race import RaceDrawer
+
+    drawer = drawer or RaceDrawer()
+    views = race.views()
+    frame, lead = drawer.draw(race, scale, surface, views, with_list=overlay is None)
+    if overlay is not None:
+        view = views[lead]
+        banner = banner_text(
+            race.names[lead],
+            view.level.name,
+            view.frames,
+            progress_percent(view),
+            running_fitness(view),
+        )
+        overlay.draw(frame, race.observation(lead), held[lead], race.agents[lead], banner)
+        if race.n > 1:  # the list under the overlay's panel
+            top = Overlay.panel_rect(frame.get_size()).bottom + 4
+            drawer.draw_list(frame, race, views, lead, top)
+    return frame, lead
+
+
+def play_race_episodes(
+    race,
+    episodes: int,
+    max_frames: int = 0,
+    writer: VideoWriter | None = None,
+    scale: int = 2,
+    overlay_on: bool = True,
+):
+    """Like ``play_episodes`` for a race: each episode runs until every world has ended (or
+    ``max_frames`` frames); yields one list of result dicts (one per agent) per episode."""
+    overlay = drawer = frame = None
+    if writer is not None:
+        from viz.overlay import Overlay
+        from viz.race import RaceDrawer
+        from viz.world import surface_to_array
+
+        overlay = Overlay() if overlay_on else None
+        drawer = RaceDrawer()
+    for _ in range(episodes):
+        race.restart()
+        played = 0
+        while not race.done() and (not max_frames or played < max_frames):
+            held = race.step()
+            played += 1
+            if writer is not None:
+                frame, _ = draw_race_frame(race, held, scale, frame, overlay, drawer)
+                writer.add(surface_to_array(frame))
+        yield race_results(race)
+
+
+def race_agents_for(agents: list, level: Level) -> list:
+    """The agents for a race on ``level``: solvers plan anew for it, others are reused."""
+    return [load_agent("solver", [level]) if hasattr(a, "levels") else a for a in agents]
+
+
+def play_race_window(
+    race, title: str, scale: int, fps: int, max_frames: int = 0, overlay_on: bool = True
+) -> int:
+    """The window loop of a race (the keys of ``play_window``; N races on the next level)."""
+    from viz.overlay import Overlay
+    from viz.race import Race, RaceDrawer
+    from viz.world import HumanWindow
+
+    window = HumanWindow(title=title, fps=fps)
+    overlay, drawer = Overlay(), RaceDrawer()
+    frame = None
+    shown = ended_for = 0
+    paused = show_help = False
+    held = race.held.copy()
+    print("P/space pause, . step, +/- speed, R restart, N next level, O overlay, H help, Esc quit")
+    try:
+        while not max_frames or shown < max_frames:
+            pressed = window.poll()
+            if pressed & QUIT_KEYS:
+                break
+            if "r" in pressed:
+                race.restart()
+                ended_for = 0
+            if "n" in pressed:
+                spec = next_builtin(race.level.name)
+                try:
+                    level = load_level(spec)
+                    race = Race(race_agents_for(race.agents, level), level)
+                    frame, ended_for = None, 0
+                except (LevelError, AgentError) as error:
+                    report(error)
+            if "o" in pressed:
+                overlay_on = not overlay_on
+            if "h" in pressed:
+                show_help = not show_help
+            if pressed & {"p", "space"}:
+                paused = not paused
+            if pressed & FASTER_KEYS:
+                window.fps = next_speed(window.fps, True)
+            if pressed & SLOWER_KEYS:
+                window.fps = next_speed(window.fps, False)
+            if not paused or "." in pressed:
+                if race.done():
+                    ended_for += 1
+                    if ended_for > END_PAUSE_FRAMES:
+                        race.restart()
+                        ended_for = 0
+                else:
+                    held = race.step().copy()
+            frame, lead = draw_race_frame(
+                race, held, scale, frame, overlay if overlay_on else None, drawer
+            )
+            if show_help:
+                draw_help(frame, HELP_LINES)
+            view = race.world.view(lead)
+            message = None
+            if paused and not show_help:
+                message = "Paused"
+            elif race.done():
+                message = f"{race.names[lead]} wins!" if view.status == COMPLETED else "Race over"
+            speed = "max" if window.fps == 0 else f"{window.fps}"
+            hud = hud_lines(view, window.actual_fps)
+            hud[-1] += f" (target {speed})"
+            window.show(frame, hud, message)
+            shown += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        window.close()
+    return 0
+
+
+def run_race(game: Game, agents: list, args: argparse.Namespace) -> int:
+    """Several agents race on ``game``'s level: a window, or ``--headless`` / ``--record``."""
+    from viz.race import Race
+
+    for spec in args.agents[len(agents) :]:
+        try:
+            agents.append(load_agent(spec, [game.level]))
+        except (AgentError, OSError) as error:
+            report(error)
+            return 2
+    race = Race(agents, game.level)
+    if not (args.headless or args.record):
+        title = "MarI/O lab - race: " + " vs ".join(race.names)
+        return play_race_window(
+            race, title, args.scale, args.fps, args.frames, overlay_on=not args.no_overlay
+        )
+    writer = None
+    if args.record:
+        try:
+            writer = VideoWriter(args.record, args.fps)
+        except (ValueError, OSError) as error:
+            report(error)
+            return 2
+    try:
+        for results in play_race_episodes(
+            race, args.episodes, args.frames, writer, args.scale, not args.no_overlay
+        ):
+            for result in results:
+                if args.json:
+                    print(json.dumps(result), flush=True)
+                elif args.headless:
+                    done = "completed" if result["completed"] else "not completed"
+                    print(
+                        f"{result['agent']} on {result['level']}: {done}, "
+                        f"{result['progress']:.0f}%, {result['frames']} frames, "
+                        f"fitness {result['fitness']:.1f}",
+                        flush=True,
+                    )
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is not None:
+        print(f"wrote {writer.frames} frames to {args.record}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -582,6 +785,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AgentError, OSError) as error:
         report(error)
         return 2
+    if len(args.agents) > 1:
+        return run_race(game, [agent], args)
     if args.export_network:
         return export_network(agent, args.export_network)
     if args.headless or args.record:
