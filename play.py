@@ -4,6 +4,7 @@
     python play.py runs/neat-1-1               # a trained agent: a run dir or champion.json
     python play.py solver --level 1-3          # the search-based solver
     python play.py --human --record-demo demo.npz   # record your play for behaviour cloning
+    python play.py solver --generated 7 --difficulty 0.8   # a generated level by seed
     python play.py solver --headless --episodes 3 --json   # no window: one JSON line per episode
     python play.py runs/neat-1-1 --record run.gif  # game + overlay to a video, no display needed
     python play.py runs/neat-1-1 --export-network net.png   # or .svg: the champion's network
@@ -92,6 +93,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--level",
         default=DEFAULT_LEVEL,
         help=f"a built-in level name or a level file (default {DEFAULT_LEVEL})",
+    )
+    parser.add_argument(
+        "--generated",
+        type=int,
+        metavar="SEED",
+        help="play a generated level (solver-proven) from SEED instead of --level",
+    )
+    parser.add_argument(
+        "--difficulty", type=float, default=0.5, help="of the --generated level (default 0.5)"
     )
     parser.add_argument("--scale", type=int, default=3, help="pixels per level pixel (default 3)")
     parser.add_argument(
@@ -766,8 +776,14 @@ def run_race(game: Game, agents: list, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        game = Game.start(args.level, load_level(args.level))
-    except (LevelError, OSError) as error:  # OSError: an unreadable file
+        if args.generated is not None:
+            from envs.generator import generate_level
+
+            level = generate_level(args.generated, args.difficulty)
+            game = Game.start(level.name, level)
+        else:
+            game = Game.start(args.level, load_level(args.level))
+    except (LevelError, OSError, ValueError) as error:  # OSError: an unreadable file
         report(error)
         return 2
     if not args.agent and not args.record_demo:

@@ -70,15 +70,23 @@ def test_record_gif_has_one_frame_per_frame_played(tmp_path):
     assert frames.shape[1:3] == (240, 256)  # 1-1 at scale 1
 
 
-def test_record_mp4_without_ffmpeg_is_one_line(tmp_path):
-    try:
-        import imageio_ffmpeg  # noqa: F401
-    except ImportError:
-        result = run_play("solver", "--record", str(tmp_path / "a.mp4"), "--frames", "5")
-        assert result.returncode == 2
-        assert len(result.stderr.strip().splitlines()) == 1 and "imageio-ffmpeg" in result.stderr
-    else:
-        pytest.skip("imageio-ffmpeg is installed")
+def test_record_mp4_writes_a_video(tmp_path):
+    """--record a.mp4 writes an MP4 (imageio-ffmpeg) whose frame count is the frames played."""
+    path = tmp_path / "a.mp4"
+    result = run_play("solver", "--record", str(path), "--frames", "12", "--scale", "1")
+    assert result.returncode == 0, result.stderr
+    assert len(iio.imread(path)) == 12
+
+
+def test_mp4_without_ffmpeg_is_a_clear_error(tmp_path, monkeypatch):
+    """Without imageio-ffmpeg, asking for an MP4 is one clear error naming the package."""
+    import sys
+
+    import play
+
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # makes the import fail
+    with pytest.raises(ValueError, match="needs imageio-ffmpeg"):
+        play.VideoWriter(tmp_path / "a.mp4", 60)
 
 
 def test_export_network_png_and_svg(champion, tmp_path):
@@ -123,3 +131,13 @@ def test_pause_step_speed_and_help_keys(small_level):
     assert play.next_speed(60, True) == 120 and play.next_speed(60, False) == 30
     assert play.next_speed(240, True) == 0 and play.next_speed(0, True) == 0
     assert play.next_speed(0, False) == 240 and play.next_speed(5, False) == 5
+
+
+def test_generated_level_by_seed(tmp_path):
+    """--generated SEED plays the same solver-proven generated level; a bad seed is exit 2."""
+    result = run_play("solver", "--generated", "7", "--headless", "--json")
+    assert result.returncode == 0, result.stderr
+    episode = json.loads(result.stdout.strip().splitlines()[-1])
+    assert episode["level"] == "gen-s7-d0.50-l150" and episode["completed"]
+    bad = run_play("solver", "--generated", "-3", "--headless")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
