@@ -405,7 +405,7 @@ def play_window(
     pause_keys = {"p"} if agent is None else {"p", "space"}
     frame = None
     shown = 0
-    paused = show_help = False
+    keys = ViewKeys(overlay_on)
     pressed_now = np.zeros((1, len(BUTTONS)), dtype=np.uint8)
     print(CONTROLS + ", O overlay, P pause, . step, +/- speed, H help")
     try:
@@ -418,37 +418,58 @@ def play_window(
             if "n" in pressed:
                 game = switch_level(game)
                 frame = None
-            if "o" in pressed:
-                overlay_on = not overlay_on
-            if "h" in pressed:
-                show_help = not show_help
-            if pressed & pause_keys:
-                paused = not paused
-            if pressed & FASTER_KEYS:
-                window.fps = next_speed(window.fps, True)
-            if pressed & SLOWER_KEYS:
-                window.fps = next_speed(window.fps, False)
-            if not paused or "." in pressed:
+            keys.handle(pressed, window, pause_keys)
+            if keys.advances(pressed):
                 pressed_now = controller(window, game)
                 game.advance(pressed_now)
             agent = getattr(controller, "agent", agent)
             frame = draw_frame(
-                game, agent, pressed_now[0], scale, frame, overlay if overlay_on else None
+                game, agent, pressed_now[0], scale, frame, overlay if keys.overlay_on else None
             )
-            if show_help:
-                draw_help(frame, HELP_LINES)
             view = game.world.view(0)
-            message = "Paused" if paused and not show_help else END_MESSAGES.get(view.status)
-            speed = "max" if window.fps == 0 else f"{window.fps}"
-            hud = hud_lines(view, window.actual_fps)
-            hud[-1] += f" (target {speed})"
-            window.show(frame, hud, message)
+            keys.show(window, frame, view, END_MESSAGES.get(view.status))
             shown += 1
     except KeyboardInterrupt:
         pass
     finally:
         window.close()
     return 0
+
+
+@dataclass
+class ViewKeys:
+    """The watching keys of every window (single play and races): O overlay, H help, pause,
+    . single step, +/- speed; and the frame's help box, pause message and HUD."""
+
+    overlay_on: bool
+    show_help: bool = False
+    paused: bool = False
+
+    def handle(self, pressed: set[str], window: object, pause_keys: set[str]) -> None:
+        if "o" in pressed:
+            self.overlay_on = not self.overlay_on
+        if "h" in pressed:
+            self.show_help = not self.show_help
+        if pressed & pause_keys:
+            self.paused = not self.paused
+        if pressed & FASTER_KEYS:
+            window.fps = next_speed(window.fps, True)  # type: ignore[attr-defined]
+        if pressed & SLOWER_KEYS:
+            window.fps = next_speed(window.fps, False)  # type: ignore[attr-defined]
+
+    def advances(self, pressed: set[str]) -> bool:
+        """Whether the game moves this frame (running, or one step while paused)."""
+        return not self.paused or "." in pressed
+
+    def show(self, window: object, frame: object, view: WorldView, message: str | None) -> None:
+        if self.show_help:
+            draw_help(frame, HELP_LINES)
+        if self.paused and not self.show_help:
+            message = "Paused"
+        speed = "max" if window.fps == 0 else f"{window.fps}"  # type: ignore[attr-defined]
+        hud = hud_lines(view, window.actual_fps)  # type: ignore[attr-defined]
+        hud[-1] += f" (target {speed})"
+        window.show(frame, hud, message)  # type: ignore[attr-defined]
 
 
 class VideoWriter:
@@ -526,6 +547,20 @@ def play_episodes(
 
 def run_headless(game: Game, agent: Agent, args: argparse.Namespace) -> int:
     """``--headless`` / ``--record``: play without a window, print results, write the video."""
+
+    def episodes(writer: VideoWriter | None):
+        overlay = not args.no_overlay
+        for result in play_episodes(
+            game, agent, args.episodes, args.frames, writer, args.scale, overlay
+        ):
+            yield [result]
+
+    return report_episodes(args, episodes)
+
+
+def report_episodes(args: argparse.Namespace, episodes) -> int:
+    """Open the ``--record`` video (if any), print each episode's results (``--json``: one
+    object per line), and close the video; ``episodes(writer)`` yields lists of results."""
     writer = None
     if args.record:
         try:
@@ -534,19 +569,18 @@ def run_headless(game: Game, agent: Agent, args: argparse.Namespace) -> int:
             report(error)
             return 2
     try:
-        for result in play_episodes(
-            game, agent, args.episodes, args.frames, writer, args.scale, not args.no_overlay
-        ):
-            if args.json:
-                print(json.dumps(result), flush=True)
-            elif args.headless:
-                done = "completed" if result["completed"] else "not completed"
-                print(
-                    f"{result['agent']} on {result['level']}: {done}, "
-                    f"{result['progress']:.0f}%, {result['frames']} frames, "
-                    f"fitness {result['fitness']:.1f}",
-                    flush=True,
-                )
+        for results in episodes(writer):
+            for result in results:
+                if args.json:
+                    print(json.dumps(result), flush=True)
+                elif args.headless:
+                    done = "completed" if result["completed"] else "not completed"
+                    print(
+                        f"{result['agent']} on {result['level']}: {done}, "
+                        f"{result['progress']:.0f}%, {result['frames']} frames, "
+                        f"fitness {result['fitness']:.1f}",
+                        flush=True,
+                    )
     finally:
         if writer is not None:
             writer.close()
@@ -667,7 +701,7 @@ def play_race_window(
     overlay, drawer = Overlay(), RaceDrawer()
     frame = None
     shown = ended_for = 0
-    paused = show_help = False
+    keys = ViewKeys(overlay_on)
     held = race.held.copy()
     print("P/space pause, . step, +/- speed, R restart, N next level, O overlay, H help, Esc quit")
     try:
@@ -686,17 +720,8 @@ def play_race_window(
                     frame, ended_for = None, 0
                 except (LevelError, AgentError) as error:
                     report(error)
-            if "o" in pressed:
-                overlay_on = not overlay_on
-            if "h" in pressed:
-                show_help = not show_help
-            if pressed & {"p", "space"}:
-                paused = not paused
-            if pressed & FASTER_KEYS:
-                window.fps = next_speed(window.fps, True)
-            if pressed & SLOWER_KEYS:
-                window.fps = next_speed(window.fps, False)
-            if not paused or "." in pressed:
+            keys.handle(pressed, window, {"p", "space"})
+            if keys.advances(pressed):
                 if race.done():
                     ended_for += 1
                     if ended_for > END_PAUSE_FRAMES:
@@ -705,20 +730,13 @@ def play_race_window(
                 else:
                     held = race.step().copy()
             frame, lead = draw_race_frame(
-                race, held, scale, frame, overlay if overlay_on else None, drawer
+                race, held, scale, frame, overlay if keys.overlay_on else None, drawer
             )
-            if show_help:
-                draw_help(frame, HELP_LINES)
             view = race.world.view(lead)
             message = None
-            if paused and not show_help:
-                message = "Paused"
-            elif race.done():
+            if race.done():
                 message = f"{race.names[lead]} wins!" if view.status == COMPLETED else "Race over"
-            speed = "max" if window.fps == 0 else f"{window.fps}"
-            hud = hud_lines(view, window.actual_fps)
-            hud[-1] += f" (target {speed})"
-            window.show(frame, hud, message)
+            keys.show(window, frame, view, message)
             shown += 1
     except KeyboardInterrupt:
         pass
@@ -743,34 +761,12 @@ def run_race(game: Game, agents: list, args: argparse.Namespace) -> int:
         return play_race_window(
             race, title, args.scale, args.fps, args.frames, overlay_on=not args.no_overlay
         )
-    writer = None
-    if args.record:
-        try:
-            writer = VideoWriter(args.record, args.fps)
-        except (ValueError, OSError) as error:
-            report(error)
-            return 2
-    try:
-        for results in play_race_episodes(
+    return report_episodes(
+        args,
+        lambda writer: play_race_episodes(
             race, args.episodes, args.frames, writer, args.scale, not args.no_overlay
-        ):
-            for result in results:
-                if args.json:
-                    print(json.dumps(result), flush=True)
-                elif args.headless:
-                    done = "completed" if result["completed"] else "not completed"
-                    print(
-                        f"{result['agent']} on {result['level']}: {done}, "
-                        f"{result['progress']:.0f}%, {result['frames']} frames, "
-                        f"fitness {result['fitness']:.1f}",
-                        flush=True,
-                    )
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is not None:
-        print(f"wrote {writer.frames} frames to {args.record}", file=sys.stderr)
-    return 0
+        ),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
