@@ -4,19 +4,15 @@ window loop's pause / step / speed keys under SDL's dummy driver."""
 from __future__ import annotations
 
 import json
-import random
 
 import imageio.v3 as iio
-import neat
 import numpy as np
 import pygame
 import pytest
-from neat.innovation import InnovationTracker
 
 import play
-from agent.champion import config_from_text, save_champion
-from tests.agent.test_trainer import tiny_config_text
 from tests.viz.test_play import run_play
+from tests.viz.test_race import make_champion
 
 KEYS = {"agent", "level", "completed", "progress", "frames", "fitness"}
 
@@ -24,20 +20,7 @@ KEYS = {"agent", "level", "completed", "progress", "frames", "fitness"}
 @pytest.fixture(scope="module")
 def champion(tmp_path_factory):
     """A champion.json holding a genome with hidden nodes (grown by neat mutations)."""
-    text = tiny_config_text(node_add_prob=0.6)
-    config = config_from_text(text, "test")
-    gc = config.genome_config
-    gc.innovation_tracker = InnovationTracker()
-    random.seed(5)
-    genome = neat.DefaultGenome(1)
-    genome.configure_new(gc)
-    for _ in range(40):
-        genome.mutate(gc)
-    genome.fitness = 1.0
-    path = tmp_path_factory.mktemp("champ") / "champion.json"
-    env = {"frame_skip": 5, "view_radius": 6, "levels": ["1-1"]}
-    save_champion(path, genome, config, text, fitness=1.0, generation=1, env_settings=env)
-    return path
+    return make_champion(tmp_path_factory.mktemp("champ") / "champion.json")
 
 
 def test_headless_json_one_object_per_episode():
