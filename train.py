@@ -234,7 +234,7 @@ def _add_lstm_parser(sub) -> None:
     p.add_argument("--dagger-iters", type=int, metavar="N", help="BC: DAgger rounds")
     p.add_argument("--seed", type=int, help="random seed (0; on --resume, the run's own)")
     p.add_argument("--out", type=Path, metavar="DIR", help="run directory (runs/ALGO-CELL-...)")
-    p.add_argument("--resume", type=Path, metavar="DIR", help="PPO: continue the run in DIR")
+    p.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -247,8 +247,6 @@ def run_lstm(args: argparse.Namespace) -> int:
     from agent.ppo import load_ppo_config, train_ppo
 
     try:
-        if args.algo == "bc" and args.resume:
-            raise ValueError("--resume is for PPO runs; behaviour cloning runs start fresh")
         if args.frames is not None and args.frames < 1:
             raise ValueError(f"--frames must be positive, got {args.frames}")
         if args.algo == "bc" and args.frames is not None:
@@ -284,14 +282,14 @@ def run_lstm(args: argparse.Namespace) -> int:
         else:
             result = train_bc(
                 model_config, algo_config, demos=args.demos, dagger_iters=args.dagger_iters,
-                **common,
+                resume=args.resume, **common,
             )  # fmt: skip
     except (ValueError, OSError) as exc:  # TrainError, ModelError, DeviceError, DemoError, ...
         print(f"{PROG}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = f"; continue with: python train.py lstm --resume {shlex.quote(str(out))}"
-        print(f"\ninterrupted{hint if args.algo == 'ppo' else ''}", file=sys.stderr)
+        print(f"\ninterrupted{hint}", file=sys.stderr)
         return 130
     first = result.first_completion_frames
     print(

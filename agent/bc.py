@@ -55,15 +55,18 @@ import torch
 import torch.nn.functional as F
 
 from agent.demos import DemoError, Demos, load_demos, record_solver_demos, save_demos
-from agent.files import atomic_write_text
+from agent.files import atomic_write_text, atomic_write_with
 from agent.ppo import (
+    CHECKPOINT_FILE,
     METRICS_FILE,
     RUN_FILE,
     TrainError,
     _append_metrics,
     _write_metrics,
     check_fresh_out,
+    load_checkpoint,
     load_settings,
+    resume_settings,
     settings_from_dict,
     training_levels,
 )
@@ -93,6 +96,7 @@ __all__ = [
 ]
 
 DATASET_FILE = "dataset.npz"
+BC_CHECKPOINT_FORMAT = "mario-neat-lab/bc-checkpoint"
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "bc.json"
 
 
@@ -438,6 +442,26 @@ def _as_demos(demos: Demos | str | Path | None, levels: list[Level], radius: int
     return d, source
 
 
+def _resumed_dataset(out: Path, ckpt: dict[str, Any]) -> Demos:
+    """The dataset as it was at the checkpoint. Rounds only append episodes, so it is the first
+    ``dataset_steps`` steps of ``dataset.npz`` even when a later round saved more."""
+    try:
+        t = json.loads(ckpt["trainer"])
+        steps, episodes = int(t["dataset_steps"]), int(t["dataset_episodes"])
+    except (KeyError, TypeError, ValueError):
+        raise TrainError(f"{out / CHECKPOINT_FILE}: not a BC checkpoint") from None
+    d = load_demos(out / DATASET_FILE)
+    if len(d) < steps or int(d.episode_starts[:steps].sum()) != episodes:
+        raise TrainError(
+            f"{out / DATASET_FILE}: holds {len(d)} steps in {d.num_episodes} episodes, which do "
+            f"not begin with the checkpoint's {steps} steps in {episodes} episodes"
+        )
+    return Demos(
+        d.obs[:steps], d.actions[:steps], d.episode_starts[:steps], d.level_names[:episodes],
+        d.metadata,
+    )  # fmt: skip
+
+
 def train_bc(
     model_config: ModelConfig | None = None,
     bc_config: BCConfig | None = None,
@@ -455,43 +479,82 @@ def train_bc(
     log: Callable[[str], None] | None = None,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
     threads: int | None = 1,
+    resume: str | Path | None = None,
 ) -> BCResult:
     """Behaviour cloning from ``demos`` (None: the solver's run of each level), then DAgger.
 
     ``levels`` (default ``["1-1"]`` unless ``generated``) are where DAgger's student plays and
     is evaluated. ``dagger_iters`` overrides ``bc_config.dagger_iters``. ``callback(metrics)``
     after every metrics line; True stops the run (the model is saved). ``threads``: torch CPU
-    threads while training (see ``agent.recurrent.torch_threads``). Fresh runs only (no resume).
+    threads while training (see ``agent.recurrent.torch_threads``).
+
+    ``resume`` = a run directory continues that run from its last finished round (a checkpoint
+    is written after the demonstrations are in and after every round): the run's own settings
+    are used, as for PPO, except ``dagger_iters`` (more rounds may be added), ``device`` and
+    ``progress``. With the same seed, a resumed run ends where an uninterrupted one does.
     """
     with torch_threads(threads):
         return _train_bc(
             model_config, bc_config, levels, demos, dagger_iters, seed, out_dir, device,
-            generated, difficulty, length, progress, log, callback,
+            generated, difficulty, length, progress, log, callback, resume,
         )  # fmt: skip
 
 
 def _train_bc(
     model_config, bc_config, levels, demos, dagger_iters, seed, out_dir, device,
-    generated, difficulty, length, progress, log, callback,
+    generated, difficulty, length, progress, log, callback, resume,
 ) -> BCResult:  # fmt: skip
     dev = resolve_device(device)
-    mcfg = model_config or ModelConfig()
-    cfg = bc_config or BCConfig()
+    ckpt = None
+    if resume is not None:
+        if demos is not None:
+            raise TrainError("demos cannot be given on resume: the run's dataset.npz holds them")
+        given = {"levels": levels, "generated": generated, "seed": seed}
+        out, run, mcfg, cfg = resume_settings(
+            resume, out_dir, "bc", BCConfig, model_config, None, given
+        )
+        if bc_config is not None:  # of the BC settings, only the number of rounds may change
+            if dataclasses.replace(bc_config, dagger_iters=cfg.dagger_iters) != cfg:
+                raise TrainError(
+                    f"{out}: the run was trained with other bc settings; they cannot change "
+                    "on resume (start a new run instead)"
+                )
+            dagger_iters = bc_config.dagger_iters if dagger_iters is None else dagger_iters
+        # Level objects given on resume stand in for their names (levels made in memory)
+        specs, generated, difficulty, length, seed = (
+            list(levels) if levels is not None else list(run["levels"]),
+            run["generated"],
+            run["difficulty"],
+            run["length"],
+            run["seed"],
+        )
+        ckpt = load_checkpoint(out)
+    else:
+        mcfg = model_config or ModelConfig()
+        cfg = bc_config or BCConfig()
+        seed = 0 if seed is None else seed
+        out = (
+            Path(out_dir)
+            if out_dir is not None
+            else Path("runs") / time.strftime("bc-%Y%m%d-%H%M%S")
+        )
+        specs = list(levels) if levels is not None else []
+        if not specs and not generated:
+            specs = ["1-1"]
+        check_fresh_out(out, (RUN_FILE, METRICS_FILE, "model.pt", DATASET_FILE, CHECKPOINT_FILE))
     if dagger_iters is not None:
         if dagger_iters < 0:
             raise TrainError(f"dagger_iters must be >= 0, got {dagger_iters}")
         cfg = dataclasses.replace(cfg, dagger_iters=dagger_iters)
     if seed < 0:
         raise TrainError(f"seed must be >= 0, got {seed}")
-    out = Path(out_dir) if out_dir is not None else Path("runs") / time.strftime("bc-%Y%m%d-%H%M%S")
-    specs = list(levels) if levels is not None else []
-    if not specs and not generated:
-        specs = ["1-1"]
     level_objs = training_levels(specs, generated, difficulty, length, seed)
     names = [x.name if isinstance(x, Level) else str(x) for x in specs]
-    check_fresh_out(out, (RUN_FILE, METRICS_FILE, "model.pt", DATASET_FILE))
     t0 = time.perf_counter()
-    data, source = _as_demos(demos, level_objs, mcfg.view_radius, cfg.frame_skip)
+    if ckpt is not None:
+        data, source = _resumed_dataset(out, ckpt), run["demos"]
+    else:
+        data, source = _as_demos(demos, level_objs, mcfg.view_radius, cfg.frame_skip)
 
     run = {
         "algo": "bc",
@@ -504,10 +567,6 @@ def _train_bc(
         "seed": seed,
         "demos": source,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / RUN_FILE, json.dumps(run, indent=2) + "\n")
-    _write_metrics(out, [])
-
     rng = np.random.default_rng(seed)
     gen = torch.Generator(device=dev).manual_seed(seed + 1)
     with torch.random.fork_rng(devices=[]):
@@ -528,9 +587,38 @@ def _train_bc(
     first: dict[str, Any] = {}
     last_eval: dict[str, Any] = {"completed": [False] * len(level_objs)}
     stopped = False
+    start_round, wall_before = 0, 0.0
+    if ckpt is not None:
+        try:
+            if ckpt.get("format") != BC_CHECKPOINT_FORMAT:
+                raise ValueError(f"not a BC checkpoint (format {ckpt.get('format')!r})")
+            t = json.loads(ckpt["trainer"])
+            model.load_state_dict(ckpt["model"])
+            opt.load_state_dict(ckpt["optimizer"])
+            if ckpt["device_type"] != dev.type:
+                raise ValueError(f"the run was trained on {ckpt['device_type']}, resume it there")
+            gen.set_state(ckpt["generator"])
+            rng.bit_generator.state = t["rng"]
+            counters, metrics, first, last_eval = (
+                t["counters"],
+                t["metrics"],
+                t["first"],
+                t["last_eval"],
+            )
+            demo_frames, wall_before = t["demo_frames"], t["wall_seconds"]
+            expert.searches, expert.labels, expert.seconds = t["expert"]
+            start_round = int(t["round"]) + 1
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise TrainError(
+                f"{out / CHECKPOINT_FILE}: does not fit this run ({first_line})"
+            ) from None
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / RUN_FILE, json.dumps(run, indent=2) + "\n")
+    _write_metrics(out, metrics)  # on resume, drops lines written after the checkpoint
 
     def wall() -> float:
-        return time.perf_counter() - t0
+        return wall_before + time.perf_counter() - t0
 
     def save(round_: int) -> None:
         extra = {
@@ -544,12 +632,43 @@ def _train_bc(
         save_model(out, model, mcfg, extra)
         save_demos(out / DATASET_FILE, data)
 
+    def checkpoint(round_: int) -> None:
+        """After ``save``: the state at the end of ``round_`` (-1: before the first round)."""
+        state = {
+            "round": round_,
+            "counters": counters,
+            "demo_frames": demo_frames,
+            "metrics": metrics,
+            "first": first,
+            "last_eval": last_eval,
+            "rng": rng.bit_generator.state,
+            "expert": [expert.searches, expert.labels, expert.seconds],
+            "dataset_steps": len(data),
+            "dataset_episodes": data.num_episodes,
+            "wall_seconds": wall(),
+        }
+        ck = {
+            "format": BC_CHECKPOINT_FORMAT,
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": opt.state_dict(),
+            "generator": gen.get_state(),
+            "device_type": dev.type,
+            "trainer": json.dumps(state),
+        }
+        atomic_write_with(out / CHECKPOINT_FILE, lambda f: torch.save(ck, f))
+
     bar = None
     rounds = cfg.dagger_iters + 1
     if progress and log is None:
         from tqdm import tqdm
 
-        bar = tqdm(total=rounds * cfg.updates, desc="bc", unit="update", file=sys.stderr)
+        bar = tqdm(
+            total=rounds * cfg.updates,
+            initial=min(start_round, rounds) * cfg.updates,
+            desc="bc",
+            unit="update",
+            file=sys.stderr,
+        )
 
     def emit(line: str) -> None:
         if not progress:
@@ -559,8 +678,11 @@ def _train_bc(
         elif bar is not None:
             bar.write(line, file=sys.stdout)
 
+    if ckpt is None:
+        save(-1)
+        checkpoint(-1)  # the starting state: a run stopped in its first round can resume
     try:
-        for round_ in range(rounds):
+        for round_ in range(start_round, rounds):
             dagger: dict[str, Any] = {}
             if round_ > 0:
                 beta = cfg.beta * cfg.beta_decay ** (round_ - 1)
@@ -653,8 +775,9 @@ def _train_bc(
                     stopped = True
                     break
             save(round_)
-            if stopped:
+            if stopped:  # mid-round: the checkpoint stays at the last whole round
                 break
+            checkpoint(round_)
     finally:
         if bar is not None:
             bar.close()

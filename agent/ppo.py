@@ -349,6 +349,57 @@ def read_run_file(run_dir: Path, algo: str) -> dict[str, Any]:
     return run
 
 
+def resume_settings(
+    resume: str | Path,
+    out_dir: str | Path | None,
+    algo: str,
+    cls: type,
+    model_config: ModelConfig | None,
+    algo_config: Any,
+    given: dict[str, Any],
+) -> tuple[Path, dict[str, Any], ModelConfig, Any]:
+    """The run directory, its ``run.json`` and its model and algorithm settings, for a resume.
+
+    Settings passed in (``model_config``, ``algo_config`` and the ``given`` levels, generated
+    count and seed; None means "the run's own") must equal the run's: a resumed run continues
+    the same experiment. Raises ``TrainError`` naming the first that differs.
+    """
+    out = Path(resume)
+    if out_dir is not None and Path(out_dir).resolve() != out.resolve():
+        raise TrainError("out_dir and resume name different directories; give resume only")
+    run = read_run_file(out, algo)
+    source = str(out / RUN_FILE)
+    saved_model = ModelConfig.from_dict(run["model"], source)
+    saved_algo = cls.from_dict(run[algo], source)
+    levels = given.get("levels")
+    if levels is not None:
+        given = {**given, "levels": [x.name if isinstance(x, Level) else str(x) for x in levels]}
+    saved = {"model": saved_model, algo: saved_algo, **{k: run.get(k) for k in given}}
+    given = {"model": model_config, algo: algo_config, **given}
+    for key, value in given.items():
+        if value is not None and value != saved[key]:
+            raise TrainError(
+                f"{out}: the run was trained with other {key} settings; they cannot change "
+                "on resume (start a new run instead)"
+            )
+    return out, run, saved_model, saved_algo
+
+
+def load_checkpoint(out: Path) -> dict[str, Any]:
+    """The run's latest checkpoint (tensors only, no pickled objects), or ``TrainError``."""
+    path = out / CHECKPOINT_FILE
+    if not path.is_file():
+        raise TrainError(f"{out}: nothing to resume ({CHECKPOINT_FILE} is missing)")
+    try:
+        ck = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise TrainError(f"{path}: unreadable checkpoint ({first})") from None
+    if not isinstance(ck, dict):
+        raise TrainError(f"{path}: not a checkpoint of this project")
+    return ck
+
+
 def _pack(obj: dict[str, Any]) -> str:
     return json.dumps(obj)
 
@@ -402,49 +453,21 @@ def train_ppo(
     if frames is not None and frames < 1:
         raise TrainError(f"frames must be at least 1, got {frames}")
     if resume is not None:
-        out = Path(resume)
-        if out_dir is not None and Path(out_dir).resolve() != out.resolve():
-            raise TrainError("out_dir and resume name different directories; give resume only")
-        run = read_run_file(out, "ppo")
-        saved_model = ModelConfig.from_dict(run["model"], str(out / RUN_FILE))
-        saved_ppo = PPOConfig.from_dict(run["ppo"], str(out / RUN_FILE))
-        given = {
-            "model": model_config,
-            "ppo": ppo_config,
-            "levels": None
-            if levels is None
-            else [x.name if isinstance(x, Level) else str(x) for x in levels],
-            "generated": generated,
-            "seed": seed,
-        }
-        saved = {"model": saved_model, "ppo": saved_ppo}
-        saved.update(levels=run["levels"], generated=run["generated"], seed=run["seed"])
-        for key, value in given.items():
-            if value is not None and value != saved[key]:
-                raise TrainError(
-                    f"{out}: the run was trained with other {key} settings; they cannot change "
-                    "on resume (start a new run instead)"
-                )
-        model_config, ppo_config = saved_model, saved_ppo
+        given = {"levels": levels, "generated": generated, "seed": seed}
+        out, run, model_config, ppo_config = resume_settings(
+            resume, out_dir, "ppo", PPOConfig, model_config, ppo_config, given
+        )
         frames = int(run["frames"]) if frames is None else frames
         level_names = run["levels"]
-        specs = list(level_names)
+        # Level objects given on resume stand in for their names (levels made in memory)
+        specs = list(levels) if levels is not None else list(level_names)
         generated, difficulty, length, seed = (
             run["generated"],
             run["difficulty"],
             run["length"],
             run["seed"],
         )
-        ckpt_path = out / CHECKPOINT_FILE
-        if not ckpt_path.is_file():
-            raise TrainError(f"{out}: nothing to resume ({CHECKPOINT_FILE} is missing)")
-        try:
-            ckpt = torch.load(
-                io.BytesIO(ckpt_path.read_bytes()), map_location="cpu", weights_only=True
-            )
-        except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise TrainError(f"{ckpt_path}: unreadable checkpoint ({first})") from None
+        ckpt = load_checkpoint(out)
     else:
         out = (
             Path(out_dir)

@@ -66,6 +66,11 @@ def test_bc_run_from_a_recorded_human_demo(tmp_path):
                "--out", str(out), "--quiet", "--device", "cpu")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (out / "model.pt").is_file()
+    again = run("train.py", "lstm", "--algo", "bc", "--resume", str(out), "--dagger-iters", "1",
+                "--quiet", "--device", "cpu")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    rounds = [json.loads(x)["round"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rounds[-1] == 1 and rounds[0] == 0  # the resumed run added a DAgger round
 
 
 @pytest.mark.parametrize(
@@ -74,7 +79,7 @@ def test_bc_run_from_a_recorded_human_demo(tmp_path):
         (["--algo", "ppo", "--device", "tpu"], "device"),
         (["--algo", "bc", "--demos", "missing.npz"], "missing.npz"),
         (["--algo", "ppo", "--level", "nope"], "unknown level 'nope'"),
-        (["--algo", "bc", "--resume", "runs/x"], "--resume is for PPO runs"),
+        (["--algo", "bc", "--resume", "runs/x"], "resume name different directories"),
         (["--algo", "ppo", "--frames", "0"], "--frames must be positive"),
     ],
 )

@@ -19,6 +19,7 @@ from agent.bc import (
 )
 from agent.demos import DemoError, Demos, load_demos, record_solver_demos, save_demos
 from agent.lstm_agent import LstmAgent
+from agent.ppo import TrainError
 from agent.recurrent import ModelConfig, RecurrentPolicy
 from envs.constants import COMPLETED, P_STATUS
 from envs.solver import solve, solve_from
@@ -187,6 +188,61 @@ def test_bad_demos_are_refused(tmp_path, level):
     with pytest.raises(DemoError, match="frame_skip 4"):
         train_bc(ModelConfig(view_radius=2), BCConfig(), [level], demos=d, out_dir=tmp_path / "c")
     assert not any((tmp_path / n).exists() for n in "abc")
+
+
+def _weights(run_dir) -> dict:
+    return torch.load(run_dir / "model.pt", map_location="cpu", weights_only=True)
+
+
+def _untimed(metrics: list[dict]) -> list[dict]:
+    drop = ("wall_seconds", "first_completion_seconds", "expert_seconds")
+    return [{k: v for k, v in m.items() if k not in drop} for m in metrics]
+
+
+def test_resume_after_a_stop_ends_as_the_uninterrupted_run(tmp_path, level):
+    """A run stopped inside its second DAgger round and resumed ends bit-identical to the run
+    that was never stopped: same weights, dataset and (untimed) metrics. The checkpoint holds
+    the model, optimizer, generators and counters of the last whole round, and the dataset is
+    cut back to that round."""
+    cfg = BCConfig(updates=40, eval_every=20, window=8, batch_windows=4, lr=3e-3)
+    kw = dict(dagger_iters=2, device="cpu", progress=False)
+    a = train_bc(TINY_MODEL, cfg, [level], out_dir=tmp_path / "a", **kw)
+    stop_in_round_2 = lambda m: m["round"] == 2  # noqa: E731
+    b = train_bc(TINY_MODEL, cfg, [level], out_dir=tmp_path / "b", callback=stop_in_round_2, **kw)
+    assert b.stopped_early and len(b.metrics) == 5
+    r = train_bc(levels=[level], resume=tmp_path / "b", device="cpu", progress=False)
+    assert r.updates == a.updates == 120 and r.dataset_steps == a.dataset_steps
+    wa, wr = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert all(torch.equal(wa[k], wr[k]) for k in wa)
+    assert _untimed(r.metrics) == _untimed(a.metrics)
+    lines = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert _untimed(lines) == _untimed(a.metrics)
+    da, db = load_demos(tmp_path / "a" / "dataset.npz"), load_demos(tmp_path / "b" / "dataset.npz")
+    assert np.array_equal(da.obs, db.obs) and da.level_names == db.level_names
+
+
+def test_resume_refuses_what_does_not_fit(tmp_path, level):
+    """Resuming a missing run, with other settings, with demos, or from a corrupt checkpoint:
+    a TrainError naming the problem; more DAgger rounds are allowed."""
+    cfg = BCConfig(updates=20, eval_every=20, window=8, batch_windows=4)
+    out = tmp_path / "r"
+    train_bc(TINY_MODEL, cfg, [level], out_dir=out, dagger_iters=0, device="cpu", progress=False)
+    with pytest.raises(TrainError, match="no such run directory"):
+        train_bc(resume=tmp_path / "none", device="cpu", progress=False)
+    with pytest.raises(TrainError, match="other bc settings"):
+        train_bc(None, BCConfig(updates=21), resume=out, device="cpu", progress=False)
+    with pytest.raises(TrainError, match="other seed settings"):
+        train_bc(levels=[level], resume=out, seed=5, device="cpu", progress=False)
+    with pytest.raises(TrainError, match="demos cannot be given"):
+        train_bc(resume=out, demos=out / "dataset.npz", device="cpu")
+    with pytest.raises(TrainError, match="already holds a training run"):
+        train_bc(TINY_MODEL, cfg, [level], out_dir=out, device="cpu", progress=False)
+    more = train_bc(levels=[level], resume=out, dagger_iters=1, device="cpu", progress=False)
+    assert more.updates == 40 and more.dagger_iters == 1
+    ck = out / "checkpoint-latest.pt"
+    ck.write_bytes(ck.read_bytes()[:200])
+    with pytest.raises(TrainError, match="unreadable checkpoint"):
+        train_bc(levels=[level], resume=out, device="cpu", progress=False)
 
 
 def test_config_file():
