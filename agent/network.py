@@ -47,12 +47,15 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 from typing import Any, Literal
 
 import neat
 import numpy as np
 from neat import activations as neat_act
 from neat import aggregations as neat_agg
+from numba import njit
 
 __all__ = [
     "PAD_KEY",
@@ -104,7 +107,9 @@ def _v_sigmoid(z, xp):
 
 
 def _v_tanh(z, xp):
-    return xp.tanh(xp.clip(2.5 * z, -60.0, 60.0))
+    # neat clamps 2.5 z to [-60, 60] first; tanh is already exactly +-1.0 beyond ~19.1 (float64)
+    # and ~9 (float32), and NaN stays NaN, so the clamp changes no value and is left out.
+    return xp.tanh(2.5 * z)
 
 
 def _v_sin(z, xp):
@@ -396,25 +401,104 @@ class CompiledPopulation:
 def required_for_output(
     input_keys: Sequence[int], output_keys: Sequence[int], connections: Any
 ) -> set[int]:
-    """The set ``neat.graphs.required_for_output`` returns, in time linear in the connections.
+    """The set ``neat.graphs.required_for_output`` returns, without its quadratic cost.
 
     neat-python walks back from the outputs layer by layer, testing membership in the *list* of
     input keys for each candidate; with 169 inputs that dominated compiling a population. The
     result is the outputs plus every non-input node from which an output can be reached over
-    connection keys (disabled ones included).
+    connection keys (disabled ones included). This is ``compile_population``'s own search
+    (``_NodeUnits`` + ``_required_nodes``) run on one genome.
     """
-    inputs = set(input_keys)
-    sources: dict[int, list[int]] = {}
-    for a, b in connections:
-        sources.setdefault(b, []).append(a)
-    required = set(output_keys)
-    stack = list(output_keys)
-    while stack:
-        for a in sources.get(stack.pop(), ()):
-            if a not in required and a not in inputs:
-                required.add(a)
-                stack.append(a)
-    return required
+    pairs = np.asarray([tuple(k) for k in connections], dtype=np.int64).reshape(-1, 2)
+    units = _NodeUnits(
+        np.zeros(2 * len(pairs), dtype=np.int64), pairs.T.reshape(-1), 1, input_keys, output_keys
+    )
+    src, dst = np.split(units.inverse, 2)
+    required = _required_nodes(units, src, dst)
+    return {int(k) for k in units.key[required]}
+
+
+class _NodeUnits:
+    """The distinct (genome, node key) pairs among some given pairs, and every genome's pins.
+
+    Unit ``u = p * n_pins + j`` is pin j (inputs, then outputs, in the config's order) of genome
+    p, present or not; the units after ``P * n_pins`` are the other (hidden) pairs, sorted by
+    genome then key. ``inverse[i]`` is the unit of the i-th pair given.
+    """
+
+    def __init__(
+        self,
+        genome: np.ndarray,
+        key: np.ndarray,
+        num_genomes: int,
+        input_keys: Sequence[int],
+        output_keys: Sequence[int],
+    ) -> None:
+        pins = np.asarray([*input_keys, *output_keys], dtype=np.int64)
+        n_pins, P = len(pins), num_genomes
+        # Pin of each key (n_pins if none): a table over the pins' key range (neat's pins are
+        # -n_in .. n_out-1), or a search if that range is sparse.
+        lo, span = int(pins.min()), int(pins.max() - pins.min()) + 1
+        if span <= 4 * n_pins:
+            table = np.full(span + 1, n_pins)
+            table[pins - lo] = np.arange(n_pins)
+            off = key - lo
+            pin = table[np.where((off >= 0) & (off < span), off, span)]
+        else:
+            order = np.argsort(pins, kind="stable")
+            pin = order[np.minimum(np.searchsorted(pins, key, sorter=order), n_pins - 1)]
+            pin[pins[pin] != key] = n_pins
+        is_pin = pin < n_pins
+        # Hidden pairs: distinct, sorted by (genome, key); one int64 code when it fits.
+        hid = np.flatnonzero(~is_pin)
+        hk, hg = key[hid], genome[hid]
+        k_lo = int(hk.min()) if len(hid) else 0
+        k_span = int(hk.max()) - k_lo + 1 if len(hid) else 1
+        if k_span * P < 2**62:
+            order = hid[np.argsort(hg * k_span + (hk - k_lo))]
+        else:
+            order = hid[np.lexsort((hk, hg))]
+        g, k = genome[order], key[order]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = (g[1:] != g[:-1]) | (k[1:] != k[:-1])
+        self.inverse = np.where(is_pin, genome * n_pins + pin, 0)
+        self.inverse[order] = P * n_pins + np.cumsum(new) - 1
+        self.num_pins = P * n_pins
+        self.genome = np.concatenate([np.repeat(np.arange(P), n_pins), g[new]])
+        self.key = np.concatenate([np.tile(pins, P), k[new]])
+        self.pin_slot = np.tile(np.arange(n_pins), P)  # slot of each pin unit
+        self.is_input = np.zeros(len(self.key), dtype=bool)
+        self.is_input[: self.num_pins] = np.tile(np.arange(n_pins) < len(input_keys), P)
+        self.is_output = np.zeros(len(self.key), dtype=bool)
+        self.is_output[: self.num_pins] = ~self.is_input[: self.num_pins]
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+
+def _required_nodes(units: _NodeUnits, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(U,) bool: the units ``required_for_output`` would return for their genome.
+
+    ``src``/``dst`` (C,) are the units of every connection's ends (disabled ones included).
+    Breadth-first backwards from the outputs over all genomes at once: each round marks the
+    non-input sources of connections into required nodes, until a round marks nothing new.
+    """
+    required = units.is_output.copy()
+    walkable = ~units.is_input[src]
+    src, dst = src[walkable], dst[walkable]
+    while True:
+        new = required[dst] & ~required[src]
+        if not new.any():
+            return required
+        required[src[new]] = True
+
+
+def _ids(names: list[str]) -> tuple[dict[str, int], np.ndarray]:
+    """Names numbered in order of first appearance, and each name's number."""
+    numbers = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    if len(numbers) == 1:
+        return numbers, np.zeros(len(names), dtype=np.int16)
+    return numbers, np.fromiter(map(numbers.__getitem__, names), np.int16, len(names))
 
 
 def compile_population(
@@ -424,6 +508,10 @@ def compile_population(
 
     Follows ``neat.nn.RecurrentNetwork.create`` (see the module docstring) for which nodes and
     connections are expressed. ``config`` is a ``neat.Config`` or its ``genome_config``.
+
+    Python reads each gene's fields once into flat arrays (connection ends from the
+    ``genome.connections`` keys, under which neat-python keeps every gene); the required-node
+    search, node slots and edge order are then array work over the whole population.
     """
     gc = getattr(config, "genome_config", config)
     input_keys = list(gc.input_keys)
@@ -431,69 +519,92 @@ def compile_population(
     n_in, n_out = len(input_keys), len(output_keys)
     if not genomes:
         raise ValueError("compile_population needs at least one genome")
-    pins = set(input_keys) | set(output_keys)
-
-    act_names: dict[str, int] = {}
-    agg_names: dict[str, int] = {}
-    per_genome = []
-    for _gid, genome in genomes:
-        required = required_for_output(input_keys, output_keys, genome.connections)
-        node_inputs: dict[int, list[tuple[int, float]]] = {}
-        for cg in genome.connections.values():
-            if not cg.enabled:
-                continue
-            i, o = cg.key
-            if o not in required and i not in required:
-                continue
-            node_inputs.setdefault(o, []).append((i, float(cg.weight)))
-        # Every hidden node gets a slot so the overlay can show the whole genome; a source key
-        # missing from genome.nodes (never produced by neat itself) gets one too and stays 0.
-        referenced = {k for links in node_inputs.values() for k, _ in links} | set(node_inputs)
-        hidden = sorted((set(genome.nodes) | referenced) - pins)
-        per_genome.append((genome, node_inputs, hidden))
-
-    max_hidden = max(len(h) for _, _, h in per_genome)
     P = len(genomes)
+
+    # Every gene's fields, flat, in genome order then the genes' dict order.
+    conn_dicts = [g.connections for _, g in genomes]
+    node_dicts = [g.nodes for _, g in genomes]
+    cgs = list(chain.from_iterable(d.values() for d in conn_dicts))
+    node_genes = list(chain.from_iterable(d.values() for d in node_dicts))
+    C, n_nodes = len(cgs), len(node_genes)
+    c_genome = np.repeat(np.arange(P), np.fromiter(map(len, conn_dicts), np.int64, P))
+    n_genome = np.repeat(np.arange(P), np.fromiter(map(len, node_dicts), np.int64, P))
+    c_key = np.fromiter(chain.from_iterable(chain.from_iterable(conn_dicts)), np.int64, 2 * C)
+    c_key = c_key.reshape(C, 2)
+    c_enabled = np.fromiter(map(attrgetter("enabled"), cgs), bool, C)
+    c_weight = np.fromiter(map(attrgetter("weight"), cgs), np.float64, C)
+    n_key = np.fromiter(chain.from_iterable(node_dicts), np.int64, n_nodes)
+
+    units = _NodeUnits(
+        np.concatenate([c_genome, c_genome, n_genome]),
+        np.concatenate([c_key[:, 0], c_key[:, 1], n_key]),
+        P,
+        input_keys,
+        output_keys,
+    )
+    src, dst, node_unit = np.split(units.inverse, [C, 2 * C])
+    required = _required_nodes(units, src, dst)
+    kept = c_enabled & (required[src] | required[dst])
+    if units.is_input[dst[kept]].any():  # inputs have no gene: RecurrentNetwork.create fails too
+        raise KeyError(int(units.key[dst[kept][np.argmax(units.is_input[dst[kept]])]]))
+
+    # Slots: pins at fixed positions; every other node of genome.nodes, or at an end of a kept
+    # connection (a source missing from genome.nodes gets one and stays 0), is hidden, in key
+    # order within its genome (hidden units are sorted so).
+    has_slot = np.zeros(len(units), dtype=bool)
+    has_slot[node_unit] = True
+    has_slot[src[kept]] = True
+    has_slot[dst[kept]] = True
+    has_slot[: units.num_pins] = False
+    hidden = np.flatnonzero(has_slot)
+    hidden_genome = units.genome[hidden]
+    hidden_count = np.bincount(hidden_genome, minlength=P)
+    max_hidden = int(hidden_count.max())
     N = n_in + n_out + max_hidden
     M = N - n_in
+    first_hidden = np.concatenate(([0], np.cumsum(hidden_count)[:-1]))
+    slot = np.zeros(len(units), dtype=np.int64)
+    slot[: units.num_pins] = units.pin_slot
+    slot[hidden] = n_in + n_out + np.arange(len(hidden)) - first_hidden[hidden_genome]
 
     node_keys = np.full((P, N), PAD_KEY, dtype=np.int64)
-    evaluated = np.zeros((P, M), dtype=bool)
-    bias = np.zeros((P, M))
-    response = np.zeros((P, M))
-    act_ids = np.full((P, M), -1, dtype=np.int16)
-    agg_ids = np.full((P, M), -1, dtype=np.int16)
-    e_genome: list[int] = []
-    e_src: list[int] = []
-    e_dst: list[int] = []
-    e_w: list[float] = []
+    node_keys[:, : n_in + n_out] = units.key[: n_in + n_out]
+    node_keys[hidden_genome, slot[hidden]] = units.key[hidden]
 
-    pin_index = {k: n for n, k in enumerate([*input_keys, *output_keys])}
-    for p, (genome, node_inputs, hidden) in enumerate(per_genome):
-        keys = [*input_keys, *output_keys, *hidden]
-        node_keys[p, : len(keys)] = keys
-        index = pin_index.copy()  # the pins' slots are the same in every genome
-        index.update((k, n_in + n_out + j) for j, k in enumerate(hidden))
-        # Destinations in index order, so edges come out grouped by CSR row without a sort.
-        for o in sorted(node_inputs, key=index.__getitem__):
-            m = index[o] - n_in
-            node = genome.nodes[o]  # KeyError here is what RecurrentNetwork.create raises too
-            evaluated[p, m] = True
-            bias[p, m] = node.bias
-            response[p, m] = node.response
-            act_ids[p, m] = act_names.setdefault(node.activation, len(act_names))
-            agg_ids[p, m] = agg_names.setdefault(node.aggregation, len(agg_names))
-            for i, w in node_inputs[o]:
-                e_genome.append(p)
-                e_src.append(index[i])
-                e_dst.append(index[o])
-                e_w.append(w)
-
-    edge_genome = np.asarray(e_genome, dtype=np.int64)
-    edge_dst = np.asarray(e_dst, dtype=np.int64)
-    rows = edge_genome * M + (edge_dst - n_in)
+    # Kept connections sorted by (genome, destination slot), stably: connection order within a
+    # destination, as neat-python sums them.
+    e_src, e_dst = src[kept], dst[kept]
+    rows = c_genome[kept] * M + slot[e_dst] - n_in
+    order = np.argsort(rows, kind="stable")
+    rows, e_src, e_dst = rows[order], e_src[order], e_dst[order]
     row_ptr = np.zeros(P * M + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=P * M), out=row_ptr[1:])
+
+    # Evaluated nodes: destinations of kept connections, in (genome, slot) order. Their genes
+    # must exist: a KeyError here is what RecurrentNetwork.create raises too.
+    eval_rows = np.flatnonzero(row_ptr[1:] > row_ptr[:-1])
+    unit_of_row = np.empty(P * M, dtype=np.int64)
+    unit_of_row[rows] = e_dst
+    eval_units = unit_of_row[eval_rows]
+    node_of_unit = np.full(len(units), -1, dtype=np.int64)
+    node_of_unit[node_unit] = np.arange(n_nodes)
+    eval_nodes = node_of_unit[eval_units]
+    if (eval_nodes < 0).any():
+        raise KeyError(int(units.key[eval_units[np.argmax(eval_nodes < 0)]]))
+    R = len(eval_nodes)
+    genes = [node_genes[i] for i in eval_nodes.tolist()]
+    evaluated = np.zeros(P * M, dtype=bool)
+    evaluated[eval_rows] = True
+    bias = np.zeros(P * M)
+    bias[eval_rows] = np.fromiter(map(attrgetter("bias"), genes), np.float64, R)
+    response = np.zeros(P * M)
+    response[eval_rows] = np.fromiter(map(attrgetter("response"), genes), np.float64, R)
+    act_names, act_of = _ids(list(map(attrgetter("activation"), genes)))
+    agg_names, agg_of = _ids(list(map(attrgetter("aggregation"), genes)))
+    act_ids = np.full(P * M, -1, dtype=np.int16)
+    act_ids[eval_rows] = act_of
+    agg_ids = np.full(P * M, -1, dtype=np.int16)
+    agg_ids[eval_rows] = agg_of
 
     # Look the functions up now, like RecurrentNetwork.create: unknown names fail here.
     act_fns = tuple(gc.activation_defs.get(name) for name in act_names)
@@ -505,19 +616,19 @@ def compile_population(
         num_outputs=n_out,
         max_hidden=max_hidden,
         node_keys=node_keys,
-        evaluated=evaluated,
-        bias=bias,
-        response=response,
-        activation_ids=act_ids,
-        aggregation_ids=agg_ids,
+        evaluated=evaluated.reshape(P, M),
+        bias=bias.reshape(P, M),
+        response=response.reshape(P, M),
+        activation_ids=act_ids.reshape(P, M),
+        aggregation_ids=agg_ids.reshape(P, M),
         activation_names=tuple(act_names),
         aggregation_names=tuple(agg_names),
         activation_functions=act_fns,
         aggregation_functions=agg_fns,
-        edge_genome=edge_genome,
-        edge_src=np.asarray(e_src, dtype=np.int64),
-        edge_dst=edge_dst,
-        edge_weight=np.asarray(e_w, dtype=np.float64),
+        edge_genome=rows // M,
+        edge_src=slot[e_src],
+        edge_dst=slot[e_dst],
+        edge_weight=c_weight[kept][order],
         row_ptr=row_ptr,
     )
 
@@ -525,6 +636,46 @@ def compile_population(
 # --------------------------------------------------------------------------------------------
 # Batched activation
 # --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _weighted_sums(
+    x, values, edge_x_row, edge_x_col, edge_col, edge_w, row_start, row_end, bias, response, out
+):
+    """The numpy backend's weighted input sums: for instance row j of the state ``values``
+    (k, P*N) and evaluated node r, ``s`` = the sum over r's edges e (``row_start[r]`` to
+    ``row_end[r]``) of source value times ``edge_w[e]``, added one by one in edge order from
+    0.0 as Python's ``sum`` does in neat's sum aggregation (float64 accumulator). A source is
+    ``x[edge_x_row[e] + j, edge_x_col[e]]`` (an input of instance b = p*k + j, read straight
+    from the (B, n_in) inputs) when ``edge_x_col[e] >= 0``, else ``values[j, edge_col[e]]``.
+    Writes ``out[j, r]`` = s, or ``bias[r] + response[r] * s`` when ``bias`` is not empty."""
+    affine = bias.shape[0] > 0
+    for j in range(values.shape[0]):
+        for r in range(row_start.shape[0]):
+            s = 0.0
+            for e in range(row_start[r], row_end[r]):
+                if edge_x_col[e] >= 0:
+                    s += x[edge_x_row[e] + j, edge_x_col[e]] * edge_w[e]
+                else:
+                    s += values[j, edge_col[e]] * edge_w[e]
+            out[j, r] = bias[r] + response[r] * s if affine else s
+
+
+@njit(cache=True, nogil=True)
+def _store_and_read(values, eval_flat, new, n_in, n_per_genome, out):
+    """Write the new values ``new`` (k, R) of the evaluated nodes into the state ``values``
+    (k, P*N) at the flat positions ``eval_flat``, then read every instance's outputs into
+    ``out`` (B, n_out): ``out[p*k + j, o] = values[j, p*N + n_in + o]``."""
+    flat = values.reshape(-1)
+    src = new.reshape(-1)
+    for i in range(eval_flat.shape[0]):
+        flat[eval_flat[i]] = src[i]
+    k = values.shape[0]
+    for b in range(out.shape[0]):
+        p, j = b // k, b % k
+        base = p * n_per_genome + n_in
+        for o in range(out.shape[1]):
+            out[b, o] = values[j, base + o]
 
 
 @dataclass
@@ -563,9 +714,12 @@ class BatchedRecurrent:
     State is a (k, P*N) matrix: column ``p*N + n`` is node n of genome p, row j its j-th
     instance (so writing the inputs of one instance is a contiguous copy). Only the R evaluated
     nodes are computed: their weighted input sums are one gather + segmented sum over the kept
-    connections (numpy: ``take`` + ``add.reduceat``; torch: ``index_select`` + ``index_add_``),
-    which on CPU beat a dense per-genome (P, M, N) batched matmul 2-4x at P=300 and ~170 inputs,
-    where >97 % of that matrix is zero. On CUDA ``index_add_`` uses atomics, so float32 sums may
+    connections (numpy: the compiled kernel ``_weighted_sums``, which adds in neat-python's order
+    and reads input sources straight from the inputs, so the state's input columns are written
+    only when read; torch: ``index_select`` + ``index_add_``). Both beat a dense per-genome
+    (P, M, N) batched matmul at P=300 and ~170 inputs, where >97 % of that matrix is zero (numpy
+    ``take`` + ``add.reduceat`` did 2-4x, the kernel 3-4x more). On CUDA ``index_add_`` uses
+    atomics, so float32 sums may
     differ in the last bits from run to run unless torch's deterministic mode is on. Non-sum
     aggregations, used only if some node has one, are segmented reductions over those nodes'
     edges. Activations are applied per function to the nodes using it (one call on everything if
@@ -618,10 +772,18 @@ class BatchedRecurrent:
         self._edge_col = self._int(edge_col)
         self._edge_w = self._float(c.edge_weight)
 
-        # numpy sums each node's segment with add.reduceat (starts); torch scatters with index_add_
-        # (rows): on CPU torch's sparse CSR @ dense was 2-5x slower than index_add_ here.
+        # numpy sums each node's segment (row_start:row_end) in _weighted_sums; torch scatters with
+        # index_add_ (rows): on CPU torch's sparse CSR @ dense was 2-5x slower than index_add_.
         if backend == "numpy":
-            self._starts = row_start
+            self._row_start = np.ascontiguousarray(row_start, dtype=np.int64)
+            self._row_end = self._row_start + row_count
+            from_input = c.edge_src < c.num_inputs
+            self._edge_x_row = c.edge_genome * k
+            self._edge_x_col = np.where(from_input, c.edge_src, -1)
+            self._inputs: np.ndarray | None = None  # last inputs, not yet in the state
+            self._no_affine = np.empty(0, dtype=self.dtype)
+            col = np.asarray(self._eval_col)
+            self._eval_flat = (np.arange(k)[:, None] * (P * N) + col[None, :]).reshape(-1)
         else:
             self._edge_row = self._int(np.repeat(np.arange(self._num_eval), row_count))
 
@@ -704,7 +866,10 @@ class BatchedRecurrent:
         """Zero the node state of all instances, or of the instances where ``mask`` (B,) is True."""
         if mask is None:
             self._values[...] = 0.0
+            if self._torch is None:
+                self._inputs = None
             return
+        self._store_inputs()
         P, N, _, k = self._shape
         m = np.asarray(mask, dtype=bool).reshape(P, k).T  # (k, P), like the state's first axes
         self._values.reshape(k, P, N)[self._to_backend(np.ascontiguousarray(m))] = 0.0
@@ -716,6 +881,12 @@ class BatchedRecurrent:
         torch = self._torch
         if torch is not None and isinstance(inputs, torch.Tensor):
             x = inputs.to(device=self.device, dtype=self._tdtype)
+        elif torch is None:
+            # Inputs are read where they are (no copy) unless they need a conversion: float32
+            # into a float64 state is exact either way.
+            x = np.asarray(inputs)
+            if x.dtype != self.dtype and not (x.dtype == np.float32 and self.dtype == np.float64):
+                x = x.astype(self.dtype)
         else:
             x = self._to_backend(np.asarray(inputs, dtype=self.dtype))
         if tuple(x.shape) != (P * k, n_in):
@@ -732,14 +903,27 @@ class BatchedRecurrent:
         ops, xp = self._ops, self._ops.xp
         values = self._values  # (k, P*N)
         by_genome = values.reshape(k, P, N)
-        by_genome[:, :, :n_in] = ops.swap(x.reshape(P, k, n_in))
+        numpy = self._torch is None
+        if numpy:
+            # The kernel reads input sources from x itself; the state's input columns are only
+            # filled when something reads them (node_values, select, non-sum aggregations).
+            self._inputs = x
+            if self._agg_groups:
+                self._store_inputs()
+        else:
+            by_genome[:, :, :n_in] = ops.swap(x.reshape(P, k, n_in))
 
         if self._num_eval:
             # Everything below reads the previous values and writes only at the end: synchronous.
-            if self._torch is None:
-                weighted = np.take(values, self._edge_col, axis=1)
-                weighted *= self._edge_w
-                agg = np.add.reduceat(weighted, self._starts, axis=1)  # (k, R)
+            fused = numpy and not self._agg_groups  # bias + response * sum done by the kernel
+            if numpy:
+                agg = np.empty((k, self._num_eval), dtype=self.dtype)
+                _weighted_sums(
+                    *(x, values, self._edge_x_row, self._edge_x_col, self._edge_col, self._edge_w),
+                    *(self._row_start, self._row_end),
+                    *((self._bias, self._response) if fused else (self._no_affine,) * 2),
+                    agg,
+                )
             else:
                 weighted = self._torch.index_select(values, 1, self._edge_col) * self._edge_w
                 agg = xp.zeros((k, self._num_eval), dtype=values.dtype, device=values.device)
@@ -748,7 +932,7 @@ class BatchedRecurrent:
                 g = values[:, grp.cols] * grp.weights  # (k, E_g)
                 agg[:, grp.pos] = grp.vector(g, grp, ops) if grp.vector else self._py_agg(grp, g)
 
-            z = self._bias + self._response * agg
+            z = agg if fused else self._bias + self._response * agg
             if len(self._act_groups) == 1 and self._act_groups[0].vector is not None:
                 new = self._act_groups[0].vector(z, xp)  # the common single-function case
             else:
@@ -756,10 +940,26 @@ class BatchedRecurrent:
                 for grp in self._act_groups:
                     zg = z[:, grp.pos]
                     new[:, grp.pos] = grp.vector(zg, xp) if grp.vector else self._py_act(grp, zg)
-            values[:, self._eval_col] = new
+            if not numpy:
+                values[:, self._eval_col] = new
+        if numpy:
+            out = np.empty((P * k, n_out), dtype=self.dtype)
+            stored = new if self._num_eval else np.empty((k, 0), dtype=self.dtype)
+            _store_and_read(values, self._eval_flat, stored, n_in, N, out)
+            return out
 
         out = ops.swap(by_genome[:, :, n_in : n_in + n_out])
         return self._to_numpy(out.reshape(P * k, n_out)).copy()
+
+    def _store_inputs(self) -> None:
+        """Copy the last inputs into the state's input columns (numpy backend)."""
+        if self._torch is None and self._inputs is not None:
+            P, N, _, k = self._shape
+            n_in = self.compiled.num_inputs
+            self._values.reshape(k, P, N)[:, :, :n_in] = self._inputs.reshape(P, k, n_in).swapaxes(
+                0, 1
+            )
+            self._inputs = None
 
     def select(self, positions: np.ndarray) -> BatchedRecurrent:
         """A network over the genomes at ``positions`` (increasing) that carries on exactly
@@ -773,6 +973,7 @@ class BatchedRecurrent:
             dtype=self.dtype,
         )
         P, N, _, k = self._shape
+        self._store_inputs()
         old = self._values.reshape(k, P, N)
         out._values.reshape(k, len(pos), N)[...] = old[:, self._to_backend(pos)]
         return out
@@ -781,6 +982,7 @@ class BatchedRecurrent:
     def node_values(self) -> np.ndarray:
         """Current node values, (B, N), in the compiled node order (inputs, outputs, hidden)."""
         P, N, _, k = self._shape
+        self._store_inputs()
         v = self._to_numpy(self._values).reshape(k, P, N)
         return v.transpose(1, 0, 2).reshape(P * k, N).copy()
 

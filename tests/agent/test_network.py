@@ -402,3 +402,42 @@ def test_select_carries_state_and_matches_the_full_population() -> None:
     for _ in range(5):
         x = rng.normal(size=(24, n_in))
         np.testing.assert_array_equal(part.activate(x[rows]), full.activate(x)[rows])
+
+
+def test_numpy_float64_sums_in_neat_order() -> None:
+    """The numpy backend's kernel adds each node's weighted inputs one by one, in
+    ``genome.connections`` order, from 0.0, exactly as Python's ``sum`` does inside
+    RecurrentNetwork: with clamped activations (no transcendental rounding) and sum aggregation,
+    float64 outputs and every node value are bit-identical to neat-python's, step after step."""
+    config = load_config(activation_options=["clamped"], aggregation_options=["sum"])
+    genomes = mutated_population(config, 40, seed=5, max_mutations=80)
+    batched = BatchedRecurrent(compile_population(genomes, config), dtype=np.float64)
+    nets = reference_nets(genomes, config)
+    assert max(len(net.node_evals) for net in nets) > 5
+    rng = np.random.default_rng(4)
+    for _ in range(8):
+        step_and_compare(batched, nets, rng.normal(size=(40, 8)).astype(np.float32), 0.0, 0.0)
+
+
+def test_compile_fails_like_neat_on_a_missing_node_gene() -> None:
+    """A kept connection into a node with no gene is an error for RecurrentNetwork.create (a
+    KeyError) and for compile_population alike; a source without a gene is not: it gets a
+    hidden slot and stays 0, as in neat-python."""
+    config = load_config()
+    gc = config.genome_config
+    genome = neat.DefaultGenome(0)
+    genome.configure_new(gc)
+    genome.add_connection(gc, -1, 77, 1.0, True, innovation=1)
+    genome.add_connection(gc, 77, 0, 1.0, True, innovation=2)
+    with pytest.raises(KeyError):
+        neat.nn.RecurrentNetwork.create(genome, config)
+    with pytest.raises(KeyError):
+        compile_population([(0, genome)], config)
+    del genome.connections[(-1, 77)]
+    compiled = compile_population([(0, genome)], config)
+    net = neat.nn.RecurrentNetwork.create(genome, config)
+    assert 77 in compiled.node_keys[0] and not compiled.evaluated[0, compiled.node_index(0, 77) - 8]
+    batched = BatchedRecurrent(compiled, dtype=np.float64)
+    for _ in range(3):
+        x = np.ones((1, 8))
+        np.testing.assert_allclose(batched.activate(x)[0], net.activate(x[0].tolist()), atol=1e-12)
