@@ -9,6 +9,7 @@
     python play.py runs/neat-1-1 --record run.gif  # game + overlay to a video, no display needed
     python play.py runs/neat-1-1 --export-network net.png   # or .svg: the champion's network
     python play.py solver runs/neat-1-1 runs/ppo-1-1   # a race: ghosts in one world, progress list
+    python play.py runs/neat-1-1 --env smb --level 1-1  # the real game (pip install -e ".[nes]")
 
 Keys: arrows move (LEFT/RIGHT/UP/DOWN), Z or space jumps (A), X or shift runs (B), R restarts,
 N goes to the next built-in level, O toggles the overlay, P (or space watching an agent) pauses,
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.base import Agent, AgentError, load_agent
+from agent.evaluate import episode_result, progress_percent, running_fitness
 from envs.constants import (
     BTN_A,
     BTN_B,
@@ -93,6 +95,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--level",
         default=DEFAULT_LEVEL,
         help=f"a built-in level name or a level file (default {DEFAULT_LEVEL})",
+    )
+    parser.add_argument(
+        "--env",
+        choices=("world", "smb"),
+        default="world",
+        help="world: the built-in platformer (default); smb: the real Super Mario Bros. in the "
+        'NES emulator (pip install -e ".[nes]"), --level naming a stage such as 1-1',
     )
     parser.add_argument(
         "--generated",
@@ -221,23 +230,6 @@ class Game:
             self.ended_for += 1
             if self.ended_for > END_PAUSE_FRAMES:
                 self.restart()
-
-
-def progress_percent(view: WorldView) -> float:
-    """How far the player got to the flag, in % (100 at the flag)."""
-    if view.status == COMPLETED:
-        return 100.0
-    flag_x = view.level.flag_col * 16
-    return min(100.0, 100.0 * (view.player[0] + view.player_size[0]) / max(flag_x, 1))
-
-
-def running_fitness(view: WorldView) -> float:
-    """MarI/O's fitness so far: ``rightmost - frames / 2``, plus the flag bonus once there."""
-    from agent.neat_eval import FitnessSettings
-
-    s = FitnessSettings()
-    bonus = s.completion_bonus if view.status == COMPLETED else 0.0
-    return float(view.rightmost) - s.frame_penalty * view.frames + bonus
 
 
 def hud_lines(view: WorldView, fps: float) -> list[str]:
@@ -534,15 +526,7 @@ def play_episodes(
                 from viz.world import surface_to_array
 
                 writer.add(surface_to_array(frame))
-        view = world.view(0)
-        yield {
-            "agent": agent.name,
-            "level": game.level.name,
-            "completed": view.status == COMPLETED,
-            "progress": round(progress_percent(view), 2),
-            "frames": view.frames,
-            "fitness": round(running_fitness(view), 2),
-        }
+        yield episode_result(agent.name, world.view(0))
 
 
 def run_headless(game: Game, agent: Agent, args: argparse.Namespace) -> int:
@@ -575,10 +559,14 @@ def report_episodes(args: argparse.Namespace, episodes) -> int:
                     print(json.dumps(result), flush=True)
                 elif args.headless:
                     done = "completed" if result["completed"] else "not completed"
+                    where = (  # the real game knows how far, not always how far to go
+                        f"x {result['rightmost']}"
+                        if result["progress"] is None
+                        else f"{result['progress']:.0f}%"
+                    )
                     print(
-                        f"{result['agent']} on {result['level']}: {done}, "
-                        f"{result['progress']:.0f}%, {result['frames']} frames, "
-                        f"fitness {result['fitness']:.1f}",
+                        f"{result['agent']} on {result['level']}: {done}, {where}, "
+                        f"{result['frames']} frames, fitness {result['fitness']:.1f}",
                         flush=True,
                     )
     finally:
@@ -613,20 +601,7 @@ def export_network(agent: Agent, path: Path) -> int:
 # -- races: several agents on one level, ghosts in one world (viz.race) ---------------------------
 def race_results(race) -> list[dict]:
     """One result dict per agent of ``race`` (the keys of ``play_episodes``' results)."""
-    results = []
-    for i, name in enumerate(race.names):
-        view = race.world.view(i)
-        results.append(
-            {
-                "agent": name,
-                "level": race.level.name,
-                "completed": view.status == COMPLETED,
-                "progress": round(progress_percent(view), 2),
-                "frames": view.frames,
-                "fitness": round(running_fitness(view), 2),
-            }
-        )
-    return results
+    return [episode_result(name, race.world.view(i)) for i, name in enumerate(race.names)]
 
 
 def draw_race_frame(race, held: np.ndarray, scale: int, surface=None, overlay=None, drawer=None):
@@ -769,8 +744,56 @@ def run_race(game: Game, agents: list, args: argparse.Namespace) -> int:
     )
 
 
+def run_smb(args: argparse.Namespace) -> int:
+    """``--env smb``: the real game (``viz.smb_view``) with the same agents, overlay, keys,
+    headless results and recording; keyboard play too (no demos or races there)."""
+    if len(args.agents) > 1 or args.record_demo or args.generated is not None:
+        what = "races" if len(args.agents) > 1 else "demos" if args.record_demo else "--generated"
+        report(ValueError(f"{what}: the built-in world only, not --env smb"))
+        return 2
+    try:
+        from viz import smb_view
+
+        game = smb_view.SmbGame(args.level)
+    except (ValueError, ImportError) as error:  # a bad stage name; the nes extra missing
+        report(error)
+        return 2
+    if not args.agent:
+        title = f"MarI/O lab - Super Mario Bros. {game.level}"
+        return smb_view.play_window(
+            game, human_controller, title, args.scale, args.fps, args.frames
+        )
+    try:
+        if args.agent == "solver":
+            raise AgentError("the solver plans on the built-in world's levels, not --env smb")
+        agent = load_agent(args.agent)
+    except (AgentError, OSError) as error:
+        report(error)
+        return 2
+    if args.export_network:
+        return export_network(agent, args.export_network)
+    if args.headless or args.record:
+        overlay = not args.no_overlay
+        return report_episodes(
+            args,
+            lambda writer: (
+                [result]
+                for result in smb_view.play_episodes(
+                    game, agent, args.episodes, args.frames, writer, args.scale, overlay
+                )
+            ),
+        )
+    title = f"MarI/O lab - {agent.name} on Super Mario Bros. {game.level}"
+    return smb_view.play_window(
+        game, smb_view.AgentController(agent), title, args.scale, args.fps, args.frames,
+        overlay_on=not args.no_overlay,
+    )  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.env == "smb":
+        return run_smb(args)
     try:
         if args.generated is not None:
             from envs.generator import generate_level

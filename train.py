@@ -4,6 +4,9 @@
     python train.py neat --level 1-1 --level 1-2 --generations 50 --out runs/two
     python train.py neat --generated 5 --difficulty 0.4 --out runs/gen   # fresh levels each gen
     python train.py neat --resume runs/two --generations 80               # continue a run
+    python train.py neat --env smb --level 1-1 --out runs/smb   # the real game (".[nes]" extra)
+    python train.py neat --backend processes --workers 4                  # 4 local processes
+    python train.py neat --backend ray --ray-address auto                 # an existing Ray cluster
     python train.py lstm --algo ppo --cell lstm --level 1-1 --frames 3000000 --out runs/ppo
     python train.py lstm --algo bc --cell gru --level 1-1 --out runs/bc   # from solver demos
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -54,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME|PATH",
         help="training level, built-in name (1-1 .. 1-8) or file; repeat for several "
         "(default 1-1, or none with --generated)",
+    )
+    lv.add_argument(
+        "--env",
+        choices=("world", "smb"),
+        help="world: the built-in platformer (the default); smb: the real Super Mario Bros. in "
+        'the NES emulator (pip install -e ".[nes]"; --level names a stage, e.g. 1-1; evaluated '
+        "in worker processes on every core unless --workers 1)",
     )
     lv.add_argument(
         "--generated",
@@ -95,7 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint-every", type=int, metavar="K", help="checkpoint every K generations (5)"
     )
     run.add_argument("--device", metavar="cpu|cuda", help="evaluation device (cpu)")
-    run.add_argument("--workers", type=int, metavar="N", help="evaluation processes (1)")
+    run.add_argument(
+        "--backend",
+        choices=("local", "processes", "ray"),
+        help="where genomes are evaluated: this process (local, the default), local worker "
+        "processes, or a Ray cluster; the results are identical",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes (processes: the CPU count) or Ray shards (ray: the cluster's CPUs); "
+        "without --backend, N > 1 means --backend processes",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="join an existing Ray cluster: auto (started with ray start on this machine) or "
+        "ray://HOST:10001; implies --backend ray (without it, ray starts a local Ray)",
+    )
     run.add_argument(
         "--watch", action="store_true", help="when done, open a window with the champion playing"
     )
@@ -105,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _default_out(levels: list[str], generated: int | None) -> Path:
+def _default_out(levels: list[str], generated: int | None, env: str | None = None) -> Path:
     tags = [Path(x).stem for x in levels[:2]] + (["gen"] if generated else [])
+    tags = (["smb"] if env == "smb" else []) + tags
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"neat-{'-'.join(tags)}-{stamp}"
 
@@ -116,6 +146,7 @@ def neat_settings(args: argparse.Namespace):
     from agent.neat_trainer import TrainError, TrainSettings, load_run_settings
 
     given = {
+        "env": args.env,
         "levels": args.level,
         "generated": args.generated,
         "difficulty": args.difficulty,
@@ -127,6 +158,8 @@ def neat_settings(args: argparse.Namespace):
         "checkpoint_every": args.checkpoint_every,
         "device": args.device,
         "workers": args.workers,
+        "ray_address": args.ray_address,
+        "backend": args.backend or ("ray" if args.ray_address is not None else None),
         "stop_when_solved": None if args.keep_going is None else not args.keep_going,
     }
     given = {k: v for k, v in given.items() if v is not None}
@@ -134,10 +167,12 @@ def neat_settings(args: argparse.Namespace):
         if args.out is not None and args.out.resolve() != args.resume.resolve():
             raise TrainError("--out and --resume name different directories; give --resume only")
         base = load_run_settings(args.resume)
+        if "backend" in given:  # a new backend: its workers and address as given, or defaults
+            base = dataclasses.replace(base, workers=None, ray_address=None)
         return dataclasses.replace(base, **given, out=str(args.resume))
     if "levels" not in given:
         given["levels"] = [] if args.generated else ["1-1"]
-    out = args.out or _default_out(given["levels"], args.generated)
+    out = args.out or _default_out(given["levels"], args.generated, args.env)
     return TrainSettings(**given, out=str(out))
 
 
@@ -199,6 +234,8 @@ def run_neat(args: argparse.Namespace) -> int:
     )
     run_dir = shlex.quote(str(result.out))
     level = f" --level {shlex.quote(result.levels[0])}" if result.levels else " [--level NAME|PATH]"
+    env = ["--env", "smb"] if settings.env == "smb" else []  # the real game: watch it there
+    level = "".join(f" {x}" for x in env) + level
     print(f"champion:       {result.champion_path}")
     print(f"run files:      {result.out} (metrics.jsonl, {CHECKPOINT_FILE}, config.ini)")
     print(f"watch it:       python play.py {run_dir}{level}")
@@ -206,7 +243,7 @@ def run_neat(args: argparse.Namespace) -> int:
     if getattr(args, "watch", False) and result.champion_path is not None:
         import play  # the window; imported only here, so training never loads pygame
 
-        watch = [str(result.out)] + (["--level", result.levels[0]] if result.levels else [])
+        watch = [str(result.out), *env] + (["--level", result.levels[0]] if result.levels else [])
         return play.main(
             watch + (["--frames", str(args.watch_frames)] if args.watch_frames else [])
         )
@@ -326,5 +363,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise AssertionError(args.command)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (kill, a job scheduler) stops a run the way Ctrl-C does: worker processes and
+    # the Ray session are shut down, and the last checkpoint is there to resume from.
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

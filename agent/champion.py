@@ -522,13 +522,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         champ = load_champion(args.champion)
         names = args.level or champ.env_settings.get("levels") or ["1-1"]
-        levels = [load_level(name) for name in names]
+        smb = champ.env_settings.get("env") == "smb"  # trained on the real game: scored there
+        levels = names if smb else [load_level(name) for name in names]
     except (ChampionError, LevelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     known = {f.name for f in fields(FitnessSettings)}
     settings = FitnessSettings(**{k: v for k, v in champ.env_settings.items() if k in known})
-    ev = PopulationEvaluator(levels, settings).evaluate([(0, champ.genome)], champ.config)
+    if smb:
+        from agent.smb_eval import SmbPopulationEvaluator
+        from envs.smb import NES_EXTRA_HINT, nes_available
+
+        try:
+            if not nes_available():
+                raise ValueError(NES_EXTRA_HINT)
+            evaluator = SmbPopulationEvaluator(levels, settings, emulators=1)
+        except ValueError as exc:  # the nes extra missing, a bad stage name
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    else:
+        evaluator = PopulationEvaluator(levels, settings)
+    ev = evaluator.evaluate([(0, champ.genome)], champ.config)
     print(f"{args.champion}: generation {champ.generation}, trained fitness {champ.fitness:.1f}")
     for j, name in enumerate(names):
         done = "completed" if ev.completed[0, j] else "not completed"

@@ -18,7 +18,6 @@ minimum) per genome.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import neat
@@ -150,8 +149,11 @@ def play_population(
 class PopulationEvaluator:
     """Scores genomes on a fixed level set; usable as neat-python's fitness function.
 
-    ``workers > 1`` splits the population into that many shards evaluated in worker processes
-    (each runs this same batched evaluator on its shard); the result is identical.
+    ``evaluate_local`` plays the genomes in this process, in one batch; ``net_backend`` and
+    ``device`` choose the network math (``"numpy"`` on the CPU, or ``"torch"`` on any device).
+    ``workers > 1`` makes ``evaluate`` split the population into that many shards evaluated in
+    worker processes (``agent.backends.ProcessBackend``, each running ``evaluate_local`` on its
+    shard); the result is identical. ``agent.backends`` also spreads shards over Ray.
     """
 
     def __init__(
@@ -159,16 +161,16 @@ class PopulationEvaluator:
         levels: Sequence[Level],
         settings: FitnessSettings | None = None,
         *,
-        backend: str = "numpy",
+        net_backend: str = "numpy",
         device: str = "cpu",
         workers: int = 1,
     ):
         self.settings = settings or FitnessSettings()
-        self.backend = backend
+        self.net_backend = net_backend
         self.device = device
         self.workers = workers
         self.last: Evaluation | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool = None  # agent.backends.ProcessBackend, started on first use
         self.set_levels(levels)
 
     def set_levels(self, levels: Sequence[Level]) -> None:
@@ -176,23 +178,36 @@ class PopulationEvaluator:
             raise ValueError("evaluation needs at least one level")
         self.levels = list(levels)
         self.bank = LevelBank(self.levels)
-        self._levels_version = getattr(self, "_levels_version", -1) + 1
+        if self._pool is not None:
+            self._pool.set_levels(self.levels)  # travels to the workers with the next shards
+
+    def factory(self):
+        """An ``agent.backends.EvaluatorFactory`` building this evaluator (without workers)."""
+        from agent.backends import EvaluatorFactory
+
+        kwargs = {"net_backend": self.net_backend, "device": self.device}
+        return EvaluatorFactory(PopulationEvaluator, (self.levels, self.settings), kwargs)
 
     def evaluate(self, genomes: Sequence[tuple[int, object]], config: neat.Config) -> Evaluation:
         """Play every genome on every level; genomes are not modified."""
         genomes = list(genomes)
         if self.workers > 1 and len(genomes) >= 2 * self.workers:
-            return self._evaluate_sharded(genomes, config)
-        return self._evaluate_here(genomes, config)
+            if self._pool is None:
+                from agent.backends import ProcessBackend
 
-    def _evaluate_here(self, genomes: list, config: neat.Config) -> Evaluation:
+                self._pool = ProcessBackend(self.factory(), self.workers)
+            return self._pool.evaluate(genomes, config)
+        return self.evaluate_local(genomes, config)
+
+    def evaluate_local(self, genomes: list, config: neat.Config) -> Evaluation:
+        """Play every genome on every level in this process, all in one batch."""
         s = self.settings
         n_levels = len(self.levels)
         compiled = compile_population(genomes, config)
         # float64, as neat-python computes: a button is pressed on the sign of an output, and a
         # float32 rounding near 0 could flip it and change the run.
         net = BatchedRecurrent(
-            compiled, n_levels, device=self.device, backend=self.backend, dtype=np.float64
+            compiled, n_levels, device=self.device, backend=self.net_backend, dtype=np.float64
         )
         world = World(self.bank, len(genomes) * n_levels)
         world.reset(np.tile(np.arange(n_levels, dtype=np.int32), len(genomes)))
@@ -206,25 +221,6 @@ class PopulationEvaluator:
         agg = level_fitness.mean(axis=1) if s.aggregate == "mean" else level_fitness.min(axis=1)
         return Evaluation(agg, level_fitness, completed, rightmost, frames, frames_simulated)
 
-    def _evaluate_sharded(self, genomes: list, config: neat.Config) -> Evaluation:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                initializer=_worker_init,
-                initargs=(self.levels, self._levels_version, self.settings, config),
-            )
-            self._pool_levels_version = self._levels_version
-        # Levels travel with a task only when they changed since the pool started (generated
-        # levels each generation); the config and fixed levels were shipped once, at start-up.
-        version = self._levels_version
-        levels = None if version == self._pool_levels_version else self.levels
-        shards = np.array_split(np.arange(len(genomes)), self.workers)
-        futures = [
-            self._pool.submit(_worker_eval, [genomes[i] for i in shard], version, levels)
-            for shard in shards
-        ]
-        return Evaluation.concat([f.result() for f in futures])
-
     def __call__(self, genomes: Sequence[tuple[int, object]], config: neat.Config) -> None:
         """neat-python's fitness function: sets ``genome.fitness`` for every genome."""
         genomes = list(genomes)
@@ -234,30 +230,8 @@ class PopulationEvaluator:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            self._pool.close()
             self._pool = None
-
-
-_WORKER: dict[str, object] = {}
-
-
-def _worker_init(
-    levels: list[Level], version: int, settings: FitnessSettings, config: neat.Config
-) -> None:
-    """Runs once per worker process: the config and levels arrive once, not with every task."""
-    _WORKER["evaluator"] = PopulationEvaluator(levels, settings)
-    _WORKER["config"] = config
-    _WORKER["version"] = version
-
-
-def _worker_eval(genomes: list, version: int, levels: list[Level] | None) -> Evaluation:
-    evaluator: PopulationEvaluator = _WORKER["evaluator"]  # type: ignore[assignment]
-    if version != _WORKER["version"]:
-        if levels is None:
-            raise RuntimeError("worker is missing the level set of this generation")
-        evaluator.set_levels(levels)
-        _WORKER["version"] = version
-    return evaluator._evaluate_here(genomes, _WORKER["config"])  # type: ignore[arg-type]
 
 
 def reference_fitness(

@@ -4,7 +4,9 @@
 
 1. the generation's levels: the fixed training levels, plus ``generated`` fresh generated levels
    from a seed schedule derived from the run seed (``level_seed(seed, generation, i)``);
-2. every genome on every level at once (``agent.neat_eval.PopulationEvaluator``);
+2. every genome on every level at once (``agent.neat_eval.PopulationEvaluator``), in this
+   process or sharded over local processes or a Ray cluster (``agent.backends``: the results are
+   identical);
 3. bookkeeping: ``metrics.jsonl`` gets a line, ``champion.json`` is rewritten when the best
    fitness so far improves, a progress bar and a one-line summary are printed;
 4. neat-python's reproduction (stagnation, fitness sharing, elitism, crossover, mutation) and
@@ -27,6 +29,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +41,7 @@ from typing import Any
 import neat
 import numpy as np
 
+from agent.backends import BACKENDS, Backend, BackendError, EvaluatorFactory, make_backend
 from agent.champion import (
     ChampionError,
     ConfigError,
@@ -79,6 +83,7 @@ __all__ = [
     "TrainError",
     "TrainResult",
     "TrainSettings",
+    "eval_backend",
     "level_seed",
     "load_run_settings",
     "train",
@@ -93,6 +98,7 @@ RUN_FILES = (CHAMPION_FILE, METRICS_FILE, CHECKPOINT_FILE)
 
 #: Settings that define what a run optimises; a resumed run must keep them.
 RUN_FIELDS = (
+    "env",
     "levels",
     "generated",
     "difficulty",
@@ -105,6 +111,9 @@ RUN_FIELDS = (
 #: Metrics keys that measure time rather than evolution (they differ between identical runs).
 TIMING_KEYS = ("wall_seconds", "eval_seconds", "frames_per_second")
 
+#: Environments a run can train on: the built-in world, or the real game in the NES emulator.
+ENVS = ("world", "smb")
+
 
 class TrainError(ValueError):
     """Training cannot start (or go on); the message is one line."""
@@ -112,20 +121,27 @@ class TrainError(ValueError):
 
 @dataclass
 class TrainSettings:
-    """What to train on and how. ``levels`` are built-in names or level file paths."""
+    """What to train on and how. ``levels`` are built-in names or level file paths (with
+    ``env="smb"``: Super Mario Bros. stages such as ``"1-1"``)."""
 
     levels: list[str] = field(default_factory=lambda: ["1-1"])
+    env: str = "world"  # "world": the built-in platformer; "smb": the real game (nes extra)
     generated: int | None = None  # fresh generated levels per generation (None: none)
     difficulty: float = 0.3  # of the generated levels, in [0, 1]
     generated_length: int = 150  # columns of each generated level
     generations: int = 100  # stop after this many generations in all (resumes included)
+    max_frames: int | None = None  # also stop once this many frames were simulated in all
     config: str | Path | None = None  # NEAT config file; None: configs/neat.ini (or, when
     # resuming, the config text stored in the checkpoint)
     seed: int = 0
     out: str | Path = "runs/neat"
     checkpoint_every: int = 5
     device: str = "cpu"  # "cuda" (or "cuda:N") evaluates with the torch backend
-    workers: int = 1  # evaluation processes
+    backend: str | None = None  # where genomes are evaluated: "local", "processes" or "ray";
+    # None: local, or processes when workers > 1 (the meaning of workers before backends)
+    workers: int | None = None  # processes (default: the CPU count) or Ray shards (default: the
+    # cluster's CPUs); local takes 1
+    ray_address: str | None = None  # ray: "auto" or "ray://HOST:10001"; None starts a local Ray
     aggregate: str = "mean"  # fitness over several levels: "mean" or "min"
     stop_when_solved: bool = True  # stop once the champion completes every training level
     fitness: FitnessSettings = field(default_factory=FitnessSettings)  # its aggregate is
@@ -165,6 +181,16 @@ class TrainResult:
     wall_seconds: float
     resumed_from: int | None = None  # the generation the run resumed at
     levels: list[str] = field(default_factory=list)  # the fixed training levels
+
+
+def eval_backend(s: TrainSettings) -> str:
+    """The evaluation backend the settings ask for (``backend`` None: local, or processes when
+    ``workers`` > 1; on the real game, processes unless ``workers`` is 1)."""
+    if s.backend is not None:
+        return s.backend
+    if s.env == "smb":  # the emulator is the cost: spread it over every core by default
+        return "local" if s.workers == 1 else "processes"
+    return "processes" if (s.workers or 1) > 1 else "local"
 
 
 def level_seed(run_seed: int, generation: int, index: int) -> int:
@@ -211,8 +237,9 @@ def _validate_settings(s: TrainSettings) -> None:
         raise TrainError(f"generations must be at least 1, got {s.generations}")
     if s.checkpoint_every < 1:
         raise TrainError(f"checkpoint_every must be at least 1, got {s.checkpoint_every}")
-    if s.workers < 1:
-        raise TrainError(f"workers must be at least 1, got {s.workers}")
+    if s.max_frames is not None and s.max_frames < 1:
+        raise TrainError(f"max_frames must be at least 1, got {s.max_frames}")
+    _validate_backend(s)
     if s.seed < 0:
         raise TrainError(f"seed must be >= 0, got {s.seed}")
     if s.generated is not None:
@@ -222,9 +249,50 @@ def _validate_settings(s: TrainSettings) -> None:
             raise TrainError(f"difficulty must be within [0, 1], got {s.difficulty}")
     if not s.levels and not s.generated:
         raise TrainError("no training levels: give levels, generated levels, or both")
+    if s.env not in ENVS:
+        raise TrainError(f"unknown env {s.env!r}; choose one of {', '.join(ENVS)}")
+    if s.env == "smb":
+        _validate_smb(s)
     if s.aggregate not in ("mean", "min"):
         raise TrainError(f"aggregate must be 'mean' or 'min', got {s.aggregate!r}")
     _device(s)  # the same rules as train.py lstm: auto, cpu, cuda, cuda:N
+
+
+def _validate_smb(s: TrainSettings) -> None:
+    """The real game: stage names, no generated levels, and the nes extra installed."""
+    from envs.smb import NES_EXTRA_HINT, nes_available, parse_stage
+
+    if s.generated:
+        raise TrainError("generated levels are the built-in world's; the real game has stages")
+    for name in s.levels:
+        try:
+            parse_stage(str(name))
+        except ValueError as exc:
+            raise TrainError(str(exc)) from None
+    if not nes_available():
+        raise TrainError(NES_EXTRA_HINT)
+
+
+def _validate_backend(s: TrainSettings) -> None:
+    if s.backend is not None and s.backend not in BACKENDS:
+        raise TrainError(f"unknown backend {s.backend!r}; choose one of {', '.join(BACKENDS)}")
+    if s.workers is not None and s.workers < 1:
+        raise TrainError(f"workers must be at least 1, got {s.workers}")
+    backend = eval_backend(s)
+    if backend == "local" and (s.workers or 1) > 1:
+        raise TrainError(
+            f"the local backend evaluates in this process; {s.workers} workers need the "
+            "processes or ray backend"
+        )
+    if s.ray_address is not None and backend != "ray":
+        raise TrainError(f"a Ray address is for the ray backend, not {backend!r}")
+    if backend == "ray":
+        if s.device != "cpu":
+            raise TrainError("the ray backend evaluates on the workers' CPUs; use device cpu")
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise TrainError('the ray backend needs Ray: pip install -e ".[ray]"') from None
 
 
 def _device(s: TrainSettings) -> str:
@@ -289,7 +357,7 @@ def _prepare(settings: TrainSettings, resume: Path | None) -> _Plan:
     if state is not None:
         _check_resume_compatible(out, state, config, source, fitness)
 
-    fixed = [load_level(name) for name in s.levels]
+    fixed = _fixed_levels(s)
     if s.generated:
         start = state.generation if state is not None else 0
         try:
@@ -298,6 +366,15 @@ def _prepare(settings: TrainSettings, resume: Path | None) -> _Plan:
             raise TrainError(f"generated levels: {exc}") from None
     changed = state is None or text != state.config_text
     return _Plan(s, out, config, text, changed, fitness, fixed, state)
+
+
+def _fixed_levels(s: TrainSettings) -> list:
+    """The training levels: ``Level`` objects, or stage names (``"1-1"``) on the real game."""
+    if s.env == "smb":
+        from envs.smb import parse_stage
+
+        return ["{}-{}".format(*parse_stage(str(name))) for name in s.levels]
+    return [load_level(name) for name in s.levels]
 
 
 def _check_resume_compatible(
@@ -373,6 +450,7 @@ class _Run:
         s = self.s
         return {
             **dataclasses.asdict(self.plan.fitness),
+            "env": s.env,
             "levels": [str(x) for x in s.levels],
             "generated": s.generated,
             "difficulty": s.difficulty if s.generated else None,
@@ -416,6 +494,10 @@ class _Run:
     def _wall(self) -> float:
         return self.wall_before + (time.perf_counter() - self.t0)
 
+    def _budget_spent(self) -> bool:
+        """The frame budget (``max_frames``) is used up; the generation that crosses it ends."""
+        return self.s.max_frames is not None and self.frames_simulated >= self.s.max_frames
+
     # -- levels ----------------------------------------------------------------------------
 
     def _levels_for(self, generation: int) -> tuple[list[Level], list[int]]:
@@ -430,9 +512,8 @@ class _Run:
     # -- main loop -------------------------------------------------------------------------
 
     def run(self) -> TrainResult:
-        plan, s, out = self.plan, self.s, self.out
+        plan, s = self.plan, self.s
         config = plan.config
-        out.mkdir(parents=True, exist_ok=True)
         self.t0 = time.perf_counter()
         resumed_from = None
         if plan.state is None:
@@ -448,7 +529,41 @@ class _Run:
         self.frames_simulated: int = t["frames_simulated"]
         self.wall_before: float = t["wall_seconds"]
         self.solved: bool = t["solved"]
+        finished = pop.generation >= s.generations or (self.solved and s.stop_when_solved)
+        # neat-python's genetics draw from the global ``random``; whatever starting a backend or
+        # evaluating draws from it (ray.init does) must not change the run.
+        rng = random.getstate()
+        finished = finished or self._budget_spent()
+        # The backend (a pool, a Ray connection) starts before anything is written: a cluster
+        # that cannot be reached leaves the run directory as it was.
+        backend = None if finished else self._start_backend(pop.generation)
+        random.setstate(rng)
+        try:
+            return self._run(pop, backend, resumed_from)
+        finally:
+            if backend is not None:
+                backend.close()
 
+    def _start_backend(self, generation: int) -> Backend:
+        s, plan = self.s, self.plan
+        levels, _ = self._levels_for(generation)
+        net = {"net_backend": "numpy" if _device(s) == "cpu" else "torch", "device": _device(s)}
+        evaluator_class: type = PopulationEvaluator
+        if s.env == "smb":
+            from agent.smb_eval import SmbPopulationEvaluator
+
+            evaluator_class = SmbPopulationEvaluator
+        factory = EvaluatorFactory(evaluator_class, (levels, plan.fitness), net)
+        try:
+            return make_backend(eval_backend(s), factory, workers=s.workers, address=s.ray_address)
+        except BackendError as exc:
+            raise TrainError(str(exc)) from None
+
+    def _run(
+        self, pop: neat.Population, evaluator: Backend | None, resumed_from: int | None
+    ) -> TrainResult:
+        plan, s, out = self.plan, self.s, self.out
+        out.mkdir(parents=True, exist_ok=True)
         if plan.config_changed:
             atomic_write_text(out / CONFIG_FILE, plan.config_text)
         # On resume, drop what was written after the checkpoint: the run replays it exactly.
@@ -456,22 +571,18 @@ class _Run:
         if plan.state is not None and self.champion is not None:
             self._save_champion(self.champion)
 
-        if pop.generation >= s.generations or (self.solved and s.stop_when_solved):
+        if evaluator is None:  # nothing left to do
             return self._result(pop, resumed_from)
         if resumed_from is None:
             # A checkpoint of the starting population: a run stopped before its first regular
             # checkpoint can still be resumed instead of blocking its directory.
             self._checkpoint(pop)
         start = "training" if resumed_from is None else f"resuming at generation {resumed_from}:"
-        self._say(f"{start} NEAT in {out} (Ctrl-C stops; the last checkpoint can be resumed)")
-
-        levels, _ = self._levels_for(pop.generation)
-        evaluator = PopulationEvaluator(
-            levels,
-            plan.fitness,
-            backend="numpy" if _device(s) == "cpu" else "torch",
-            device=_device(s),
-            workers=s.workers,
+        where = evaluator.name
+        if evaluator.name != "local":
+            where += f", {evaluator.workers} workers"
+        self._say(
+            f"{start} NEAT in {out} ({where}; Ctrl-C stops; the last checkpoint can be resumed)"
         )
         bar = None
         if self.progress:
@@ -488,19 +599,18 @@ class _Run:
         try:
             while pop.generation < s.generations:
                 self._generation(pop, evaluator, bar)
-                done = self.solved and s.stop_when_solved
+                done = (self.solved and s.stop_when_solved) or self._budget_spent()
                 last = done or pop.generation >= s.generations
                 if last or pop.generation % s.checkpoint_every == 0:
                     self._checkpoint(pop)
                 if done:
                     break
         finally:
-            evaluator.close()
             if bar is not None:
                 bar.close()
         return self._result(pop, resumed_from)
 
-    def _generation(self, pop: neat.Population, evaluator: PopulationEvaluator, bar: Any) -> None:
+    def _generation(self, pop: neat.Population, evaluator: Backend, bar: Any) -> None:
         s, config = self.s, self.plan.config
         gen = pop.generation
         t_start = time.perf_counter()
@@ -513,10 +623,12 @@ class _Run:
         gc = config.genome_config
         next_node = None if gc.node_indexer is None else next(gc.node_indexer)
         t_eval = time.perf_counter()
+        rng = random.getstate()
         ev: Evaluation = evaluator.evaluate(genomes, config)
+        random.setstate(rng)  # evolution's random stream is the same on every backend
         eval_seconds = time.perf_counter() - t_eval
         # Evaluation never adds nodes; undo any counter advance from pickling the config into
-        # worker processes (see agent.checkpoint).
+        # worker processes or Ray (see agent.checkpoint).
         gc.node_indexer = None if next_node is None else count(next_node)
         for (_, genome), fit in zip(genomes, ev.fitness, strict=True):
             genome.fitness = float(fit)
@@ -530,7 +642,7 @@ class _Run:
         if pop.best_genome is None or best.fitness > pop.best_genome.fitness:
             pop.best_genome = best
 
-        names = [lv.name for lv in levels]
+        names = [getattr(lv, "name", str(lv)) for lv in levels]
         if self.champion is None or best.fitness > self.champion["fitness"]:
             self.champion = {
                 "genome": copy.deepcopy(best),
@@ -554,6 +666,7 @@ class _Run:
             "median_fitness": float(np.median(ev.fitness)),
             "completion_rate": float(all_done.mean()),
             "best_completed": int(ev.completed[best_i].sum()),
+            "max_rightmost": float(ev.rightmost.max()),  # the farthest any genome got, px
             "levels": len(levels),
             "champion_fitness": float(self.champion["fitness"]),
             "champion_generation": int(self.champion["generation"]),

@@ -1,7 +1,8 @@
 """The platformer world: batched simulation, levels, generator, solver and Gymnasium envs.
 
 ``import envs`` registers ``Platformer-v0`` with Gymnasium; ``gymnasium.make_vec`` uses the
-native vector environment.
+native vector environment. ``SuperMarioBros-Tiles-v0`` is the real game in the NES emulator
+with the same observation and buttons (``envs.smb``; needs ``pip install -e ".[nes]"``).
 """
 
 from gymnasium.envs.registration import register, registry
@@ -14,5 +15,8 @@ if "Platformer-v0" not in registry:
         entry_point="envs.platformer:PlatformerEnv",
         vector_entry_point="envs.vector:make_vec",
     )
+if "SuperMarioBros-Tiles-v0" not in registry:
+    # the real game (the ``nes`` extra); nes-py is imported only when the env is made
+    register(id="SuperMarioBros-Tiles-v0", entry_point="envs.smb:SuperMarioBrosTilesEnv")
 
 __all__ = ["Level", "LevelError", "builtin_names", "load_level", "parse_level"]

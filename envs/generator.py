@@ -442,8 +442,14 @@ def generate_level(
     *,
     verify: bool = True,
     rows: int = 15,
+    kind: str = "standard",
+    distance: int = 16,
 ) -> Level:
     """A level drawn from ``seed`` at ``difficulty`` in [0, 1], ``length`` columns by ``rows``.
+
+    ``kind="memory"`` gives a memory level instead (``envs.memory``, docs/levels.md): cue,
+    ``distance`` corridor tiles, fork; variant ``seed % 2``, layout seed ``seed // 2``;
+    ``difficulty``, ``length`` and ``rows`` do not apply to it.
 
     Deterministic: the same arguments give an equal level (the same cached object, in fact).
     The name is ``gen-s{seed}-d{difficulty:.2f}-l{length}``, with ``-r{rows}`` appended when
@@ -453,6 +459,14 @@ def generate_level(
     ``attempts`` (levels drawn), ``repairs`` (easing rounds) and ``verified``.
     Raises ``ValueError`` naming the offending argument.
     """
+    if kind == "memory":
+        from envs.memory import memory_level
+
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        return memory_level(distance, int(seed) % 2, int(seed) // 2, verify=verify)
+    if kind != "standard":
+        raise ValueError(f"kind must be 'standard' or 'memory', got {kind!r}")
     _validate(seed, difficulty, length, rows)
     return _generate(int(seed), float(difficulty), int(length), bool(verify), int(rows))
 

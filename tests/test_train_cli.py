@@ -155,3 +155,61 @@ def test_watch_opens_the_champion_after_training(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (out / "champion.json").is_file()
     assert "R restart" in proc.stdout  # the play window printed its controls
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (children, grandchildren ...), read from /proc."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended while we looked
+                continue
+            parent[int(entry.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_sigterm_stops_like_ctrl_c_and_leaves_no_workers(tmp_path):
+    """SIGTERM to a run evaluating in worker processes: exit status 130 with the resume hint,
+    the worker processes gone with it, and the checkpoint it leaves resumable."""
+    import signal
+    import time
+
+    config, level = write_tiny_setup(tmp_path)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "train.py", "neat", "--level", str(level), "--config", str(config),
+           "--generations", "500", "--out", str(out), "--backend", "processes", "--workers", "2",
+           "--checkpoint-every", "1", "--keep-going", "--quiet"]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while not (out / METRICS_FILE).is_file() or len(_descendants(proc.pid)) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        while len((out / METRICS_FILE).read_text().splitlines()) < 2:  # a shard came back
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        workers = _descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # the test failed: leave nothing running
+            for pid in _descendants(proc.pid):
+                os.kill(pid, signal.SIGKILL)
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert b"--resume" in err and b"Traceback" not in err
+    deadline = time.monotonic() + 20
+    while workers & _descendants(1) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [p for p in workers if Path(f"/proc/{p}").exists()]
+    assert not alive, f"worker processes left running: {alive}"
+    again = run_cli("neat", "--resume", str(out), "--generations", "1", "--quiet")
+    assert again.returncode == 0, again.stderr

@@ -351,15 +351,15 @@ def test_a_run_stopped_in_its_first_generation_can_be_resumed(tmp_path, monkeypa
     import agent.neat_eval as neat_eval
 
     straight = train(settings_for(tmp_path, "straight", generations=2), progress=False)
-    real = neat_eval.PopulationEvaluator.evaluate
+    real = neat_eval.PopulationEvaluator.evaluate_local
 
     def interrupted(self, genomes, config):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(neat_eval.PopulationEvaluator, "evaluate", interrupted)
+    monkeypatch.setattr(neat_eval.PopulationEvaluator, "evaluate_local", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train(settings_for(tmp_path, "cut", generations=2), progress=False)
-    monkeypatch.setattr(neat_eval.PopulationEvaluator, "evaluate", real)
+    monkeypatch.setattr(neat_eval.PopulationEvaluator, "evaluate_local", real)
     cut = tmp_path / "cut"
     assert load_checkpoint(cut / CHECKPOINT_FILE).generation == 0
     resumed = train(settings_for(tmp_path, "cut", generations=2), resume=cut, progress=False)
