@@ -17,8 +17,9 @@ minimum) per genome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import neat
 import numpy as np
@@ -57,6 +58,11 @@ class FitnessSettings:
     @property
     def num_inputs(self) -> int:
         return (2 * self.view_radius + 1) ** 2
+
+    def stall_limit(self, frames: Any) -> Any:
+        """MarI/O's no-progress allowance after ``frames`` frames (a number or an array): a run
+        ends once it has gone this many frames without a new rightmost position."""
+        return self.timeout_frames + self.timeout_growth * frames
 
 
 @dataclass
@@ -104,8 +110,7 @@ def fitness_of(
 
 def stalled(world: World, s: FitnessSettings) -> np.ndarray:
     """Worlds whose no-progress allowance (MarI/O's timeout) has run out."""
-    frames = world.frames()
-    allowance = s.timeout_frames + s.timeout_growth * frames
+    allowance = s.stall_limit(world.frames())
     return (world.status() == RUNNING) & (world.frames_since_progress() >= allowance)
 
 
@@ -144,6 +149,20 @@ def play_population(
     if live is not world:
         world.P[rows] = live.P
     return int(world.frames().sum())
+
+
+def assign_fitness(
+    genomes: Sequence[tuple[int, object]],
+    evaluate: Callable[[list, neat.Config], Evaluation],
+    config: neat.Config,
+) -> Evaluation:
+    """Evaluate ``genomes`` and set each one's ``fitness``, as neat-python's fitness function
+    must; returns the evaluation."""
+    genomes = list(genomes)
+    result = evaluate(genomes, config)
+    for (_, genome), fit in zip(genomes, result.fitness, strict=True):
+        genome.fitness = float(fit)
+    return result
 
 
 class PopulationEvaluator:
@@ -223,10 +242,7 @@ class PopulationEvaluator:
 
     def __call__(self, genomes: Sequence[tuple[int, object]], config: neat.Config) -> None:
         """neat-python's fitness function: sets ``genome.fitness`` for every genome."""
-        genomes = list(genomes)
-        self.last = self.evaluate(genomes, config)
-        for (_, genome), fit in zip(genomes, self.last.fitness, strict=True):
-            genome.fitness = float(fit)
+        self.last = assign_fitness(genomes, self.evaluate, config)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -27,14 +27,10 @@ import neat
 import numpy as np
 
 from agent.neat_agent import NeatPolicy
-from agent.neat_eval import Evaluation, FitnessSettings, fitness_of
+from agent.neat_eval import Evaluation, FitnessSettings, assign_fitness, fitness_of
 from agent.network import BatchedRecurrent, compile_population
 from envs.constants import COMPLETED, TIMEOUT
 from envs.smb import Console, SmbRun, joypad_bytes, parse_stage, tile_grid
-
-
-def _stall_limit(frames: int, s: FitnessSettings) -> float:
-    return s.timeout_frames + s.timeout_growth * frames
 
 
 class SmbPopulationEvaluator:
@@ -127,17 +123,14 @@ class SmbPopulationEvaluator:
             for b in live:
                 run = runs[b]
                 run.advance(int(pads[b]), s.frame_skip)
-                if run.running and run.frames_since_progress >= _stall_limit(run.frames, s):
+                if run.running and run.frames_since_progress >= s.stall_limit(run.frames):
                     run.status = TIMEOUT
             live = [b for b in live if runs[b].running]
         return runs
 
     def __call__(self, genomes: Sequence[tuple[int, object]], config: neat.Config) -> None:
         """neat-python's fitness function: sets ``genome.fitness`` for every genome."""
-        genomes = list(genomes)
-        self.last = self.evaluate_local(genomes, config)
-        for (_, genome), fit in zip(genomes, self.last.fitness, strict=True):
-            genome.fitness = float(fit)
+        self.last = assign_fitness(genomes, self.evaluate_local, config)
 
     def close(self) -> None:
         for consoles in self._consoles.values():
@@ -175,7 +168,7 @@ def reference_fitness(
                 for _ in range(s.activations_per_step):
                     out = net.activate(obs.ravel().tolist())
                 obs, _, terminated, truncated, info = env.step(np.asarray(out) > 0)
-                stalled = info["frames_since_progress"] >= _stall_limit(info["frames"], s)
+                stalled = info["frames_since_progress"] >= s.stall_limit(info["frames"])
                 done = terminated or truncated or stalled
             score = fitness_of(
                 np.float64(info["rightmost"]), np.float64(info["frames"]), info["completed"], s

@@ -32,20 +32,11 @@ import time
 
 import neat
 import numpy as np
+from bench_neat_eval import load_config  # this folder is on sys.path when run as a script
 
 from agent.backends import EvaluatorFactory, make_backend
 from agent.neat_eval import FitnessSettings, PopulationEvaluator
 from envs.level import load_level
-
-
-def load_config(path: str) -> neat.Config:
-    return neat.Config(
-        neat.DefaultGenome,
-        neat.DefaultReproduction,
-        neat.DefaultSpeciesSet,
-        neat.DefaultStagnation,
-        path,
-    )
 
 
 def evolved_population(config: neat.Config, levels, generations: int, seed: int) -> list:

@@ -54,6 +54,17 @@ def resolve_levels(level: LevelSpec | Sequence[LevelSpec] | None) -> list[Level]
     return [s if isinstance(s, Level) else load_level(s) for s in specs]
 
 
+def check_play_settings(frame_skip: int, view_radius: int, no_progress_frames: int | None) -> None:
+    """The settings every env of this project takes (the built-in world's and the real game's);
+    a one-line ``ValueError`` naming the bad one."""
+    if frame_skip < 1:
+        raise ValueError(f"frame_skip must be at least 1, got {frame_skip}")
+    if view_radius < 1:
+        raise ValueError(f"view_radius must be at least 1, got {view_radius}")
+    if no_progress_frames is not None and no_progress_frames < 1:
+        raise ValueError(f"no_progress_frames must be positive, got {no_progress_frames}")
+
+
 class EpisodeBatch:
     """N episodes in lockstep on fixed levels or on fresh generated ones.
 
@@ -78,12 +89,7 @@ class EpisodeBatch:
     ):
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        if frame_skip < 1:
-            raise ValueError(f"frame_skip must be at least 1, got {frame_skip}")
-        if view_radius < 1:
-            raise ValueError(f"view_radius must be at least 1, got {view_radius}")
-        if no_progress_frames is not None and no_progress_frames < 1:
-            raise ValueError(f"no_progress_frames must be positive, got {no_progress_frames}")
+        check_play_settings(frame_skip, view_radius, no_progress_frames)
         if level_pool is not None and not 1 <= level_pool <= 512:
             raise ValueError(f"level_pool must be from 1 to 512 (the cache size), got {level_pool}")
         if not 0.0 <= difficulty <= 1.0:

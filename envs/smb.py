@@ -32,7 +32,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.constants import BUTTONS, COMPLETED, DEAD, FPS, RUNNING, TIMEOUT
-from envs.episodes import RewardConfig
+from envs.episodes import RewardConfig, check_play_settings
 
 NES_EXTRA_HINT = 'the real game needs the nes extra: pip install -e ".[nes]"'
 
@@ -415,12 +415,7 @@ class SuperMarioBrosTilesEnv(gym.Env):
             )
         if level is not None and (world is not None or stage is not None):
             raise ValueError("give level='W-S' or world= and stage=, not both")
-        if frame_skip < 1:
-            raise ValueError(f"frame_skip must be at least 1, got {frame_skip}")
-        if view_radius < 1:
-            raise ValueError(f"view_radius must be at least 1, got {view_radius}")
-        if no_progress_frames is not None and no_progress_frames < 1:
-            raise ValueError(f"no_progress_frames must be positive, got {no_progress_frames}")
+        check_play_settings(frame_skip, view_radius, no_progress_frames)
         if level is not None:
             world, stage = parse_stage(level)
         self.frame_skip = int(frame_skip)

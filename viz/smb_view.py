@@ -175,7 +175,7 @@ def play_episodes(
         while run.running and (not max_frames or run.frames < max_frames):
             held = controller(None, game)
             game.advance(held)
-            limit = s.timeout_frames + s.timeout_growth * run.frames
+            limit = s.stall_limit(run.frames)
             if run.running and run.frames % skip == 0 and run.frames_since_progress >= limit:
                 run.status = TIMEOUT
             if writer is not None:
