@@ -40,8 +40,8 @@ level files used for NEAT under ``out_dir/levels/``. Presets: ``tiny`` (tests, s
 ``small`` (4 training and 8 held-out layouts, NEAT 100 x 20, 64 hidden units and 2000 BC
 updates: minutes for D = 8..64 on two shared cores), ``full`` (16 / 32 layouts, NEAT 300 x 100,
 128 hidden units, 6000 updates; hours), ``small-bumpy`` (the first run's settings, bumpy
-corridor). Plain layouts differ only in the cue's column (3 values), so held-out plain levels
-repeat training layouts: the held-out score checks the evaluation, not generalisation.
+corridor). Plain layouts differ only in the cue's column (16 values), so some held-out
+layouts repeat training ones.
 """
 
 from __future__ import annotations

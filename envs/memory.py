@@ -47,10 +47,10 @@ memoryless policies that act alike while the cue is in view. One that reacts to 
 jumps in one variant and runs in the other) leaves the sync slot a few pixels or a little speed
 apart, and that can flip a later choice, by chance rather than by design: the tests find random
 lookup-table policies at or below 50% and rarely finishing both levels of a pair. Evolution
-can find such a policy on purpose: a feed-forward NEAT network that releases B for one step
-when it sees the spikes runs 3 pixels behind for the rest of the level, and a take-off tuned to
-that phase flips the fork. The trick is specific to a layout's phase, hence the varied cue
-column of the plain corridor.
+can find such a policy: a feed-forward NEAT network that released B for one step when it saw
+the spikes ran 3 pixels behind for the rest of the level and finished both levels of a pair
+(docs/results.md). The phase a take-off depends on is specific to a layout, hence the varied
+cue column of the plain corridor.
 
 Levels are cached and immutable, as the generator's are.
 """
