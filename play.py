@@ -47,6 +47,7 @@ from envs.constants import (
 )
 from envs.level import Level, LevelError, builtin_names, load_level
 from envs.world import LevelBank, World, WorldView
+from viz.keys import QUIT_KEYS, WatchKeys
 
 DEFAULT_LEVEL = "1-1"
 END_PAUSE_FRAMES = FPS  # how long the death / completion message stays before the restart
@@ -60,7 +61,6 @@ KEYMAP = {
     "x": BTN_B,
     "shift": BTN_B,
 }
-QUIT_KEYS = {"quit", "escape", "q"}
 END_MESSAGES = {DEAD: "Ouch! Try again", COMPLETED: "Level complete!", TIMEOUT: "Time up!"}
 CONTROLS = "arrows move, Z/space jump, X/shift run, R restart, N next level, Esc/Q quit"
 HELP_LINES = (
@@ -69,9 +69,6 @@ HELP_LINES = (
     "+/- faster/slower   O overlay   R restart   N next level",
     "H this help   Esc/Q quit",
 )
-SPEEDS = (5, 15, 30, 60, 120, 240, 0)  # frames per second for +/-; 0: as fast as possible
-FASTER_KEYS = {"+", "=", "[+]"}
-SLOWER_KEYS = {"-", "[-]"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -364,18 +361,6 @@ def draw_help(frame, lines: Sequence[str]) -> None:
         y += label.get_height() + 4
 
 
-def next_speed(fps: int, faster: bool) -> int:
-    """The next of ``SPEEDS`` up (toward unlimited, 0) or down from ``fps``."""
-    order = list(SPEEDS)
-    rank = [float("inf") if f == 0 else f for f in order]
-    cur = float("inf") if fps == 0 else fps
-    if faster:
-        ups = [f for f, r in zip(order, rank, strict=True) if r > cur]
-        return ups[0] if ups else fps
-    downs = [f for f, r in zip(order, rank, strict=True) if r < cur]
-    return downs[-1] if downs else fps
-
-
 def play_window(
     game: Game,
     controller,
@@ -428,30 +413,9 @@ def play_window(
     return 0
 
 
-@dataclass
-class ViewKeys:
-    """The watching keys of every window (single play and races): O overlay, H help, pause,
-    . single step, +/- speed; and the frame's help box, pause message and HUD."""
-
-    overlay_on: bool
-    show_help: bool = False
-    paused: bool = False
-
-    def handle(self, pressed: set[str], window: object, pause_keys: set[str]) -> None:
-        if "o" in pressed:
-            self.overlay_on = not self.overlay_on
-        if "h" in pressed:
-            self.show_help = not self.show_help
-        if pressed & pause_keys:
-            self.paused = not self.paused
-        if pressed & FASTER_KEYS:
-            window.fps = next_speed(window.fps, True)  # type: ignore[attr-defined]
-        if pressed & SLOWER_KEYS:
-            window.fps = next_speed(window.fps, False)  # type: ignore[attr-defined]
-
-    def advances(self, pressed: set[str]) -> bool:
-        """Whether the game moves this frame (running, or one step while paused)."""
-        return not self.paused or "." in pressed
+class ViewKeys(WatchKeys):
+    """The watching keys of the built-in world's windows (single play and races), with the
+    frame's help box, pause message and HUD."""
 
     def show(self, window: object, frame: object, view: WorldView, message: str | None) -> None:
         if self.show_help:

@@ -21,12 +21,12 @@ import pygame  # noqa: E402
 
 from envs.constants import BUTTONS, COMPLETED, DEAD, FPS, RUNNING, TIMEOUT  # noqa: E402
 from envs.smb import END_X_1_1, Console, SmbRun, parse_stage, tile_grid  # noqa: E402
+from viz.keys import QUIT_KEYS, WatchKeys  # noqa: E402
 
 END_PAUSE_FRAMES = FPS  # the end message stays this long, then the stage restarts
 #: Where MarI/O counts a stage as done (its fitness bonus); the flag ends a run in any case.
 STAGE_END_X = {"1-1": END_X_1_1}
 HELP = "arrows move, Z/space A, X/shift B, R restart, N next stage, O overlay, P pause, Esc quit"
-SPEEDS = (5, 15, 30, 60, 120, 240, 0)  # frames per second for +/- (0: as fast as possible)
 
 
 class SmbGame:
@@ -186,12 +186,6 @@ def play_episodes(
         yield game.result(agent.name)
 
 
-def _next_speed(fps: int, faster: bool) -> int:
-    order = sorted(SPEEDS, key=lambda f: float("inf") if f == 0 else f)
-    i = order.index(fps) if fps in order else order.index(60)
-    return order[min(i + 1, len(order) - 1)] if faster else order[max(i - 1, 0)]
-
-
 def play_window(
     game: SmbGame,
     controller: Callable[[Any, SmbGame], np.ndarray],
@@ -213,13 +207,13 @@ def play_window(
     pause_keys = {"p"} if agent is None else {"p", "space"}
     frame = None
     shown = 0
-    paused = False
+    keys = WatchKeys(overlay_on)
     pressed_now = np.zeros((1, len(BUTTONS)), dtype=np.uint8)
     print(HELP)
     try:
         while not max_frames or shown < max_frames:
             pressed = window.poll()
-            if pressed & {"quit", "escape", "q"}:
+            if pressed & QUIT_KEYS:
                 break
             if "r" in pressed:
                 game.restart()
@@ -227,22 +221,15 @@ def play_window(
                 world, stage = parse_stage(game.level)
                 world, stage = (world, stage + 1) if stage < 4 else (world % 8 + 1, 1)
                 game = SmbGame(f"{world}-{stage}")
-            if "o" in pressed:
-                overlay_on = not overlay_on
-            if pressed & pause_keys:
-                paused = not paused
-            if pressed & {"+", "=", "[+]"}:
-                window.fps = _next_speed(window.fps, True)
-            if pressed & {"-", "[-]"}:
-                window.fps = _next_speed(window.fps, False)
-            if not paused or "." in pressed:
+            keys.handle(pressed, window, pause_keys)
+            if keys.advances(pressed):
                 pressed_now = controller(window, game)
                 game.advance(pressed_now)
             frame = draw_frame(
-                game, agent, pressed_now[0], scale, frame, overlay if overlay_on else None
+                game, agent, pressed_now[0], scale, frame, overlay if keys.overlay_on else None
             )
             run = game.run
-            message = "Paused" if paused else None
+            message = "Paused" if keys.paused else None
             if run.status == DEAD:
                 message = "Ouch! Try again" if agent is None else "Lost the life"
             elif run.status == COMPLETED:

@@ -13,6 +13,7 @@ import pytest
 import play
 from tests.viz.test_play import run_play
 from tests.viz.test_race import make_champion
+from viz.keys import next_speed
 
 KEYS = {"agent", "level", "completed", "progress", "frames", "fitness"}
 
@@ -111,9 +112,9 @@ def test_pause_step_speed_and_help_keys(small_level):
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
     assert play.play_window(game, play.human_controller, "t", 1, 0, max_frames=6) == 0
     assert game.world.view(0).frames == 1  # paused after one step
-    assert play.next_speed(60, True) == 120 and play.next_speed(60, False) == 30
-    assert play.next_speed(240, True) == 0 and play.next_speed(0, True) == 0
-    assert play.next_speed(0, False) == 240 and play.next_speed(5, False) == 5
+    assert next_speed(60, True) == 120 and next_speed(60, False) == 30
+    assert next_speed(240, True) == 0 and next_speed(0, True) == 0
+    assert next_speed(0, False) == 240 and next_speed(5, False) == 5
 
 
 def test_generated_level_by_seed(tmp_path):
