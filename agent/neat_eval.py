@@ -25,6 +25,7 @@ import neat
 import numpy as np
 
 from agent.neat_agent import NeatPolicy
+from agent.neat_rollout import play_compiled
 from agent.network import BatchedRecurrent, compile_population
 from envs.constants import BUTTONS, COMPLETED, P_STATUS, RUNNING, TIMEOUT
 from envs.level import Level
@@ -183,8 +184,12 @@ class PopulationEvaluator:
         net_backend: str = "numpy",
         device: str = "cpu",
         workers: int = 1,
+        threads: int = 1,
+        compiled_loop: bool = True,
     ):
         self.settings = settings or FitnessSettings()
+        self.threads = threads
+        self.compiled_loop = compiled_loop
         self.net_backend = net_backend
         self.device = device
         self.workers = workers
@@ -204,7 +209,12 @@ class PopulationEvaluator:
         """An ``agent.backends.EvaluatorFactory`` building this evaluator (without workers)."""
         from agent.backends import EvaluatorFactory
 
-        kwargs = {"net_backend": self.net_backend, "device": self.device}
+        kwargs = {
+            "net_backend": self.net_backend,
+            "device": self.device,
+            "threads": self.threads,
+            "compiled_loop": self.compiled_loop,
+        }
         return EvaluatorFactory(PopulationEvaluator, (self.levels, self.settings), kwargs)
 
     def evaluate(self, genomes: Sequence[tuple[int, object]], config: neat.Config) -> Evaluation:
@@ -230,8 +240,21 @@ class PopulationEvaluator:
         )
         world = World(self.bank, len(genomes) * n_levels)
         world.reset(np.tile(np.arange(n_levels, dtype=np.int32), len(genomes)))
-        policy = NeatPolicy(net, s.activations_per_step)
-        frames_simulated = play_population(policy, world, s, per_genome=n_levels)
+        arrays = net.kernel_arrays() if self.compiled_loop else None
+        if arrays is not None:
+            frames_simulated = play_compiled(
+                arrays,
+                world,
+                frame_skip=s.frame_skip,
+                view_radius=s.view_radius,
+                timeout_frames=s.timeout_frames,
+                timeout_growth=s.timeout_growth,
+                activations_per_step=s.activations_per_step,
+                threads=self.threads,
+            )
+        else:
+            policy = NeatPolicy(net, s.activations_per_step)
+            frames_simulated = play_population(policy, world, s, per_genome=n_levels)
         shape = (len(genomes), n_levels)
         completed = (world.status() == COMPLETED).reshape(shape)
         rightmost = world.rightmost_px().reshape(shape)

@@ -212,6 +212,76 @@ _VECTOR_ACTIVATIONS: dict[Callable[[float], float], Callable[[Any, Any], Any]] =
 }
 
 
+# neat-python's own scalar activations compiled by numba, for kernels that run a whole episode
+# without leaving compiled code (``agent.neat_rollout``). They are the reference functions
+# themselves, so results equal ``RecurrentNetwork``'s. Left out: ``inv`` (its try/except does not
+# compile) and ``cube`` (numba's ``z ** 3`` rounds differently from Python's ``pow``); a population
+# using them, or any user function, takes the step-by-step path.
+_COMPILED_ACTIVATIONS: tuple[Callable[[float], float], ...] = (
+    neat_act.tanh_activation,
+    neat_act.sigmoid_activation,
+    mario_sigmoid,
+    neat_act.relu_activation,
+    neat_act.identity_activation,
+    neat_act.clamped_activation,
+    neat_act.sin_activation,
+    neat_act.gauss_activation,
+    neat_act.elu_activation,
+    neat_act.lelu_activation,
+    neat_act.selu_activation,
+    neat_act.softplus_activation,
+    neat_act.abs_activation,
+    neat_act.hat_activation,
+    neat_act.square_activation,
+    neat_act.log_activation,
+    neat_act.exp_activation,
+)
+_nb = [njit(cache=True, inline="always")(fn) for fn in _COMPILED_ACTIVATIONS]
+(_nb_tanh, _nb_sigmoid, _nb_mario, _nb_relu, _nb_identity, _nb_clamped, _nb_sin, _nb_gauss) = _nb[
+    :8
+]
+(_nb_elu, _nb_lelu, _nb_selu, _nb_softplus, _nb_abs, _nb_hat, _nb_square, _nb_log) = _nb[8:16]
+_nb_exp = _nb[16]
+
+
+@njit(cache=True, inline="always")
+def activate_code(code, z):
+    """``_COMPILED_ACTIVATIONS[code](z)`` inside compiled code (tanh, the default, first)."""
+    if code == 0:
+        return _nb_tanh(z)
+    if code == 1:
+        return _nb_sigmoid(z)
+    if code == 2:
+        return _nb_mario(z)
+    if code == 3:
+        return _nb_relu(z)
+    if code == 4:
+        return _nb_identity(z)
+    if code == 5:
+        return _nb_clamped(z)
+    if code == 6:
+        return _nb_sin(z)
+    if code == 7:
+        return _nb_gauss(z)
+    if code == 8:
+        return _nb_elu(z)
+    if code == 9:
+        return _nb_lelu(z)
+    if code == 10:
+        return _nb_selu(z)
+    if code == 11:
+        return _nb_softplus(z)
+    if code == 12:
+        return _nb_abs(z)
+    if code == 13:
+        return _nb_hat(z)
+    if code == 14:
+        return _nb_square(z)
+    if code == 15:
+        return _nb_log(z)
+    return _nb_exp(z)
+
+
 # Non-sum aggregations as segmented reductions. ``g`` (k, E_g) holds the weighted incoming values
 # of the nodes that use the aggregation, concatenated node by node along the last axis; ``seg`` is
 # the ``_AggGroup`` describing the segments (each has >= 1 edge: only evaluated nodes get here).
@@ -704,6 +774,36 @@ class _ActGroup:
     python: Callable[[float], float]
 
 
+@dataclass(frozen=True)
+class KernelArrays:
+    """A numpy, float64 ``BatchedRecurrent`` as flat arrays that compiled code can step.
+
+    Instance ``b = p * k + j`` keeps its state in ``values[j, p*N : (p+1)*N]`` (the network's
+    own state array, shared: a kernel stepping it moves the network on). Genome ``p``'s evaluated
+    nodes are ``eval_start[p]`` to ``eval_start[p+1]``; node ``r`` sits at column ``eval_col[r]``
+    and sums its edges ``row_start[r]`` to ``row_end[r]`` in neat-python's order; an edge reads
+    input cell ``edge_input[e]`` when that is >= 0, else state column ``edge_col[e]``. Genome
+    ``p`` reads the input cells ``cells[cell_start[p] : cell_start[p+1]]``.
+    """
+
+    batch_per_genome: int
+    max_nodes: int
+    num_inputs: int
+    values: np.ndarray  # (k, P*N) float64
+    eval_start: np.ndarray  # (P+1,) int64
+    eval_col: np.ndarray  # (R,) int64
+    row_start: np.ndarray  # (R,) int64
+    row_end: np.ndarray  # (R,) int64
+    edge_input: np.ndarray  # (E,) int64
+    edge_col: np.ndarray  # (E,) int64
+    edge_weight: np.ndarray  # (E,) float64
+    bias: np.ndarray  # (R,) float64
+    response: np.ndarray  # (R,) float64
+    activation: np.ndarray  # (R,) int8 codes of ``activate_code``
+    cell_start: np.ndarray  # (P+1,) int64
+    cells: np.ndarray  # (C,) int64 flat input-grid cells
+
+
 class BatchedRecurrent:
     """``B = P * batch_per_genome`` recurrent networks stepped together.
 
@@ -977,6 +1077,43 @@ class BatchedRecurrent:
         old = self._values.reshape(k, P, N)
         out._values.reshape(k, len(pos), N)[...] = old[:, self._to_backend(pos)]
         return out
+
+    def kernel_arrays(self) -> KernelArrays | None:
+        """This network as flat arrays for a compiled episode loop (``agent.neat_rollout``), or
+        None where only ``activate`` can run it: the torch backend, float32 state, a non-sum
+        aggregation, or an activation without a compiled form."""
+        c = self.compiled
+        if self._torch is not None or self.dtype != np.float64 or self._agg_groups:
+            return None
+        table = {fn: code for code, fn in enumerate(_COMPILED_ACTIVATIONS)}
+        if any(fn not in table for fn in c.activation_functions):
+            return None
+        P, N, M, k = self._shape
+        eval_rows = np.flatnonzero(c.evaluated.reshape(-1))
+        codes = np.array([table[fn] for fn in c.activation_functions], dtype=np.int8)
+        # The input cells each genome reads, so the grid is computed only where it is read.
+        from_input = self._edge_x_col >= 0
+        cell_keys = np.unique(c.edge_genome[from_input] * c.num_inputs + c.edge_src[from_input])
+        genomes = np.arange(P + 1)
+        self._store_inputs()
+        return KernelArrays(
+            batch_per_genome=k,
+            max_nodes=N,
+            num_inputs=c.num_inputs,
+            values=self._values,
+            eval_start=np.searchsorted(eval_rows // M, genomes),
+            eval_col=np.asarray(self._eval_col),
+            row_start=self._row_start,
+            row_end=self._row_end,
+            edge_input=self._edge_x_col,
+            edge_col=np.asarray(self._edge_col),
+            edge_weight=np.asarray(self._edge_w),
+            bias=np.asarray(self._bias),
+            response=np.asarray(self._response),
+            activation=codes[c.activation_ids.reshape(-1)[eval_rows]],
+            cell_start=np.searchsorted(cell_keys // c.num_inputs, genomes),
+            cells=cell_keys % c.num_inputs,
+        )
 
     @property
     def node_values(self) -> np.ndarray:

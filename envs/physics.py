@@ -304,6 +304,26 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     P[i, P_APREV] = 1 if a else 0
 
 
+@njit(cache=True, inline="always")
+def controls(actions, i):
+    """World ``i``'s buttons (row ``i`` of an (N, 6) array) as A held, B held and direction
+    (-1, 0, +1): LEFT and RIGHT together cancel out."""
+    a = actions[i, 0] != 0
+    b = actions[i, 1] != 0
+    d = (1 if actions[i, 5] != 0 else 0) - (1 if actions[i, 4] != 0 else 0)
+    return a, b, d
+
+
+@njit(cache=True)
+def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames):
+    """Advance world ``i`` by up to ``n_frames`` frames with A, B and direction ``d`` held; a
+    world that ends (or has ended) stays frozen."""
+    for _ in range(n_frames):
+        if P[i, P_STATUS] != RUNNING:
+            break
+        _frame(i, P, E, D, tiles, dyn, LD, a, b, d)
+
+
 @njit(cache=True)
 def step(P, E, D, tiles, dyn, LD, actions, n_frames):
     """Advance every running world by ``n_frames`` frames holding ``actions`` (N, 6) buttons.
@@ -311,13 +331,8 @@ def step(P, E, D, tiles, dyn, LD, actions, n_frames):
     Worlds that are dead, complete or out of time stay frozen until they are reset.
     """
     for i in range(P.shape[0]):
-        a = actions[i, 0] != 0
-        b = actions[i, 1] != 0
-        d = (1 if actions[i, 5] != 0 else 0) - (1 if actions[i, 4] != 0 else 0)
-        for _ in range(n_frames):
-            if P[i, P_STATUS] != RUNNING:
-                break
-            _frame(i, P, E, D, tiles, dyn, LD, a, b, d)
+        a, b, d = controls(actions, i)
+        step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames)
 
 
 @njit(cache=True)
@@ -348,40 +363,52 @@ def reset(P, E, D, LD, spawns, mask, levels):
 
 
 @njit(cache=True)
-def observe(P, E, tiles, LD, radius, out):
-    """MarI/O's tile grid around each player: 1 solid, -1 enemy or spikes, 0 otherwise.
+def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
+    """MarI/O's tile grid around player ``i``: 1 solid, -1 enemy or spikes, 0 otherwise.
 
-    The grid is sampled every 16 px from the player's centre; rows above or below the map read
-    0 (so a pit reads empty), columns left or right of the map read 1.
+    ``grid`` is the flat (2r+1)^2 grid, row-major. Only the cells listed in ``cells`` (flat
+    indices) are computed from the tiles, so a caller that reads a few cells pays for those;
+    enemies are then marked -1 wherever they are in the grid. The grid is sampled every 16 px
+    from the player's centre; rows above or below the map read 0 (so a pit reads empty), columns
+    left or right of the map read 1.
     """
+    lvl = P[i, P_LEVEL]
+    h = LD[lvl, LD_H]
+    w = LD[lvl, LD_W]
+    cx = P[i, PX] + PLAYER_W // 2
+    cy = P[i, PY] + PLAYER_H // 2
+    size = 2 * radius + 1
+    for cell in cells:
+        gy, gx = cell // size, cell % size
+        v = 0.0
+        row = (cy + (gy - radius) * TILE) // TILE
+        if 0 <= row < h:
+            col = (cx + (gx - radius) * TILE) // TILE
+            if col < 0 or col >= w:
+                v = 1.0
+            else:
+                t = tiles[lvl, row, col]
+                if SOLID[t]:
+                    v = 1.0
+                elif t == SPIKES:
+                    v = -1.0
+        grid[cell] = v
+    for k in range(LD[lvl, LD_NE]):
+        if E[i, k, E_ALIVE] == 0:
+            continue
+        ix = (E[i, k, EX] + ENEMY_W // 2 - cx + TILE // 2) // TILE
+        iy = (E[i, k, EY] + ENEMY_H // 2 - cy + TILE // 2) // TILE
+        if -radius <= ix <= radius and -radius <= iy <= radius:
+            grid[(iy + radius) * size + ix + radius] = -1.0
+
+
+@njit(cache=True)
+def observe(P, E, tiles, LD, radius, out):
+    """Every player's whole grid (``observe_cells`` on all cells) into ``out`` (N, 2r+1, 2r+1)."""
+    size = 2 * radius + 1
+    cells = np.arange(size * size)
     for i in range(P.shape[0]):
-        lvl = P[i, P_LEVEL]
-        h = LD[lvl, LD_H]
-        w = LD[lvl, LD_W]
-        cx = P[i, PX] + PLAYER_W // 2
-        cy = P[i, PY] + PLAYER_H // 2
-        for gy in range(2 * radius + 1):
-            row = (cy + (gy - radius) * TILE) // TILE
-            for gx in range(2 * radius + 1):
-                v = 0.0
-                if 0 <= row < h:
-                    col = (cx + (gx - radius) * TILE) // TILE
-                    if col < 0 or col >= w:
-                        v = 1.0
-                    else:
-                        t = tiles[lvl, row, col]
-                        if SOLID[t]:
-                            v = 1.0
-                        elif t == SPIKES:
-                            v = -1.0
-                out[i, gy, gx] = v
-        for k in range(LD[lvl, LD_NE]):
-            if E[i, k, E_ALIVE] == 0:
-                continue
-            ix = (E[i, k, EX] + ENEMY_W // 2 - cx + TILE // 2) // TILE
-            iy = (E[i, k, EY] + ENEMY_H // 2 - cy + TILE // 2) // TILE
-            if -radius <= ix <= radius and -radius <= iy <= radius:
-                out[i, iy + radius, ix + radius] = -1.0
+        observe_cells(i, P, E, tiles, LD, radius, cells, out[i].reshape(size * size))
 
 
 def empty_actions(n: int) -> np.ndarray:

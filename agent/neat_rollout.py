@@ -1,0 +1,156 @@
+"""A NEAT population's episodes played inside one compiled loop: observe, think, act, in lockstep.
+
+``agent.neat_eval.play_population`` steps the worlds and the networks from Python, one numpy or
+numba call after another per decision. At a few dozen microseconds of work per decision for 300
+genomes, those calls and the arrays between them cost as much as the work itself. Here the whole
+loop runs in compiled code: at each decision every running world, in order, reads the grid cells
+its genome looks at (``envs.physics.observe_cells``), runs its network's synchronous updates,
+presses the buttons whose outputs are positive and holds them for ``frame_skip`` frames
+(``envs.physics.step_world``), then the MarI/O no-progress timeout is checked. The physics and
+the grid are the one copy in ``envs.physics``; the network arrays are those of
+``agent.network.BatchedRecurrent`` (``kernel_arrays``), and activations are neat-python's own
+functions compiled, so fitness equals the step-by-step path's and neat-python's.
+
+Worlds never touch each other, so with ``threads > 1`` the batch is cut into chunks of worlds, each
+played to the end in its own lockstep loop on a thread (the kernels release the GIL); the result
+does not depend on the thread count. A decision is ~1 us of work per world, too little to share
+among threads decision by decision: a sync per decision costs more, and on a busy machine far
+more, than it saves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+
+from agent.network import KernelArrays, activate_code
+from envs.constants import BUTTONS, P_FRAMES, P_LAST_PROGRESS, P_STATUS, RUNNING, TIMEOUT
+from envs.physics import controls, observe_cells, step_world
+from envs.world import World
+
+__all__ = ["play_compiled"]
+
+
+@njit(cache=True, nogil=True)
+def _decide(w, net, shape, grid, new, actions, updates):
+    """World ``w``'s network: ``updates`` synchronous updates from the inputs in ``grid[w]``,
+    then its buttons into ``actions[w]`` (pressed where the output is positive)."""
+    values, eval_start, eval_col, row_start, row_end, edge_input, edge_col = net[:7]
+    edge_weight, bias, response, activation = net[7:11]
+    k, N, n_in = shape
+    p, j = w // k, w % k
+    r0, r1 = eval_start[p], eval_start[p + 1]
+    for _ in range(updates):
+        for r in range(r0, r1):
+            s = 0.0  # neat's sum: the weighted inputs added one by one, in gene order
+            for e in range(row_start[r], row_end[r]):
+                c = edge_input[e]
+                if c >= 0:
+                    s += grid[w, c] * edge_weight[e]
+                else:
+                    s += values[j, edge_col[e]] * edge_weight[e]
+            new[w, r - r0] = activate_code(activation[r], bias[r] + response[r] * s)
+        for r in range(r0, r1):  # written after all are computed: every node read old values
+            values[j, eval_col[r]] = new[w, r - r0]
+    base = p * N + n_in
+    for o in range(actions.shape[1]):
+        actions[w, o] = 1 if values[j, base + o] > 0.0 else 0
+
+
+@njit(cache=True, nogil=True)
+def _play(lo, hi, worlds, net, shape, rules, max_eval):
+    """Worlds ``lo`` to ``hi`` (network instance w drives world w), in lockstep until each run
+    has ended. ``worlds`` = (P, E, D, tiles, dyn, LD); ``net`` = the ``KernelArrays`` arrays in
+    field order from ``values``; ``shape`` = (k, N, n_in); ``rules`` = (view radius, frame skip,
+    timeout, timeout growth, updates per decision, buttons)."""
+    P, E, D, tiles, dyn, LD = worlds
+    cell_start, cells = net[11], net[12]
+    radius, frame_skip, timeout, growth, updates, n_buttons = rules
+    size = 2 * radius + 1
+    grid = np.zeros((hi, size * size), dtype=np.float32)  # rows below lo unused
+    new = np.empty((hi, max(max_eval, 1)), dtype=net[0].dtype)
+    actions = np.zeros((hi, n_buttons), dtype=np.uint8)
+    live = np.empty(hi - lo, dtype=np.int64)
+    n_live = 0
+    for w in range(lo, hi):
+        if P[w, P_STATUS] == RUNNING:
+            live[n_live] = w
+            n_live += 1
+    while n_live > 0:
+        for t in range(n_live):
+            w = live[t]
+            p = w // shape[0]
+            mine = cells[cell_start[p] : cell_start[p + 1]]
+            observe_cells(w, P, E, tiles, LD, radius, mine, grid[w])
+            _decide(w, net, shape, grid, new, actions, updates)
+            a, b, d = controls(actions, w)
+            step_world(w, P, E, D, tiles, dyn, LD, a, b, d, frame_skip)
+            frames = P[w, P_FRAMES]
+            stalled = frames - P[w, P_LAST_PROGRESS] >= timeout + growth * frames
+            if stalled and P[w, P_STATUS] == RUNNING:
+                P[w, P_STATUS] = TIMEOUT
+        kept = 0
+        for t in range(n_live):
+            if P[live[t], P_STATUS] == RUNNING:
+                live[kept] = live[t]
+                kept += 1
+        n_live = kept
+
+
+def play_compiled(
+    net: KernelArrays,
+    world: World,
+    *,
+    frame_skip: int,
+    view_radius: int,
+    timeout_frames: float,
+    timeout_growth: float,
+    activations_per_step: int = 1,
+    threads: int = 1,
+) -> int:
+    """Play network instance b in world b until every run ends; returns frames simulated.
+
+    The same rules as ``agent.neat_eval.play_population``: a run ends when its world does or when
+    it has gone ``timeout_frames + timeout_growth * frames`` frames without a new rightmost
+    position, checked at each decision. ``threads`` > 1 plays chunks of worlds on that many
+    threads, with the same result.
+    """
+    n = world.n
+    k = net.batch_per_genome
+    if net.values.shape[1] * k != n * net.max_nodes:
+        raise ValueError(
+            f"the network has {net.values.shape[1] // net.max_nodes * k} instances, "
+            f"the world batch {n}"
+        )
+    if (2 * view_radius + 1) ** 2 != net.num_inputs:
+        raise ValueError(
+            f"view radius {view_radius} does not give the network's {net.num_inputs} inputs"
+        )
+    b = world.bank
+    max_eval = int(np.diff(net.eval_start).max()) if len(net.eval_start) > 1 else 0
+    fields = [f.name for f in dataclasses.fields(net)]
+    arrays = tuple(getattr(net, name) for name in fields[fields.index("values") :])
+    rules = (view_radius, frame_skip, float(timeout_frames), float(timeout_growth))
+    args = (
+        (world.P, world.E, world.D, b.tiles, b.dyn, b.info),
+        arrays,
+        (k, net.max_nodes, net.num_inputs),
+        (*rules, activations_per_step, len(BUTTONS)),
+        max_eval,
+    )
+    if threads <= 1 or n < 2 * threads:
+        _play(0, n, *args)
+    else:
+        # Runs differ in length, so more chunks than threads, taken as threads come free.
+        bounds = np.linspace(0, n, 4 * threads + 1).astype(int)
+        with ThreadPoolExecutor(threads) as pool:
+            done = [
+                pool.submit(_play, lo, hi, *args)
+                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+            for job in done:
+                job.result()
+    return int(world.frames().sum())

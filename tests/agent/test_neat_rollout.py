@@ -1,0 +1,155 @@
+"""The compiled episode loop (agent.neat_rollout): same runs as the step-by-step path and as
+neat-python, whatever the thread count, and a fallback where it has no compiled form."""
+
+import math
+
+import numpy as np
+import pytest
+
+from agent.neat_eval import FitnessSettings, PopulationEvaluator, reference_fitness
+from agent.neat_rollout import play_compiled
+from agent.network import (
+    _COMPILED_ACTIVATIONS,
+    BatchedRecurrent,
+    activate_code,
+    compile_population,
+    register_custom,
+)
+from envs.level import load_level
+from envs.world import LevelBank, World
+from tests.agent.test_neat_eval import load_config, random_population
+
+COMPILED = "sigmoid tanh sin gauss relu elu lelu selu softplus identity clamped hat abs"
+COMPILED_NAMES = (COMPILED + " mario_sigmoid").split()
+FIELDS = ("fitness", "level_fitness", "completed", "rightmost", "frames")
+
+
+def platformer_config(**overrides):
+    """The evaluator tests' 169-input config, with genome settings overridden."""
+    config = load_config()
+    gc = config.genome_config
+    for name, value in overrides.items():
+        setattr(gc, name, value)
+    register_custom(config)
+    return config
+
+
+def sum_config():
+    """Many activations (all with a compiled form), hidden nodes, recurrent links, sum only."""
+    return platformer_config(
+        activation_options=COMPILED_NAMES,
+        aggregation_options=["sum"],
+        aggregation_default="sum",
+    )
+
+
+def mutated_population(config, n, seed):
+    return random_population(config, n, seed, mutations=25)
+
+
+def assert_same(a, b):
+    for key in FIELDS:
+        assert np.array_equal(getattr(a, key), getattr(b, key)), key
+    assert a.frames_simulated == b.frames_simulated
+
+
+def test_compiled_activations_are_neat_pythons():
+    """Each compiled activation code returns exactly what neat-python's function returns."""
+    zs = [-1e6, -61.0, -3.5, -1.0, -0.37, -1e-9, 0.0, 1e-9, 0.2, 0.999, 1.0, 3.5, 24.0, 1e6]
+    for code, fn in enumerate(_COMPILED_ACTIVATIONS):
+        for z in zs:
+            want = fn(z)
+            got = activate_code(code, z)
+            assert got == want or (math.isnan(got) and math.isnan(want)), (fn.__name__, z)
+
+
+def test_compiled_loop_equals_step_by_step_path():
+    """On random recurrent genomes (hidden nodes, self-loops, disabled genes, 14 activations),
+    over two levels and two network updates per decision, the compiled loop gives the same
+    fitness, frames, rightmost and completion as the Python-driven lockstep loop."""
+    config = sum_config()
+    genomes = mutated_population(config, 40, seed=11)
+    levels = [load_level("1-1"), load_level("1-2")]
+    s = FitnessSettings(activations_per_step=2)
+    net = BatchedRecurrent(compile_population(genomes, config), 2, dtype=np.float64)
+    assert net.kernel_arrays() is not None  # this population does take the compiled loop
+    fast = PopulationEvaluator(levels, s).evaluate(genomes, config)
+    slow = PopulationEvaluator(levels, s, compiled_loop=False).evaluate(genomes, config)
+    assert_same(fast, slow)
+    assert len(set(fast.fitness.round(3))) > 5  # the genomes really play differently
+
+
+def test_compiled_loop_equals_neat_python():
+    """The compiled loop's fitness equals RecurrentNetwork + the single Gymnasium env's."""
+    config = sum_config()
+    genomes = mutated_population(config, 16, seed=12)
+    levels = [load_level("1-1")]
+    ev = PopulationEvaluator(levels).evaluate(genomes, config)
+    ref = [reference_fitness(g, config, levels, FitnessSettings()) for _, g in genomes]
+    np.testing.assert_allclose(ev.fitness, ref, rtol=0, atol=1e-9)
+
+
+def test_threads_do_not_change_results():
+    """Spreading the worlds over threads gives exactly the one-thread result."""
+    config = sum_config()
+    genomes = mutated_population(config, 30, seed=13)
+    levels = [load_level("1-1"), load_level("1-3")]
+    one = PopulationEvaluator(levels).evaluate(genomes, config)
+    for threads in (2, 3):
+        assert_same(PopulationEvaluator(levels, threads=threads).evaluate(genomes, config), one)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"aggregation_options": ["sum", "max"]},  # a non-sum aggregation
+        {"activation_options": ["tanh", "inv"], "aggregation_options": ["sum"]},  # no numba form
+    ],
+)
+def test_populations_without_a_compiled_form_fall_back(overrides):
+    """A population using a function the loop cannot compile is played step by step instead,
+    with neat-python's fitness all the same."""
+    config = platformer_config(**overrides)
+    genomes = mutated_population(config, 24, seed=14)
+    net = BatchedRecurrent(compile_population(genomes, config), 1, dtype=np.float64)
+    assert net.kernel_arrays() is None
+    levels = [load_level("1-1")]
+    ev = PopulationEvaluator(levels).evaluate(genomes, config)
+    ref = [reference_fitness(g, config, levels, FitnessSettings()) for _, g in genomes]
+    np.testing.assert_allclose(ev.fitness, ref, rtol=0, atol=1e-9)
+
+
+def test_only_the_cells_a_genome_reads_are_listed():
+    """kernel_arrays lists, per genome, exactly the input cells its kept connections read."""
+    config = sum_config()
+    genomes = mutated_population(config, 12, seed=15)
+    compiled = compile_population(genomes, config)
+    arrays = BatchedRecurrent(compiled, 1, dtype=np.float64).kernel_arrays()
+    for p in range(compiled.num_genomes):
+        mine = compiled.edge_genome == p
+        src = compiled.edge_src[mine]
+        want = sorted(set(src[src < compiled.num_inputs].tolist()))
+        got = arrays.cells[arrays.cell_start[p] : arrays.cell_start[p + 1]].tolist()
+        assert got == want
+
+
+def test_float32_and_torch_networks_have_no_kernel_arrays():
+    """Only float64 numpy networks run in the compiled loop (float32 rounds differently)."""
+    config = sum_config()
+    compiled = compile_population(mutated_population(config, 4, seed=16), config)
+    assert BatchedRecurrent(compiled, 1, dtype=np.float32).kernel_arrays() is None
+    torch_net = BatchedRecurrent(compiled, 1, backend="torch", dtype=np.float64)
+    assert torch_net.kernel_arrays() is None
+
+
+def test_mismatched_batch_is_refused():
+    """A network whose instance count differs from the world batch is a clear error."""
+    config = sum_config()
+    compiled = compile_population(mutated_population(config, 4, seed=17), config)
+    arrays = BatchedRecurrent(compiled, 1, dtype=np.float64).kernel_arrays()
+    world = World(LevelBank([load_level("1-1")]), 5)
+    world.reset(0)
+    with pytest.raises(ValueError, match="4 instances, the world batch 5"):
+        play_compiled(
+            arrays, world, frame_skip=5, view_radius=6, timeout_frames=20, timeout_growth=0.25
+        )
