@@ -2,15 +2,19 @@
 
 Side by side on the same population and level, in one run:
 
-- ``batched``: ``agent.neat_eval.PopulationEvaluator`` (all genomes in lockstep, one process);
-- ``batched, 2 workers``: the same split into two worker-process shards;
+- ``batched``: ``agent.neat_eval.PopulationEvaluator`` (all genomes in lockstep in one compiled
+  loop, one process), on 1 thread and on 2;
+- ``batched, 2 worker processes``: the same split into two worker-process shards;
+- ``batched, Python-driven lockstep loop``: the evaluator's step-by-step path (numba physics and
+  network kernels called from Python at each decision), which populations with a function the
+  compiled loop lacks still take;
 - ``neat-python serial``: for each genome ``RecurrentNetwork.create`` and a single-env loop;
 - ``neat-python ParallelEvaluator (2)``: the same loop in neat-python's process pool.
 
-All four must give the same fitness values (checked, every run). The population is that of a real
+All must give the same fitness values (checked, every run). The population is that of a real
 run after ``--evolve`` generations (default 10). Median of ``--repeats`` timed evaluations each,
 taken round-robin (one of each evaluator per round) so that load from other jobs on a shared
-machine hits all four alike. Run:
+machine hits every row alike. Run:
 ``python benchmarks/bench_neat_eval.py [--config configs/neat.ini] [--level 1-1]``.
 """
 
@@ -26,6 +30,9 @@ import numpy as np
 
 from agent.neat_eval import FitnessSettings, PopulationEvaluator, reference_fitness
 from envs.level import load_level
+
+SERIAL = "neat-python serial: RecurrentNetwork + single env"
+PARALLEL = "neat-python ParallelEvaluator, 2 workers"
 
 
 def load_config(path: str) -> neat.Config:
@@ -75,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     genomes = population(config, levels[0], args.evolve, args.seed)
     settings = FitnessSettings()
     batched = PopulationEvaluator(levels, settings)
+    threaded = PopulationEvaluator(levels, settings, threads=2)
+    stepwise = PopulationEvaluator(levels, settings, compiled_loop=False)
     sharded = PopulationEvaluator(levels, settings, workers=2)
     ev = batched.evaluate(genomes, config)  # warm-up: compiles the kernels
-    sharded.evaluate(genomes, config)
+    for other in (threaded, stepwise, sharded):
+        other.evaluate(genomes, config)
 
     def serial() -> list[float]:
         return [reference_fitness(g, config, levels, settings) for _, g in genomes]
@@ -91,10 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         return [g.fitness for _, g in genomes]
 
     rows = [
-        ("batched (this project)", lambda: batched.evaluate(genomes, config).fitness),
+        ("batched (this project), 1 thread", lambda: batched.evaluate(genomes, config).fitness),
+        ("batched, 2 threads", lambda: threaded.evaluate(genomes, config).fitness),
         ("batched, 2 worker processes", lambda: sharded.evaluate(genomes, config).fitness),
-        ("neat-python serial: RecurrentNetwork + single env", serial),
-        ("neat-python ParallelEvaluator, 2 workers", neat_parallel),
+        (
+            "batched, Python-driven lockstep loop (before the compiled loop)",
+            lambda: stepwise.evaluate(genomes, config).fitness,
+        ),
+        (SERIAL, serial),
+        (PARALLEL, neat_parallel),
     ]
     nodes = np.mean([len(g.nodes) for _, g in genomes])
     conns = np.mean([sum(c.enabled for c in g.connections.values()) for _, g in genomes])
@@ -106,36 +121,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("| evaluator | seconds per generation | frames/s | speed-up vs serial |")
     print("|---|---:|---:|---:|")
-    # Repeats go round-robin over the four evaluators, so a change in the machine's load during
+    # Repeats go round-robin over the evaluators, so a change in the machine's load during
     # the run (a shared machine) falls on every row alike, not on whichever row ran then.
     runs: dict[str, list[tuple[float, object]]] = {name: [] for name, _ in rows}
     for _ in range(args.repeats):
         for name, fn in rows:
             runs[name].append(timed(fn))
     times = {name: statistics.median(t for t, _ in runs[name]) for name, _ in rows}
-    serial_name = rows[2][0]
     for name, _ in rows:
         for _, fitness in runs[name]:
             fitness = np.asarray(fitness, dtype=np.float64)
             if not np.allclose(fitness, ev.fitness, rtol=0, atol=1e-9):
                 raise SystemExit(f"{name}: fitness differs from the batched evaluator")
-        ratio = f"{times[serial_name] / times[name]:.1f}x"
+        ratio = f"{times[SERIAL] / times[name]:.1f}x"
         print(
             f"| {name} | {times[name]:.3f} | {ev.frames_simulated / times[name]:,.0f} | {ratio} |",
             flush=True,
         )
-    # The same ratio per round (serial and batched timed moments apart), then its median.
-    paired = statistics.median(
-        s / b for (s, _), (b, _) in zip(runs[serial_name], runs[rows[0][0]], strict=True)
-    )
-    print(
-        f"\nbatched vs serial: {times[serial_name] / times[rows[0][0]]:.0f}x "
-        f"(median of per-round ratios: {paired:.0f}x); "
-        f"batched vs ParallelEvaluator(2): {times[rows[3][0]] / times[rows[0][0]]:.0f}x; "
-        "all four gave identical fitness values in every run"
-    )
-    batched.close()
-    sharded.close()
+    # The same ratios per round (serial and batched timed moments apart), then their median.
+    print()
+    for name in (rows[0][0], rows[1][0]):
+        paired = statistics.median(
+            s / b for (s, _), (b, _) in zip(runs[SERIAL], runs[name], strict=True)
+        )
+        print(
+            f"{name}: {times[SERIAL] / times[name]:.0f}x serial (median of per-round ratios: "
+            f"{paired:.0f}x), {times[PARALLEL] / times[name]:.0f}x ParallelEvaluator(2)"
+        )
+    print(f"all {len(rows)} evaluators gave identical fitness values in every run")
+    for evaluator in (batched, threaded, stepwise, sharded):
+        evaluator.close()
     parallel.close() if hasattr(parallel, "close") else None
     return 0
 
