@@ -129,6 +129,10 @@ def play_compiled(
         raise ValueError(
             f"view radius {view_radius} does not give the network's {net.num_inputs} inputs"
         )
+    if net.num_outputs != len(BUTTONS):
+        raise ValueError(
+            f"the network has {net.num_outputs} outputs, the controller {len(BUTTONS)} buttons"
+        )
     b = world.bank
     max_eval = int(np.diff(net.eval_start).max()) if len(net.eval_start) > 1 else 0
     fields = [f.name for f in dataclasses.fields(net)]

@@ -789,6 +789,7 @@ class KernelArrays:
     batch_per_genome: int
     max_nodes: int
     num_inputs: int
+    num_outputs: int
     values: np.ndarray  # (k, P*N) float64
     eval_start: np.ndarray  # (P+1,) int64
     eval_col: np.ndarray  # (R,) int64
@@ -1100,6 +1101,7 @@ class BatchedRecurrent:
             batch_per_genome=k,
             max_nodes=N,
             num_inputs=c.num_inputs,
+            num_outputs=c.num_outputs,
             values=self._values,
             eval_start=np.searchsorted(eval_rows // M, genomes),
             eval_col=np.asarray(self._eval_col),

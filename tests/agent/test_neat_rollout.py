@@ -153,3 +153,22 @@ def test_mismatched_batch_is_refused():
         play_compiled(
             arrays, world, frame_skip=5, view_radius=6, timeout_frames=20, timeout_growth=0.25
         )
+
+
+def test_network_without_six_outputs_is_refused():
+    """A network with other than one output per button is a clear error, not a silent read of
+    hidden nodes as buttons."""
+    config = platformer_config(
+        num_outputs=4,
+        output_keys=[0, 1, 2, 3],
+        aggregation_options=["sum"],
+        aggregation_default="sum",
+    )
+    compiled = compile_population(mutated_population(config, 3, seed=18), config)
+    arrays = BatchedRecurrent(compiled, 1, dtype=np.float64).kernel_arrays()
+    world = World(LevelBank([load_level("1-1")]), 3)
+    world.reset(0)
+    with pytest.raises(ValueError, match="4 outputs, the controller 6 buttons"):
+        play_compiled(
+            arrays, world, frame_skip=5, view_radius=6, timeout_frames=20, timeout_growth=0.25
+        )
