@@ -242,16 +242,7 @@ class PopulationEvaluator:
         world.reset(np.tile(np.arange(n_levels, dtype=np.int32), len(genomes)))
         arrays = net.kernel_arrays() if self.compiled_loop else None
         if arrays is not None:
-            frames_simulated = play_compiled(
-                arrays,
-                world,
-                frame_skip=s.frame_skip,
-                view_radius=s.view_radius,
-                timeout_frames=s.timeout_frames,
-                timeout_growth=s.timeout_growth,
-                activations_per_step=s.activations_per_step,
-                threads=self.threads,
-            )
+            frames_simulated = play_compiled(arrays, world, s, self.threads)
         else:
             policy = NeatPolicy(net, s.activations_per_step)
             frames_simulated = play_population(policy, world, s, per_genome=n_levels)

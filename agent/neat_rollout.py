@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -100,24 +101,16 @@ def _play(lo, hi, worlds, net, shape, rules, max_eval):
         n_live = kept
 
 
-def play_compiled(
-    net: KernelArrays,
-    world: World,
-    *,
-    frame_skip: int,
-    view_radius: int,
-    timeout_frames: float,
-    timeout_growth: float,
-    activations_per_step: int = 1,
-    threads: int = 1,
-) -> int:
+def play_compiled(net: KernelArrays, world: World, settings: Any, threads: int = 1) -> int:
     """Play network instance b in world b until every run ends; returns frames simulated.
 
-    The same rules as ``agent.neat_eval.play_population``: a run ends when its world does or when
-    it has gone ``timeout_frames + timeout_growth * frames`` frames without a new rightmost
-    position, checked at each decision. ``threads`` > 1 plays chunks of worlds on that many
-    threads, with the same result.
+    ``settings`` is an ``agent.neat_eval.FitnessSettings`` (frame skip, view radius, timeout,
+    network updates per decision). The same rules as ``agent.neat_eval.play_population``: a run
+    ends when its world does or when it has gone ``timeout_frames + timeout_growth * frames``
+    frames without a new rightmost position, checked at each decision. ``threads`` > 1 plays
+    chunks of worlds on that many threads, with the same result.
     """
+    s = settings
     n = world.n
     k = net.batch_per_genome
     if net.values.shape[1] * k != n * net.max_nodes:
@@ -125,9 +118,10 @@ def play_compiled(
             f"the network has {net.values.shape[1] // net.max_nodes * k} instances, "
             f"the world batch {n}"
         )
-    if (2 * view_radius + 1) ** 2 != net.num_inputs:
+    if s.num_inputs != net.num_inputs:
         raise ValueError(
-            f"view radius {view_radius} does not give the network's {net.num_inputs} inputs"
+            f"view radius {s.view_radius} gives {s.num_inputs} inputs, the network has "
+            f"{net.num_inputs}"
         )
     if net.num_outputs != len(BUTTONS):
         raise ValueError(
@@ -137,12 +131,12 @@ def play_compiled(
     max_eval = int(np.diff(net.eval_start).max()) if len(net.eval_start) > 1 else 0
     fields = [f.name for f in dataclasses.fields(net)]
     arrays = tuple(getattr(net, name) for name in fields[fields.index("values") :])
-    rules = (view_radius, frame_skip, float(timeout_frames), float(timeout_growth))
+    rules = (s.view_radius, s.frame_skip, float(s.timeout_frames), float(s.timeout_growth))
     args = (
         (world.P, world.E, world.D, b.tiles, b.dyn, b.info),
         arrays,
         (k, net.max_nodes, net.num_inputs),
-        (*rules, activations_per_step, len(BUTTONS)),
+        (*rules, s.activations_per_step, len(BUTTONS)),
         max_eval,
     )
     if threads <= 1 or n < 2 * threads:

@@ -150,9 +150,7 @@ def test_mismatched_batch_is_refused():
     world = World(LevelBank([load_level("1-1")]), 5)
     world.reset(0)
     with pytest.raises(ValueError, match="4 instances, the world batch 5"):
-        play_compiled(
-            arrays, world, frame_skip=5, view_radius=6, timeout_frames=20, timeout_growth=0.25
-        )
+        play_compiled(arrays, world, FitnessSettings())
 
 
 def test_network_without_six_outputs_is_refused():
@@ -169,6 +167,4 @@ def test_network_without_six_outputs_is_refused():
     world = World(LevelBank([load_level("1-1")]), 3)
     world.reset(0)
     with pytest.raises(ValueError, match="4 outputs, the controller 6 buttons"):
-        play_compiled(
-            arrays, world, frame_skip=5, view_radius=6, timeout_frames=20, timeout_growth=0.25
-        )
+        play_compiled(arrays, world, FitnessSettings())
