@@ -184,11 +184,9 @@ class PopulationEvaluator:
         net_backend: str = "numpy",
         device: str = "cpu",
         workers: int = 1,
-        threads: int = 1,
         compiled_loop: bool = True,
     ):
         self.settings = settings or FitnessSettings()
-        self.threads = threads
         self.compiled_loop = compiled_loop
         self.net_backend = net_backend
         self.device = device
@@ -212,7 +210,6 @@ class PopulationEvaluator:
         kwargs = {
             "net_backend": self.net_backend,
             "device": self.device,
-            "threads": self.threads,
             "compiled_loop": self.compiled_loop,
         }
         return EvaluatorFactory(PopulationEvaluator, (self.levels, self.settings), kwargs)
@@ -242,7 +239,7 @@ class PopulationEvaluator:
         world.reset(np.tile(np.arange(n_levels, dtype=np.int32), len(genomes)))
         arrays = net.kernel_arrays() if self.compiled_loop else None
         if arrays is not None:
-            frames_simulated = play_compiled(arrays, world, s, self.threads)
+            frames_simulated = play_compiled(arrays, world, s)
         else:
             policy = NeatPolicy(net, s.activations_per_step)
             frames_simulated = play_population(policy, world, s, per_genome=n_levels)

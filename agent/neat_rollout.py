@@ -10,18 +10,11 @@ presses the buttons whose outputs are positive and holds them for ``frame_skip``
 the grid are the one copy in ``envs.physics``; the network arrays are those of
 ``agent.network.BatchedRecurrent`` (``kernel_arrays``), and activations are neat-python's own
 functions compiled, so fitness equals the step-by-step path's and neat-python's.
-
-Worlds never touch each other, so with ``threads > 1`` the batch is cut into chunks of worlds, each
-played to the end in its own lockstep loop on a thread (the kernels release the GIL); the result
-does not depend on the thread count. A decision is ~1 us of work per world, too little to share
-among threads decision by decision: a sync per decision costs more, and on a busy machine far
-more, than it saves.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -62,21 +55,23 @@ def _decide(w, net, shape, grid, new, actions, updates):
 
 
 @njit(cache=True, nogil=True)
-def _play(lo, hi, worlds, net, shape, rules, max_eval):
-    """Worlds ``lo`` to ``hi`` (network instance w drives world w), in lockstep until each run
-    has ended. ``worlds`` = (P, E, D, tiles, dyn, LD); ``net`` = the ``KernelArrays`` arrays in
-    field order from ``values``; ``shape`` = (k, N, n_in); ``rules`` = (view radius, frame skip,
-    timeout, timeout growth, updates per decision, buttons)."""
+def _play(worlds, net, shape, rules, max_eval):
+    """Every world (network instance w drives world w), in lockstep until each run has ended.
+
+    ``worlds`` = (P, E, D, tiles, dyn, LD); ``net`` = the ``KernelArrays`` arrays in field order
+    from ``values``; ``shape`` = (k, N, n_in); ``rules`` = (view radius, frame skip, timeout,
+    timeout growth, updates per decision, buttons)."""
     P, E, D, tiles, dyn, LD = worlds
     cell_start, cells = net[11], net[12]
     radius, frame_skip, timeout, growth, updates, n_buttons = rules
     size = 2 * radius + 1
-    grid = np.zeros((hi, size * size), dtype=np.float32)  # rows below lo unused
-    new = np.empty((hi, max(max_eval, 1)), dtype=net[0].dtype)
-    actions = np.zeros((hi, n_buttons), dtype=np.uint8)
-    live = np.empty(hi - lo, dtype=np.int64)
+    n = P.shape[0]
+    grid = np.zeros((n, size * size), dtype=np.float32)
+    new = np.empty((n, max(max_eval, 1)), dtype=net[0].dtype)
+    actions = np.zeros((n, n_buttons), dtype=np.uint8)
+    live = np.empty(n, dtype=np.int64)
     n_live = 0
-    for w in range(lo, hi):
+    for w in range(n):
         if P[w, P_STATUS] == RUNNING:
             live[n_live] = w
             n_live += 1
@@ -101,14 +96,13 @@ def _play(lo, hi, worlds, net, shape, rules, max_eval):
         n_live = kept
 
 
-def play_compiled(net: KernelArrays, world: World, settings: Any, threads: int = 1) -> int:
+def play_compiled(net: KernelArrays, world: World, settings: Any) -> int:
     """Play network instance b in world b until every run ends; returns frames simulated.
 
     ``settings`` is an ``agent.neat_eval.FitnessSettings`` (frame skip, view radius, timeout,
     network updates per decision). The same rules as ``agent.neat_eval.play_population``: a run
     ends when its world does or when it has gone ``timeout_frames + timeout_growth * frames``
-    frames without a new rightmost position, checked at each decision. ``threads`` > 1 plays
-    chunks of worlds on that many threads, with the same result.
+    frames without a new rightmost position, checked at each decision.
     """
     s = settings
     n = world.n
@@ -139,16 +133,5 @@ def play_compiled(net: KernelArrays, world: World, settings: Any, threads: int =
         (*rules, s.activations_per_step, len(BUTTONS)),
         max_eval,
     )
-    if threads <= 1 or n < 2 * threads:
-        _play(0, n, *args)
-    else:
-        # Runs differ in length, so more chunks than threads, taken as threads come free.
-        bounds = np.linspace(0, n, 4 * threads + 1).astype(int)
-        with ThreadPoolExecutor(threads) as pool:
-            done = [
-                pool.submit(_play, lo, hi, *args)
-                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
-            ]
-            for job in done:
-                job.result()
+    _play(*args)
     return int(world.frames().sum())

@@ -3,7 +3,7 @@
 Side by side on the same population and level, in one run:
 
 - ``batched``: ``agent.neat_eval.PopulationEvaluator`` (all genomes in lockstep in one compiled
-  loop, one process), on 1 thread and on 2;
+  loop, one process);
 - ``batched, 2 worker processes``: the same split into two worker-process shards;
 - ``batched, Python-driven lockstep loop``: the evaluator's step-by-step path (numba physics and
   network kernels called from Python at each decision), which populations with a function the
@@ -82,11 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     genomes = population(config, levels[0], args.evolve, args.seed)
     settings = FitnessSettings()
     batched = PopulationEvaluator(levels, settings)
-    threaded = PopulationEvaluator(levels, settings, threads=2)
     stepwise = PopulationEvaluator(levels, settings, compiled_loop=False)
     sharded = PopulationEvaluator(levels, settings, workers=2)
     ev = batched.evaluate(genomes, config)  # warm-up: compiles the kernels
-    for other in (threaded, stepwise, sharded):
+    for other in (stepwise, sharded):
         other.evaluate(genomes, config)
 
     def serial() -> list[float]:
@@ -101,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return [g.fitness for _, g in genomes]
 
     rows = [
-        ("batched (this project), 1 thread", lambda: batched.evaluate(genomes, config).fitness),
-        ("batched, 2 threads", lambda: threaded.evaluate(genomes, config).fitness),
+        ("batched (this project)", lambda: batched.evaluate(genomes, config).fitness),
         ("batched, 2 worker processes", lambda: sharded.evaluate(genomes, config).fitness),
         (
             "batched, Python-driven lockstep loop (before the compiled loop)",
@@ -140,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     # The same ratios per round (serial and batched timed moments apart), then their median.
     print()
-    for name in (rows[0][0], rows[1][0]):
+    for name in (rows[0][0],):
         paired = statistics.median(
             s / b for (s, _), (b, _) in zip(runs[SERIAL], runs[name], strict=True)
         )
@@ -149,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{paired:.0f}x), {times[PARALLEL] / times[name]:.0f}x ParallelEvaluator(2)"
         )
     print(f"all {len(rows)} evaluators gave identical fitness values in every run")
-    for evaluator in (batched, threaded, stepwise, sharded):
+    for evaluator in (batched, stepwise, sharded):
         evaluator.close()
     parallel.close() if hasattr(parallel, "close") else None
     return 0

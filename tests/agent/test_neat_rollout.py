@@ -1,5 +1,5 @@
 """The compiled episode loop (agent.neat_rollout): same runs as the step-by-step path and as
-neat-python, whatever the thread count, and a fallback where it has no compiled form."""
+neat-python, and a fallback where it has no compiled form."""
 
 import math
 
@@ -87,16 +87,6 @@ def test_compiled_loop_equals_neat_python():
     ev = PopulationEvaluator(levels).evaluate(genomes, config)
     ref = [reference_fitness(g, config, levels, FitnessSettings()) for _, g in genomes]
     np.testing.assert_allclose(ev.fitness, ref, rtol=0, atol=1e-9)
-
-
-def test_threads_do_not_change_results():
-    """Spreading the worlds over threads gives exactly the one-thread result."""
-    config = sum_config()
-    genomes = mutated_population(config, 30, seed=13)
-    levels = [load_level("1-1"), load_level("1-3")]
-    one = PopulationEvaluator(levels).evaluate(genomes, config)
-    for threads in (2, 3):
-        assert_same(PopulationEvaluator(levels, threads=threads).evaluate(genomes, config), one)
 
 
 @pytest.mark.parametrize(
