@@ -3,6 +3,7 @@
     python train.py                                   # NEAT on level 1-1, configs/neat.ini, seed 0
     python train.py neat --level 1-1 --level 1-2 --generations 50 --out runs/two
     python train.py neat --generated 5 --difficulty 0.4 --out runs/gen   # fresh levels each gen
+    python train.py neat --generated 6 --curriculum 0.1 --validation 10  # easy first, held-out pick
     python train.py neat --resume runs/two --generations 80               # continue a run
     python train.py neat --env smb --level 1-1 --out runs/smb   # the real game (".[nes]" extra)
     python train.py neat --backend processes --workers 4                  # 4 local processes
@@ -83,6 +84,33 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("mean", "min"),
         help="fitness over several levels (mean)",
     )
+    lv.add_argument(
+        "--validation",
+        type=int,
+        metavar="N",
+        help="choose the champion by its score on N held-out generated levels (at --difficulty), "
+        "played by each generation's best genomes (default: by training fitness)",
+    )
+    lv.add_argument(
+        "--curriculum",
+        type=float,
+        metavar="D0",
+        help="generated levels start at difficulty D0 and rise to --difficulty as the "
+        "generation's best finishes them (default: --difficulty from the start)",
+    )
+    lv.add_argument(
+        "--curriculum-step",
+        type=float,
+        metavar="S",
+        help="curriculum: raise the difficulty by S at a time (0.05)",
+    )
+    lv.add_argument(
+        "--curriculum-share",
+        type=float,
+        metavar="F",
+        help="curriculum: raise it after a generation whose best finished at least this share "
+        "of the generated levels (0.5)",
+    )
     ev = p.add_argument_group("evolution")
     ev.add_argument("--generations", type=int, metavar="G", help="generations in all (100)")
     ev.add_argument(
@@ -152,6 +180,10 @@ def neat_settings(args: argparse.Namespace):
         "difficulty": args.difficulty,
         "generated_length": args.length,
         "aggregate": args.aggregate,
+        "validation": args.validation,
+        "curriculum": args.curriculum,
+        "curriculum_step": args.curriculum_step,
+        "curriculum_share": args.curriculum_share,
         "generations": args.generations,
         "config": args.config,
         "seed": args.seed,

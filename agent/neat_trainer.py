@@ -3,12 +3,14 @@
 ``train(settings)`` evolves a population generation by generation:
 
 1. the generation's levels: the fixed training levels, plus ``generated`` fresh generated levels
-   from a seed schedule derived from the run seed (``level_seed(seed, generation, i)``);
+   from a seed schedule derived from the run seed (``level_seed(seed, generation, i)``), at a
+   difficulty that, with a ``curriculum``, starts low and rises as the best genome finishes them;
 2. every genome on every level at once (``agent.neat_eval.PopulationEvaluator``), in this
    process or sharded over local processes or a Ray cluster (``agent.backends``: the results are
    identical);
 3. bookkeeping: ``metrics.jsonl`` gets a line, ``champion.json`` is rewritten when the best
-   fitness so far improves, a progress bar and a one-line summary are printed;
+   fitness so far improves (with ``validation`` levels: when the best score so far on a fixed set
+   of held-out generated levels improves), a progress bar and a one-line summary are printed;
 4. neat-python's reproduction (stagnation, fitness sharing, elitism, crossover, mutation) and
    speciation make the next generation; every ``checkpoint_every`` generations (and at the end)
    ``checkpoint-latest.pkl`` is written.
@@ -85,6 +87,8 @@ __all__ = [
     "TrainSettings",
     "eval_backend",
     "level_seed",
+    "next_difficulty",
+    "validation_seed",
     "load_run_settings",
     "train",
 ]
@@ -106,7 +110,17 @@ RUN_FIELDS = (
     "seed",
     "aggregate",
     "fitness",
+    "validation",
+    "curriculum",
+    "curriculum_step",
+    "curriculum_share",
 )
+
+#: With validation levels, this many of each generation's best genomes (by training fitness)
+#: play them, and the best of those on the validation levels may become the champion.
+VALIDATION_CANDIDATES = 5
+#: What the champion records of its validation (in ``champion.json``'s ``extra``).
+VALIDATION_KEYS = ("validation_fitness", "validation_completed")
 
 #: Metrics keys that measure time rather than evolution (they differ between identical runs).
 TIMING_KEYS = ("wall_seconds", "eval_seconds", "frames_per_second")
@@ -146,6 +160,13 @@ class TrainSettings:
     stop_when_solved: bool = True  # stop once the champion completes every training level
     fitness: FitnessSettings = field(default_factory=FitnessSettings)  # its aggregate is
     # replaced by ``aggregate``
+    validation: int | None = None  # held-out generated levels that choose the champion (None:
+    # none, the champion is the best by training fitness)
+    curriculum: float | None = None  # start difficulty of the generated levels, raised to
+    # ``difficulty`` (None: ``difficulty`` from the start)
+    curriculum_step: float = 0.05  # the difficulty rises by this much ...
+    curriculum_share: float = 0.5  # ... after a generation whose best genome finished at least
+    # this share of the generated levels
 
     def fitness_settings(self) -> FitnessSettings:
         return dataclasses.replace(self.fitness, aggregate=self.aggregate)
@@ -198,6 +219,22 @@ def level_seed(run_seed: int, generation: int, index: int) -> int:
     return int(np.random.SeedSequence([run_seed, generation, index]).generate_state(1)[0])
 
 
+def validation_seed(run_seed: int, index: int) -> int:
+    """Seed of held-out validation level ``index``: a 32-bit hash kept apart from the training
+    schedule (a spawned child of the run seed), so no generation trains on a validation level."""
+    seq = np.random.SeedSequence([run_seed, index], spawn_key=(1,))
+    return int(seq.generate_state(1)[0])
+
+
+def next_difficulty(s: TrainSettings, difficulty: float, finished_share: float) -> float:
+    """The curriculum's difficulty for the next generation: one ``curriculum_step`` higher (at
+    most ``difficulty``) when the generation's best finished ``curriculum_share`` of its
+    generated levels, else unchanged. Rounded to 6 places so steps never drift."""
+    if s.curriculum is None or finished_share < s.curriculum_share:
+        return difficulty
+    return round(min(s.difficulty, difficulty + s.curriculum_step), 6)
+
+
 def load_run_settings(run_dir: str | Path) -> TrainSettings:
     """The settings stored in a run's latest checkpoint (``config`` left None: the checkpoint's
     own config text is used on resume unless another config is given)."""
@@ -230,6 +267,7 @@ class _Plan:
     fitness: FitnessSettings
     fixed_levels: list[Level]
     state: TrainState | None  # the checkpoint, when resuming
+    validation_levels: list[Level] = field(default_factory=list)  # held out, fixed for the run
 
 
 def _validate_settings(s: TrainSettings) -> None:
@@ -245,8 +283,9 @@ def _validate_settings(s: TrainSettings) -> None:
     if s.generated is not None:
         if s.generated < 1:
             raise TrainError(f"generated must be at least 1 level, got {s.generated}")
-        if not 0.0 <= s.difficulty <= 1.0:
-            raise TrainError(f"difficulty must be within [0, 1], got {s.difficulty}")
+    if (s.generated or s.validation) and not 0.0 <= s.difficulty <= 1.0:
+        raise TrainError(f"difficulty must be within [0, 1], got {s.difficulty}")
+    _validate_generalisation(s)
     if not s.levels and not s.generated:
         raise TrainError("no training levels: give levels, generated levels, or both")
     if s.env not in ENVS:
@@ -258,11 +297,29 @@ def _validate_settings(s: TrainSettings) -> None:
     _device(s)  # the same rules as train.py lstm: auto, cpu, cuda, cuda:N
 
 
+def _validate_generalisation(s: TrainSettings) -> None:
+    """Validation levels and the difficulty curriculum (both about generated levels)."""
+    if s.validation is not None and s.validation < 1:
+        raise TrainError(f"validation must be at least 1 level, got {s.validation}")
+    if s.curriculum is None:
+        return
+    if not s.generated:
+        raise TrainError("a curriculum raises the difficulty of generated levels; give generated")
+    if not 0.0 <= s.curriculum <= s.difficulty:
+        raise TrainError(
+            f"curriculum start must be within [0, difficulty = {s.difficulty}], got {s.curriculum}"
+        )
+    if not 0.0 < s.curriculum_step <= 1.0:
+        raise TrainError(f"curriculum_step must be within (0, 1], got {s.curriculum_step}")
+    if not 0.0 < s.curriculum_share <= 1.0:
+        raise TrainError(f"curriculum_share must be within (0, 1], got {s.curriculum_share}")
+
+
 def _validate_smb(s: TrainSettings) -> None:
     """The real game: stage names, no generated levels, and the nes extra installed."""
     from envs.smb import NES_EXTRA_HINT, nes_available, parse_stage
 
-    if s.generated:
+    if s.generated or s.validation:
         raise TrainError("generated levels are the built-in world's; the real game has stages")
     for name in s.levels:
         try:
@@ -365,7 +422,17 @@ def _prepare(settings: TrainSettings, resume: Path | None) -> _Plan:
         except ValueError as exc:
             raise TrainError(f"generated levels: {exc}") from None
     changed = state is None or text != state.config_text
-    return _Plan(s, out, config, text, changed, fitness, fixed, state)
+    validation = _validation_levels(s)
+    return _Plan(s, out, config, text, changed, fitness, fixed, state, validation)
+
+
+def _validation_levels(s: TrainSettings) -> list[Level]:
+    """The run's held-out validation levels, at the final difficulty (none without validation)."""
+    seeds = [validation_seed(s.seed, i) for i in range(s.validation or 0)]
+    try:
+        return [generate_level(x, s.difficulty, s.generated_length) for x in seeds]
+    except ValueError as exc:
+        raise TrainError(f"validation levels: {exc}") from None
 
 
 def _fixed_levels(s: TrainSettings) -> list:
@@ -455,6 +522,9 @@ class _Run:
             "generated": s.generated,
             "difficulty": s.difficulty if s.generated else None,
             "generated_length": s.generated_length if s.generated else None,
+            # only when used, so the champion files of other runs stay as they were
+            **({"curriculum": s.curriculum} if s.curriculum is not None else {}),
+            **({"validation": s.validation} if s.validation else {}),
         }
 
     def _save_champion(self, champ: dict[str, Any]) -> None:
@@ -472,6 +542,7 @@ class _Run:
                 "levels_evaluated": champ["levels"],
                 "level_fitness": champ["level_fitness"],
                 "completed": champ["completed"],
+                **{k: champ[k] for k in VALIDATION_KEYS if k in champ},
             },
         )
 
@@ -486,6 +557,7 @@ class _Run:
             "frames_simulated": self.frames_simulated,
             "wall_seconds": self._wall(),
             "solved": self.solved,
+            "difficulty": self.difficulty,
             "level_schedule": {"seed": self.s.seed, "next_generation": pop.generation},
         }
         state = capture_state(pop, self.plan.config_text, self.s.to_dict(), trainer)
@@ -506,7 +578,7 @@ class _Run:
         seeds = []
         if s.generated:
             seeds = [level_seed(s.seed, generation, i) for i in range(s.generated)]
-            levels += [generate_level(x, s.difficulty, s.generated_length) for x in seeds]
+            levels += [generate_level(x, self.difficulty, s.generated_length) for x in seeds]
         return levels, seeds
 
     # -- main loop -------------------------------------------------------------------------
@@ -529,6 +601,11 @@ class _Run:
         self.frames_simulated: int = t["frames_simulated"]
         self.wall_before: float = t["wall_seconds"]
         self.solved: bool = t["solved"]
+        start = s.difficulty if s.curriculum is None else s.curriculum
+        self.difficulty: float = t.get("difficulty", start)  # the curriculum's current one
+        self.validator = None
+        if plan.validation_levels:  # a few genomes a generation: in this process, on the CPU
+            self.validator = PopulationEvaluator(plan.validation_levels, plan.fitness)
         finished = pop.generation >= s.generations or (self.solved and s.stop_when_solved)
         # neat-python's genetics draw from the global ``random``; whatever starting a backend or
         # evaluating draws from it (ray.init does) must not change the run.
@@ -643,19 +720,37 @@ class _Run:
             pop.best_genome = best
 
         names = [getattr(lv, "name", str(lv)) for lv in levels]
-        if self.champion is None or best.fitness > self.champion["fitness"]:
+        validation = self._validate(genomes, ev) if self.validator is not None else None
+        if validation is not None:
+            cand_i, cand_fitness, cand_completed = validation
+            better = self.champion is None or cand_fitness > self.champion["validation_fitness"]
+        else:
+            cand_i = best_i
+            better = self.champion is None or best.fitness > self.champion["fitness"]
+        if better:
+            cand = genomes[cand_i][1]
             self.champion = {
-                "genome": copy.deepcopy(best),
-                "fitness": best.fitness,
+                "genome": copy.deepcopy(cand),
+                "fitness": cand.fitness,
                 "generation": gen,
                 "levels": names,
-                "level_fitness": [float(x) for x in ev.level_fitness[best_i]],
-                "completed": [bool(x) for x in ev.completed[best_i]],
+                "level_fitness": [float(x) for x in ev.level_fitness[cand_i]],
+                "completed": [bool(x) for x in ev.completed[cand_i]],
                 "config_text": self.plan.config_text,  # the config it was evolved with
             }
+            if validation is not None:
+                self.champion["validation_fitness"] = cand_fitness
+                self.champion["validation_completed"] = cand_completed
             self._save_champion(self.champion)
-        self.solved = all(self.champion["completed"])
+        self.solved = all(self.champion["completed"]) and all(
+            self.champion.get("validation_completed", [True])
+        )
         self.frames_simulated += int(ev.frames_simulated)
+        difficulty = self.difficulty
+        n_fixed = len(self.plan.fixed_levels)
+        if s.generated:
+            share = float(ev.completed[best_i, n_fixed:].mean())
+            self.difficulty = next_difficulty(s, self.difficulty, share)
 
         nodes, conns = best.size()
         all_done = ev.completed.all(axis=1)
@@ -681,6 +776,11 @@ class _Run:
         }
         if seeds:
             metrics["level_seeds"] = seeds
+            metrics["difficulty"] = difficulty
+        if validation is not None:
+            metrics["validation_fitness"] = validation[1]  # the best candidate's, this generation
+            metrics["validation_completed"] = sum(validation[2])
+            metrics["champion_validation_fitness"] = self.champion["validation_fitness"]
         self.metrics.append(metrics)
         with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:
             f.write(json.dumps(metrics) + "\n")
@@ -707,6 +807,22 @@ class _Run:
         pop.species.speciate(config, pop.population, gen)
         pop.reporters.end_generation(config, pop.population, pop.species)
         pop.generation += 1
+
+    def _validate(
+        self, genomes: list[tuple[int, Any]], ev: Evaluation
+    ) -> tuple[int, float, list[bool]]:
+        """Play the generation's ``VALIDATION_CANDIDATES`` best genomes (by training fitness,
+        first ones on ties) on the validation levels; return the index of the best of them
+        there (the first on ties), its validation fitness and the levels it finished."""
+        order = sorted(range(len(genomes)), key=lambda i: -ev.fitness[i])
+        cands = order[:VALIDATION_CANDIDATES]
+        assert self.validator is not None
+        rng = random.getstate()
+        vev = self.validator.evaluate([genomes[i] for i in cands], self.plan.config)
+        random.setstate(rng)
+        self.frames_simulated += int(vev.frames_simulated)
+        j = int(np.argmax(vev.fitness))
+        return cands[j], float(vev.fitness[j]), [bool(x) for x in vev.completed[j]]
 
     def _say(self, line: str) -> None:
         if not self.progress:

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 import train
-from agent.neat_trainer import CHAMPION_FILE, CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE
+from agent.neat_trainer import (
+    CHAMPION_FILE,
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    load_run_settings,
+)
 from tests.agent.test_trainer import METRIC_KEYS, snapshot, tiny_config_text, write_tiny_setup
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,3 +219,36 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_workers(tmp_path):
     assert not alive, f"worker processes left running: {alive}"
     again = run_cli("neat", "--resume", str(out), "--generations", "1", "--quiet")
     assert again.returncode == 0, again.stderr
+
+
+def test_curriculum_and_validation_from_the_cli(tmp_path, capsys):
+    """--curriculum, --curriculum-step, --curriculum-share and --validation reach the run's
+    settings (stored in its checkpoint, so --resume keeps them), the metrics record the
+    difficulty and validation scores, and bad values exit 2 with one line, writing nothing."""
+    config, _ = write_tiny_setup(tmp_path)
+    out = tmp_path / "run"
+    proc = run_cli(
+        "neat", "--generated", "1", "--length", "40", "--difficulty", "0.2",
+        "--curriculum", "0.0", "--curriculum-step", "0.1", "--curriculum-share", "1",
+        "--validation", "2", "--config", str(config), "--generations", "2",
+        "--out", str(out), "--keep-going", "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = load_run_settings(out)
+    assert (s.curriculum, s.curriculum_step, s.curriculum_share, s.validation) == (
+        0.0, 0.1, 1.0, 2,
+    )  # fmt: skip
+    metrics = [json.loads(x) for x in (out / METRICS_FILE).read_text().splitlines()]
+    assert metrics[0]["difficulty"] == 0.0
+    assert all("champion_validation_fitness" in m for m in metrics)
+    assert "validation_fitness" in json.loads((out / CHAMPION_FILE).read_text())["extra"]
+
+    new = str(tmp_path / "new")
+    gen = ("--generated", "1", "--difficulty", "0.2", "--out", new)
+    assert "curriculum start" in cli_error(capsys, *gen, "--curriculum", "0.5")
+    assert "curriculum_share" in cli_error(
+        capsys, *gen, "--curriculum", "0.1", "--curriculum-share", "0"
+    )
+    assert "validation must be" in cli_error(capsys, *gen, "--validation", "0")
+    assert "invalid float" in cli_error(capsys, *gen, "--curriculum", "easy")
+    assert not Path(new).exists()

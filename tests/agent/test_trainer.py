@@ -15,7 +15,12 @@ import pytest
 
 from agent.champion import ConfigError, config_from_text, load_champion
 from agent.checkpoint import CheckpointError, load_checkpoint
-from agent.neat_eval import ConfigMismatch, check_config_matches
+from agent.neat_eval import (
+    ConfigMismatch,
+    FitnessSettings,
+    PopulationEvaluator,
+    check_config_matches,
+)
 from agent.neat_trainer import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
@@ -27,8 +32,11 @@ from agent.neat_trainer import (
     TrainSettings,
     level_seed,
     load_run_settings,
+    next_difficulty,
     train,
+    validation_seed,
 )
+from envs.generator import generate_level
 from envs.level import LevelError
 
 # A short obstacle course (a generated level's text: a two-high wall, a pipe, the flag).
@@ -365,3 +373,115 @@ def test_a_run_stopped_in_its_first_generation_can_be_resumed(tmp_path, monkeypa
     resumed = train(settings_for(tmp_path, "cut", generations=2), resume=cut, progress=False)
     assert resumed.resumed_from == 0
     assert (cut / CHAMPION_FILE).read_text() == (straight.out / CHAMPION_FILE).read_text()
+
+
+# --------------------------------------------------------------------------------------------
+# Generalisation: held-out validation levels and the difficulty curriculum
+# --------------------------------------------------------------------------------------------
+
+
+def generated_settings(tmp: Path, out: str, **kw: object) -> TrainSettings:
+    """Tiny runs on 2 short generated levels per generation (no fixed levels)."""
+    base: dict = dict(levels=[], generated=2, generated_length=40, generations=4)
+    base.update(kw)
+    return settings_for(tmp, out, **base)
+
+
+def test_validation_levels_choose_the_champion(tmp_path):
+    """With validation=N the champion is the genome that scored best on N fixed held-out
+    generated levels (seeds apart from every training seed): champion.json records that score,
+    re-playing the champion there gives it back, and the champion's validation score never
+    falls from one generation to the next."""
+    s = generated_settings(tmp_path, "run", validation=3, generations=5)
+    result = train(s, progress=False)
+    held_out = [validation_seed(0, i) for i in range(3)]
+    trained = {x for m in result.metrics for x in m["level_seeds"]}
+    assert len(set(held_out)) == 3 and not trained & set(held_out)
+
+    champ = load_champion(result.champion_path)
+    levels = [generate_level(x, s.difficulty, s.generated_length) for x in held_out]
+    ev = PopulationEvaluator(levels, FitnessSettings()).evaluate([(1, champ.genome)], champ.config)
+    assert champ.extra["validation_fitness"] == pytest.approx(float(ev.fitness[0]))
+    assert champ.extra["validation_completed"] == [bool(x) for x in ev.completed[0]]
+    scores = [m["champion_validation_fitness"] for m in result.metrics]
+    assert scores == sorted(scores)
+    assert scores[-1] == max(m["validation_fitness"] for m in result.metrics)
+    assert champ.env_settings["validation"] == 3
+
+
+def test_next_difficulty_steps_up_to_the_target():
+    """The curriculum raises the difficulty by one step when the best genome finished at least
+    the required share of the generated levels, never beyond ``difficulty``; without a
+    curriculum, or below the share, the difficulty stays."""
+    s = TrainSettings(generated=4, difficulty=0.3, curriculum=0.1, curriculum_step=0.15)
+    assert next_difficulty(s, 0.1, 0.5) == 0.25
+    assert next_difficulty(s, 0.25, 1.0) == 0.3
+    assert next_difficulty(s, 0.3, 1.0) == 0.3
+    assert next_difficulty(s, 0.1, 0.25) == 0.1
+    plain = TrainSettings(generated=4, difficulty=0.3)
+    assert next_difficulty(plain, 0.3, 1.0) == 0.3
+
+
+def test_curriculum_raises_the_difficulty_as_levels_are_finished(tmp_path):
+    """With a curriculum the first generation plays levels at the start difficulty, and each
+    next generation's difficulty follows next_difficulty from the previous generation's best
+    (recorded in the metrics); generated levels are made at that difficulty."""
+    s = generated_settings(
+        tmp_path, "run", curriculum=0.0, curriculum_step=0.1, curriculum_share=0.5,
+        generations=8,
+    )  # fmt: skip
+    result = train(s, progress=False)
+    ms = result.metrics
+    assert ms[0]["difficulty"] == 0.0
+    for prev, m in zip(ms, ms[1:], strict=False):
+        share = prev["best_completed"] / prev["levels"]
+        assert m["difficulty"] == next_difficulty(s, prev["difficulty"], share)
+    assert all(0.0 <= m["difficulty"] <= s.difficulty for m in ms)
+    assert ms[-1]["difficulty"] > 0.0  # the tiny population does finish the easiest levels
+    champ = load_champion(result.champion_path)
+    gen = ms[champ.generation]
+    assert champ.extra["levels_evaluated"] == [
+        generate_level(x, gen["difficulty"], 40).name for x in gen["level_seeds"]
+    ]
+
+
+def test_curriculum_and_validation_resume_exactly(tmp_path):
+    """A run with a curriculum and validation levels, stopped after 3 generations and resumed
+    to 6, ends with the champion and metrics of one never stopped; changing the curriculum or
+    the validation levels on resume is refused before anything is written."""
+    kw: dict = dict(curriculum=0.0, curriculum_step=0.1, validation=2, generations=6)
+    straight = train(generated_settings(tmp_path, "straight", **kw), progress=False)
+    split = tmp_path / "split"
+    first = {**kw, "generations": 3, "checkpoint_every": 3}
+    train(generated_settings(tmp_path, "split", **first), progress=False)
+    resumed = train(generated_settings(tmp_path, "split", **kw), resume=split, progress=False)
+    assert resumed.resumed_from == 3
+    assert (split / CHAMPION_FILE).read_text() == (straight.out / CHAMPION_FILE).read_text()
+    assert untimed(read_metrics(split)) == untimed(read_metrics(straight.out))
+    before = snapshot(split)
+    for change in ({"curriculum": 0.1}, {"validation": 3}, {"curriculum_share": 1.0}):
+        name = next(iter(change))
+        with pytest.raises(TrainError, match=name):
+            train(generated_settings(tmp_path, "split", **{**kw, **change}), resume=split)
+    assert snapshot(split) == before
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"validation": 0}, "validation must be at least 1"),
+        ({"curriculum": 0.5}, r"curriculum start must be within \[0, difficulty = 0.3\]"),
+        ({"curriculum": -0.1}, "curriculum start"),
+        ({"curriculum": 0.1, "curriculum_step": 0.0}, r"curriculum_step must be within \(0, 1\]"),
+        ({"curriculum": 0.1, "curriculum_share": 1.5}, "curriculum_share must be within"),
+        ({"curriculum": 0.1, "generated": None, "levels": ["1-1"]}, "give generated"),
+    ],
+)
+def test_bad_generalisation_settings_are_refused(tmp_path, kw, match):
+    """Bad validation or curriculum values stop the run with a one-line TrainError before
+    anything is written."""
+    s = generated_settings(tmp_path, "run", **kw)
+    with pytest.raises(TrainError, match=match) as info:
+        train(s, progress=False)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "run").exists()
