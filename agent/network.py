@@ -779,8 +779,9 @@ class KernelArrays:
     """A numpy, float64 ``BatchedRecurrent`` as flat arrays that compiled code can step.
 
     Instance ``b = p * k + j`` keeps its state in ``values[j, p*N : (p+1)*N]`` (the network's
-    own state array, shared: a kernel stepping it moves the network on). Genome ``p``'s evaluated
-    nodes are ``eval_start[p]`` to ``eval_start[p+1]``; node ``r`` sits at column ``eval_col[r]``
+    own state array, shared: a kernel stepping it moves the network on, except for the nodes that
+    reach no output, which are left out). Genome ``p``'s listed nodes are ``eval_start[p]`` to
+    ``eval_start[p+1]``; node ``r`` sits at column ``eval_col[r]``
     and sums its edges ``row_start[r]`` to ``row_end[r]`` in neat-python's order; an edge reads
     input cell ``edge_input[e]`` when that is >= 0, else state column ``edge_col[e]``. Genome
     ``p`` reads the input cells ``cells[cell_start[p] : cell_start[p+1]]``.
@@ -1082,7 +1083,11 @@ class BatchedRecurrent:
     def kernel_arrays(self) -> KernelArrays | None:
         """This network as flat arrays for a compiled episode loop (``agent.neat_rollout``), or
         None where only ``activate`` can run it: the torch backend, float32 state, a non-sum
-        aggregation, or an activation without a compiled form."""
+        aggregation, or an activation without a compiled form.
+
+        Only the evaluated nodes from which an output can be reached over kept connections are
+        listed: the others (a quarter of them in an evolved population) never change an output,
+        so the loop skips them and their state is left as it was."""
         c = self.compiled
         if self._torch is not None or self.dtype != np.float64 or self._agg_groups:
             return None
@@ -1090,32 +1095,50 @@ class BatchedRecurrent:
         if any(fn not in table for fn in c.activation_functions):
             return None
         P, N, M, k = self._shape
+        n_in = c.num_inputs
         eval_rows = np.flatnonzero(c.evaluated.reshape(-1))
+        live = self._reaches_output()[:, n_in:].reshape(-1)[eval_rows]
+        rows = eval_rows[live]
         codes = np.array([table[fn] for fn in c.activation_functions], dtype=np.int8)
-        # The input cells each genome reads, so the grid is computed only where it is read.
-        from_input = self._edge_x_col >= 0
-        cell_keys = np.unique(c.edge_genome[from_input] * c.num_inputs + c.edge_src[from_input])
+        # The input cells each genome's listed nodes read: the grid is computed only there.
+        edge_row = np.repeat(np.arange(len(eval_rows)), self._row_end - self._row_start)
+        read = (self._edge_x_col >= 0) & live[edge_row]
+        cell_keys = np.unique(c.edge_genome[read] * n_in + c.edge_src[read])
         genomes = np.arange(P + 1)
         self._store_inputs()
         return KernelArrays(
             batch_per_genome=k,
             max_nodes=N,
-            num_inputs=c.num_inputs,
+            num_inputs=n_in,
             num_outputs=c.num_outputs,
             values=self._values,
-            eval_start=np.searchsorted(eval_rows // M, genomes),
-            eval_col=np.asarray(self._eval_col),
-            row_start=self._row_start,
-            row_end=self._row_end,
+            eval_start=np.searchsorted(rows // M, genomes),
+            eval_col=np.asarray(self._eval_col)[live],
+            row_start=self._row_start[live],
+            row_end=self._row_end[live],
             edge_input=self._edge_x_col,
             edge_col=np.asarray(self._edge_col),
             edge_weight=np.asarray(self._edge_w),
-            bias=np.asarray(self._bias),
-            response=np.asarray(self._response),
-            activation=codes[c.activation_ids.reshape(-1)[eval_rows]],
-            cell_start=np.searchsorted(cell_keys // c.num_inputs, genomes),
-            cells=cell_keys % c.num_inputs,
+            bias=np.asarray(self._bias)[live],
+            response=np.asarray(self._response)[live],
+            activation=codes[c.activation_ids.reshape(-1)[rows]],
+            cell_start=np.searchsorted(cell_keys // n_in, genomes),
+            cells=cell_keys % n_in,
         )
+
+    def _reaches_output(self) -> np.ndarray:
+        """(P, N) bool: nodes from which an output can be reached over kept connections
+        (outputs included), found backwards from the outputs for all genomes at once."""
+        c = self.compiled
+        reach = np.zeros((c.num_genomes, c.max_nodes), dtype=bool)
+        reach[:, c.num_inputs : c.num_inputs + c.num_outputs] = True
+        inner = c.edge_src >= c.num_inputs
+        g, src, dst = c.edge_genome[inner], c.edge_src[inner], c.edge_dst[inner]
+        while True:
+            new = reach[g, dst] & ~reach[g, src]
+            if not new.any():
+                return reach
+            reach[g[new], src[new]] = True
 
     @property
     def node_values(self) -> np.ndarray:

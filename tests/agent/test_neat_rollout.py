@@ -109,18 +109,46 @@ def test_populations_without_a_compiled_form_fall_back(overrides):
     np.testing.assert_allclose(ev.fitness, ref, rtol=0, atol=1e-9)
 
 
-def test_only_the_cells_a_genome_reads_are_listed():
-    """kernel_arrays lists, per genome, exactly the input cells its kept connections read."""
+def reaching_output(compiled, p):
+    """Slots of genome p from which an output can be reached over its kept connections,
+    walked one genome at a time in plain Python."""
+    n_in, n_out = compiled.num_inputs, compiled.num_outputs
+    mine = compiled.edge_genome == p
+    links = list(
+        zip(compiled.edge_src[mine].tolist(), compiled.edge_dst[mine].tolist(), strict=True)
+    )
+    reach = set(range(n_in, n_in + n_out))
+    grown = True
+    while grown:
+        before = len(reach)
+        reach |= {src for src, dst in links if dst in reach and src >= n_in}
+        grown = len(reach) > before
+    return reach
+
+
+def test_only_nodes_reaching_an_output_and_the_cells_they_read_are_listed():
+    """kernel_arrays lists, per genome, the evaluated nodes from which an output can be reached
+    (the others cannot change a button) and exactly the input cells those nodes read."""
     config = sum_config()
-    genomes = mutated_population(config, 12, seed=15)
+    genomes = mutated_population(config, 40, seed=15)
     compiled = compile_population(genomes, config)
     arrays = BatchedRecurrent(compiled, 1, dtype=np.float64).kernel_arrays()
+    n_in, N = compiled.num_inputs, compiled.max_nodes
+    skipped = 0
     for p in range(compiled.num_genomes):
+        reach = reaching_output(compiled, p)
+        evaluated = set((np.flatnonzero(compiled.evaluated[p]) + n_in).tolist())
+        r0, r1 = arrays.eval_start[p], arrays.eval_start[p + 1]
+        listed = (arrays.eval_col[r0:r1] - p * N).tolist()
+        assert listed == sorted(evaluated & reach)
+        skipped += len(evaluated - reach)
         mine = compiled.edge_genome == p
-        src = compiled.edge_src[mine]
-        want = sorted(set(src[src < compiled.num_inputs].tolist()))
+        src, dst = compiled.edge_src[mine], compiled.edge_dst[mine]
+        pairs = zip(src.tolist(), dst.tolist(), strict=True)
+        want = sorted({s for s, d in pairs if s < n_in and d in reach})
         got = arrays.cells[arrays.cell_start[p] : arrays.cell_start[p + 1]].tolist()
         assert got == want
+    assert skipped > 0  # the population does have dead-end nodes to skip
 
 
 def test_float32_and_torch_networks_have_no_kernel_arrays():
