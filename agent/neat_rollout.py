@@ -9,12 +9,17 @@ presses the buttons whose outputs are positive and holds them for ``frame_skip``
 (``envs.physics.step_world``), then the MarI/O no-progress timeout is checked. The physics and
 the grid are the one copy in ``envs.physics``; the network arrays are those of
 ``agent.network.BatchedRecurrent`` (``kernel_arrays``), and activations are neat-python's own
-functions compiled, so fitness equals the step-by-step path's and neat-python's.
+functions compiled, so fitness equals the step-by-step path's and neat-python's. (A node's inputs
+are added one by one in gene order, as neat's ``sum`` aggregation does on Python 3.11; from 3.12
+Python's ``sum`` compensates rounding, so there node values can differ in the last bits, and a
+button only if an output lies within that of zero.)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +33,7 @@ from envs.world import World
 __all__ = ["play_compiled"]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _decide(w, net, shape, grid, new, actions, updates):
     """World ``w``'s network: ``updates`` synchronous updates from the inputs in ``grid[w]``,
     then its buttons into ``actions[w]`` (pressed where the output is positive)."""
@@ -54,46 +59,74 @@ def _decide(w, net, shape, grid, new, actions, updates):
         actions[w, o] = 1 if values[j, base + o] > 0.0 else 0
 
 
-@njit(cache=True, nogil=True)
-def _play(worlds, net, shape, rules, max_eval):
-    """Every world (network instance w drives world w), in lockstep until each run has ended.
+def _sources_stamp() -> str:
+    """A hash of the other sources compiled into the loop (the physics, its constants, the
+    network's activation table, neat-python's activations).
 
-    ``worlds`` = (P, E, D, tiles, dyn, LD); ``net`` = the ``KernelArrays`` arrays in field order
-    from ``values``; ``shape`` = (k, N, n_in); ``rules`` = (view radius, frame skip, timeout,
-    timeout growth, updates per decision, buttons)."""
-    P, E, D, tiles, dyn, LD = worlds
-    cell_start, cells = net[11], net[12]
-    radius, frame_skip, timeout, growth, updates, n_buttons = rules
-    size = 2 * radius + 1
-    n = P.shape[0]
-    grid = np.zeros((n, size * size), dtype=np.float32)
-    new = np.empty((n, max(max_eval, 1)), dtype=net[0].dtype)
-    actions = np.zeros((n, n_buttons), dtype=np.uint8)
-    live = np.empty(n, dtype=np.int64)
-    n_live = 0
-    for w in range(n):
-        if P[w, P_STATUS] == RUNNING:
-            live[n_live] = w
-            n_live += 1
-    while n_live > 0:
-        for t in range(n_live):
-            w = live[t]
-            p = w // shape[0]
-            mine = cells[cell_start[p] : cell_start[p + 1]]
-            observe_cells(w, P, E, tiles, LD, radius, mine, grid[w])
-            _decide(w, net, shape, grid, new, actions, updates)
-            a, b, d = controls(actions, w)
-            step_world(w, P, E, D, tiles, dyn, LD, a, b, d, frame_skip)
-            frames = P[w, P_FRAMES]
-            stalled = frames - P[w, P_LAST_PROGRESS] >= timeout + growth * frames
-            if stalled and P[w, P_STATUS] == RUNNING:
-                P[w, P_STATUS] = TIMEOUT
-        kept = 0
-        for t in range(n_live):
-            if P[live[t], P_STATUS] == RUNNING:
-                live[kept] = live[t]
-                kept += 1
-        n_live = kept
+    numba's cache only notices edits to the file a cached function is written in; everything
+    ``_play`` calls is inlined into it, and this stamp sits in its closure, which numba does hash
+    into the cache key. So an edit to any of those files recompiles the loop instead of leaving
+    it running the old code from its cache."""
+    from neat import activations
+
+    from agent import network
+    from envs import constants, physics
+
+    digest = hashlib.sha256()
+    for module in (physics, constants, network, activations):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _compile_loop(stamp: str):
+    """The loop kernel, its cache keyed by ``stamp`` as well as by its own code."""
+
+    @njit(cache=True, nogil=True)
+    def _play(worlds, net, shape, rules, max_eval):
+        """Every world (network instance w drives world w), in lockstep until each run has ended.
+
+        ``worlds`` = (P, E, D, tiles, dyn, LD); ``net`` = the ``KernelArrays`` arrays in field order
+        from ``values``; ``shape`` = (k, N, n_in); ``rules`` = (view radius, frame skip, timeout,
+        timeout growth, updates per decision, buttons)."""
+        stamp  # noqa: B018 -- referenced, so in the closure and in numba's cache key
+        P, E, D, tiles, dyn, LD = worlds
+        cell_start, cells = net[11], net[12]
+        radius, frame_skip, timeout, growth, updates, n_buttons = rules
+        size = 2 * radius + 1
+        n = P.shape[0]
+        grid = np.zeros((n, size * size), dtype=np.float32)
+        new = np.empty((n, max(max_eval, 1)), dtype=net[0].dtype)
+        actions = np.zeros((n, n_buttons), dtype=np.uint8)
+        live = np.empty(n, dtype=np.int64)
+        n_live = 0
+        for w in range(n):
+            if P[w, P_STATUS] == RUNNING:
+                live[n_live] = w
+                n_live += 1
+        while n_live > 0:
+            for t in range(n_live):
+                w = live[t]
+                p = w // shape[0]
+                mine = cells[cell_start[p] : cell_start[p + 1]]
+                observe_cells(w, P, E, tiles, LD, radius, mine, grid[w])
+                _decide(w, net, shape, grid, new, actions, updates)
+                a, b, d = controls(actions, w)
+                step_world(w, P, E, D, tiles, dyn, LD, a, b, d, frame_skip)
+                frames = P[w, P_FRAMES]
+                stalled = frames - P[w, P_LAST_PROGRESS] >= timeout + growth * frames
+                if stalled and P[w, P_STATUS] == RUNNING:
+                    P[w, P_STATUS] = TIMEOUT
+            kept = 0
+            for t in range(n_live):
+                if P[live[t], P_STATUS] == RUNNING:
+                    live[kept] = live[t]
+                    kept += 1
+            n_live = kept
+
+    return _play
+
+
+_play = _compile_loop(_sources_stamp())
 
 
 def play_compiled(net: KernelArrays, world: World, settings: Any) -> int:

@@ -110,7 +110,7 @@ def _gravity(tier, rising_held):
     return _GF0 if tier == 0 else (_GF1 if tier == 1 else _GF2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     """Advance world ``i`` by one frame with A, B and direction ``d`` (-1, 0, +1) held."""
     lvl = P[i, P_LEVEL]
@@ -314,7 +314,7 @@ def controls(actions, i):
     return a, b, d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames):
     """Advance world ``i`` by up to ``n_frames`` frames with A, B and direction ``d`` held; a
     world that ends (or has ended) stays frozen."""
@@ -362,7 +362,7 @@ def reset(P, E, D, LD, spawns, mask, levels):
             E[i, k, E_ALIVE] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
     """MarI/O's tile grid around player ``i``: 1 solid, -1 enemy or spikes, 0 otherwise.
 

@@ -197,7 +197,11 @@ class World:
         size = 2 * radius + 1
         if out is None:
             out = np.empty((self.n, size, size), dtype=np.float32)
-        physics.observe(self.P, self.E, self.bank.tiles, self.bank.info, radius, out)
+        # The kernel writes whole rows at once, so it needs them contiguous.
+        grid = out if out.flags.c_contiguous else np.empty(out.shape, dtype=np.float32)
+        physics.observe(self.P, self.E, self.bank.tiles, self.bank.info, radius, grid)
+        if grid is not out:
+            out[...] = grid
         return out
 
     # --- cloning -------------------------------------------------------------------------------

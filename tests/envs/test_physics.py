@@ -276,6 +276,27 @@ def test_observation_grid_reads_tiles_enemies_and_edges():
     assert obs[c, c] == 0.0
 
 
+def test_observe_fills_any_output_array_and_any_cell_subset():
+    """World.observe writes the same grids into a non-contiguous output as into a fresh array,
+    and observe_cells on a subset of cells computes exactly those cells of the full grid."""
+    from envs import physics
+    from envs.level import load_level
+
+    world = world_for(load_level("1-1"), n=4)
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        world.step((rng.random((4, 6)) < 0.5).astype(np.uint8), 5)
+    full = world.observe(6)
+    strided = np.zeros((4, 13, 26), dtype=np.float32)[:, :, ::2]
+    assert np.array_equal(world.observe(6, out=strided), full)
+    cells = np.sort(rng.choice(169, size=20, replace=False))
+    b = world.bank
+    for i in range(4):
+        grid = np.full(169, 7.0, dtype=np.float32)
+        physics.observe_cells(i, world.P, world.E, b.tiles, b.info, 6, cells, grid)
+        assert np.array_equal(grid[cells], full[i].reshape(-1)[cells])
+
+
 def test_player_cannot_leave_the_camera_to_the_left():
     """The camera scrolls right only; walking back left stops at its left edge."""
     world = world_for(level_from_rows(*flat("..S" + "." * (W - 6) + "F..")))
