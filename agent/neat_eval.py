@@ -261,6 +261,34 @@ class PopulationEvaluator:
             self._pool = None
 
 
+def reference_episode(
+    net: neat.nn.RecurrentNetwork,
+    env: Any,
+    s: FitnessSettings,
+    is_stalled: Callable[[Any, dict], bool],
+    **reset_kwargs: Any,
+) -> float:
+    """One run scored the way neat-python users write it: ``net`` (reset first) plays the
+    single Gymnasium ``env`` from ``env.reset(seed=0, **reset_kwargs)``, pressing the buttons
+    whose outputs are positive, until the episode ends or ``is_stalled(env, info)`` (MarI/O's
+    timeout); returns MarI/O's fitness of the run."""
+    obs, info = env.reset(seed=0, **reset_kwargs)
+    net.reset()
+    done = False
+    while not done:
+        for _ in range(s.activations_per_step):
+            out = net.activate(obs.ravel().tolist())
+        obs, _, terminated, truncated, info = env.step(np.asarray(out) > 0)
+        done = terminated or truncated or is_stalled(env, info)
+    frames = np.float64(info["frames"])
+    return float(fitness_of(np.float64(info["rightmost"]), frames, info["completed"], s))
+
+
+def aggregate_scores(scores: Sequence[float], s: FitnessSettings) -> float:
+    """The fitness over several levels: the mean or the minimum of the per-level scores."""
+    return float(np.mean(scores) if s.aggregate == "mean" else np.min(scores))
+
+
 def reference_fitness(
     genome: object, config: neat.Config, levels: Sequence[Level], settings: FitnessSettings
 ) -> float:
@@ -276,16 +304,5 @@ def reference_fitness(
     scores = []
     for level in levels:
         env = PlatformerEnv(level, frame_skip=s.frame_skip, view_radius=s.view_radius)
-        obs, info = env.reset(seed=0)
-        net.reset()
-        done = False
-        while not done:
-            for _ in range(s.activations_per_step):
-                out = net.activate(obs.ravel().tolist())
-            obs, _, terminated, truncated, info = env.step(np.asarray(out) > 0)
-            done = terminated or truncated or bool(stalled(env.world, s)[0])
-        score = fitness_of(
-            np.float64(info["rightmost"]), np.float64(info["frames"]), info["completed"], s
-        )
-        scores.append(float(score))
-    return float(np.mean(scores) if s.aggregate == "mean" else np.min(scores))
+        scores.append(reference_episode(net, env, s, lambda e, _: bool(stalled(e.world, s)[0])))
+    return aggregate_scores(scores, s)

@@ -27,7 +27,14 @@ import neat
 import numpy as np
 
 from agent.neat_agent import NeatPolicy
-from agent.neat_eval import Evaluation, FitnessSettings, assign_fitness, fitness_of
+from agent.neat_eval import (
+    Evaluation,
+    FitnessSettings,
+    aggregate_scores,
+    assign_fitness,
+    fitness_of,
+    reference_episode,
+)
 from agent.network import BatchedRecurrent, compile_population
 from envs.constants import COMPLETED, TIMEOUT
 from envs.smb import Console, SmbRun, joypad_bytes, parse_stage, tile_grid
@@ -158,23 +165,15 @@ def reference_fitness(
     if (env.frame_skip, env.view_radius) != (s.frame_skip, s.view_radius):
         raise ValueError("env: frame_skip and view_radius must be the settings' ones")
     net = neat.nn.RecurrentNetwork.create(genome, config)
+
+    def stalled(_env: object, info: dict) -> bool:
+        return info["frames_since_progress"] >= s.stall_limit(info["frames"])
+
     scores = []
     try:
         for level in levels:
-            obs, info = env.reset(seed=0, options={"level": level})
-            net.reset()
-            done = False
-            while not done:
-                for _ in range(s.activations_per_step):
-                    out = net.activate(obs.ravel().tolist())
-                obs, _, terminated, truncated, info = env.step(np.asarray(out) > 0)
-                stalled = info["frames_since_progress"] >= s.stall_limit(info["frames"])
-                done = terminated or truncated or stalled
-            score = fitness_of(
-                np.float64(info["rightmost"]), np.float64(info["frames"]), info["completed"], s
-            )
-            scores.append(float(score))
+            scores.append(reference_episode(net, env, s, stalled, options={"level": level}))
     finally:
         if own:
             env.close()
-    return float(np.mean(scores) if s.aggregate == "mean" else np.min(scores))
+    return aggregate_scores(scores, s)
