@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent.compare_train import PRESETS
+    from agent.study.protocol import PRESETS
 
     p = _Parser(
         prog=PROG,
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", metavar="S,S,..", help="--train: these seeds, not the preset's")
     p.add_argument(
-        "--memory-sweep", action="store_true", help="the memory study (agent/memory_study.py)"
+        "--memory-sweep", action="store_true", help="the memory study (agent/study/memory.py)"
     )
     p.add_argument(
         "--distances", default="8,16,32,64", help="--memory-sweep cue distances (8,16,32,64)"
@@ -102,7 +102,7 @@ def _ints(text: str, flag: str, least: int) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.compare import CompareSettings, compare, generated_set, named_set, smb_set
+    from agent.study.harness import CompareSettings, compare, generated_set, named_set, smb_set
 
     log = _log(args.quiet)
     modes = sum([args.train, args.memory_sweep])
@@ -115,14 +115,14 @@ def run(args: argparse.Namespace) -> int:
     if args.memory_sweep:
         distances = _ints(args.distances, "--distances", 1)
         try:
-            from agent.memory_study import run_memory_sweep
+            from agent.study.memory import run_memory_sweep
         except ImportError as exc:
-            raise ValueError(f"--memory-sweep needs agent/memory_study.py ({exc})") from None
+            raise ValueError(f"--memory-sweep needs agent/study/memory.py ({exc})") from None
         run_memory_sweep(args.out, distances, args.preset, args.seed, log or (lambda _: None))
         print(f"memory sweep written to {args.out}")
         return 0
     if args.train:
-        from agent.compare_train import PRESETS, run_protocol
+        from agent.study.protocol import PRESETS, run_protocol
 
         preset = PRESETS[args.preset]
         if args.seeds is not None:

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from agent.base import Agent, AgentError, load_agent
-from agent.evaluate import episode_result, progress_percent, running_fitness
-from envs.constants import (
+from agent.episodes import episode_result, progress_percent, running_fitness
+from envs.levels.level import Level, LevelError, builtin_names, load_level
+from envs.sim.constants import (
     BTN_A,
     BTN_B,
     BTN_DOWN,
@@ -45,8 +46,7 @@ from envs.constants import (
     RUNNING,
     TIMEOUT,
 )
-from envs.level import Level, LevelError, builtin_names, load_level
-from envs.world import LevelBank, World, WorldView
+from envs.sim.world import LevelBank, World, WorldView
 from viz.keys import QUIT_KEYS, WatchKeys
 
 DEFAULT_LEVEL = "1-1"
@@ -252,7 +252,7 @@ def switch_level(game: Game) -> Game:
 
 def save_demo(controller: DemoController, path: Path) -> int:
     """Write the recorded steps (atomically); one line either way."""
-    from agent.demos import DemoError, save_demos
+    from agent.rnn.demos import DemoError, save_demos
 
     if not len(controller.recorder):
         report(ValueError(f"{path}: nothing recorded (no steps were played); file not written"))
@@ -295,7 +295,7 @@ class DemoController:
     own decision rate, so the file trains agents that act every ``frame_skip`` frames)."""
 
     def __init__(self, frame_skip: int = 5, view_radius: int = 6):
-        from agent.demos import DemoRecorder
+        from agent.rnn.demos import DemoRecorder
 
         self.recorder = DemoRecorder(view_radius, frame_skip, source="human")
 
@@ -329,7 +329,7 @@ def draw_frame(
 ):
     """The game frame (reusing ``surface``), with ``overlay`` (a ``viz.overlay.Overlay``) drawn
     on it for ``agent`` (None: a human) and the buttons ``pressed`` now."""
-    from viz.world import render_view
+    from envs.render.frame import render_view
 
     frame = render_view(game.world.view(0), scale=scale, surface=surface)
     if overlay is not None:
@@ -373,8 +373,8 @@ def play_window(
     """The window loop: poll keys, get buttons from ``controller``, step one frame, draw;
     ``max_frames`` > 0 stops early. O toggles the overlay, P (space watching an agent)
     pauses, . steps while paused, +/- change the speed, H shows the keys."""
+    from envs.render.frame import HumanWindow
     from viz.overlay import Overlay
-    from viz.world import HumanWindow
 
     window = HumanWindow(title=title, fps=fps)
     agent = getattr(controller, "agent", None)
@@ -487,7 +487,7 @@ def play_episodes(
             world.step(held, 1)
             if writer is not None:
                 frame = draw_frame(game, controller.agent, held[0], scale, frame, overlay)
-                from viz.world import surface_to_array
+                from envs.render.frame import surface_to_array
 
                 writer.add(surface_to_array(frame))
         yield episode_result(agent.name, world.view(0))
@@ -605,9 +605,9 @@ def play_race_episodes(
     ``max_frames`` frames); yields one list of result dicts (one per agent) per episode."""
     overlay = drawer = frame = None
     if writer is not None:
+        from envs.render.frame import surface_to_array
         from viz.overlay import Overlay
         from viz.race import RaceDrawer
-        from viz.world import surface_to_array
 
         overlay = Overlay() if overlay_on else None
         drawer = RaceDrawer()
@@ -632,9 +632,9 @@ def play_race_window(
     race, title: str, scale: int, fps: int, max_frames: int = 0, overlay_on: bool = True
 ) -> int:
     """The window loop of a race (the keys of ``play_window``; N races on the next level)."""
+    from envs.render.frame import HumanWindow
     from viz.overlay import Overlay
     from viz.race import Race, RaceDrawer
-    from viz.world import HumanWindow
 
     window = HumanWindow(title=title, fps=fps)
     overlay, drawer = Overlay(), RaceDrawer()
@@ -760,7 +760,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_smb(args)
     try:
         if args.generated is not None:
-            from envs.generator import generate_level
+            from envs.levels.generator import generate_level
 
             level = generate_level(args.generated, args.difficulty)
             game = Game.start(level.name, level)

@@ -171,7 +171,7 @@ def _default_out(levels: list[str], generated: int | None, env: str | None = Non
 
 def neat_settings(args: argparse.Namespace):
     """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
-    from agent.neat_trainer import TrainError, TrainSettings, load_run_settings
+    from agent.neat.trainer import TrainError, TrainSettings, load_run_settings
 
     given = {
         "env": args.env,
@@ -209,7 +209,7 @@ def neat_settings(args: argparse.Namespace):
 
 
 def run_neat(args: argparse.Namespace) -> int:
-    from agent.neat_trainer import (
+    from agent.neat.trainer import (
         CHECKPOINT_FILE,
         ChampionError,
         CheckpointError,
@@ -271,7 +271,7 @@ def run_neat(args: argparse.Namespace) -> int:
     print(f"champion:       {result.champion_path}")
     print(f"run files:      {result.out} (metrics.jsonl, {CHECKPOINT_FILE}, config.ini)")
     print(f"watch it:       python play.py {run_dir}{level}")
-    print(f"score it:       python -m agent.champion {champ} [--level NAME|PATH]")
+    print(f"score it:       python -m agent.neat.champion {champ} [--level NAME|PATH]")
     if getattr(args, "watch", False) and result.champion_path is not None:
         import play  # the window; imported only here, so training never loads pygame
 
@@ -312,8 +312,8 @@ def run_lstm(args: argparse.Namespace) -> int:
     """``train.py lstm``: validate, train, and say where the model went."""
     import dataclasses as dc
 
-    from agent.bc import load_bc_config, train_bc
-    from agent.ppo import load_ppo_config, train_ppo
+    from agent.rnn.bc import load_bc_config, train_bc
+    from agent.rnn.ppo import load_ppo_config, train_ppo
 
     try:
         if args.frames is not None and args.frames < 1:

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from envs.level import Level
+from envs.levels.level import Level
 
 
 class AgentError(ValueError):
@@ -48,7 +48,7 @@ def load_agent(spec: str | Path, levels: list[Level] | None = None) -> Agent:
         return agent  # type: ignore[return-value]
     path = Path(spec)
     if path.is_dir() and (path / "model.json").is_file():  # an LSTM/GRU/RNN run
-        from agent.lstm_agent import LstmAgent
+        from agent.rnn.policy import LstmAgent
 
         try:
             return LstmAgent.from_dir(path)
@@ -57,7 +57,7 @@ def load_agent(spec: str | Path, levels: list[Level] | None = None) -> Agent:
     if path.is_dir():
         path = path / "champion.json"
     if path.suffix == ".json":
-        from agent.neat_agent import NeatAgent
+        from agent.neat.policy import NeatAgent
 
         if not path.is_file():
             raise AgentError(f"{spec}: no such agent file ({path} does not exist)")

@@ -1,22 +1,26 @@
 """Atomic file writes: a reader (or a crash) never sees a half-written file.
 
-Every saver in the trainer (champion, checkpoints, metrics rewrites, the run's config copy) goes
-through these helpers: the data is written to a temporary file in the target's directory,
-flushed and fsynced, then renamed over the target with ``os.replace``, which is atomic on POSIX
-and Windows. If anything fails before the rename, the temporary file is removed and the previous
-file, if any, is left exactly as it was.
+Every saver (champions, models, checkpoints, metrics rewrites, run settings) goes through these
+helpers: the data is written to a temporary file in the target's directory, flushed and
+fsynced, then renamed over the target with ``os.replace``, which is atomic on POSIX and Windows.
+If anything fails before the rename, the temporary file is removed and the previous file, if
+any, is left exactly as it was. A process killed mid-write can leave its temporary file behind
+(``.NAME.XXXXXXXX.tmp``); ``remove_stale_temps`` clears those from a run directory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_with"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_with", "remove_stale_temps"]
+
+_TEMP = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
 
 
 def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
@@ -26,10 +30,11 @@ def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], object]) -> 
     the exception propagates, the temporary file is deleted and ``path`` is untouched.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    # O_EXCL: never write through someone else's file; mode 0o666 lets the process umask apply,
+    # as a plain open() would (without touching the process-wide umask to read it).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -42,12 +47,6 @@ def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], object]) -> 
     _fsync_dir(path.parent)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Replace ``path`` atomically with ``data``."""
     atomic_write_with(path, lambda f: f.write(data))
@@ -56,6 +55,21 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
     """Replace ``path`` atomically with ``text`` (newlines written as given)."""
     atomic_write_bytes(path, text.encode(encoding))
+
+
+def remove_stale_temps(directory: str | Path) -> list[Path]:
+    """Delete the temporary files that killed atomic writes left in ``directory``; returns
+    them. Call it only where no other process is writing into the directory."""
+    removed = []
+    directory = Path(directory)
+    if not directory.is_dir():
+        return removed
+    for entry in directory.iterdir():
+        if _TEMP.match(entry.name) and entry.is_file():
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -1,6 +1,6 @@
 """Generation time on each evaluation backend: local, local processes and a local Ray cluster.
 
-Side by side on the same population in one run (``agent.backends``):
+Side by side on the same population in one run (``agent.neat.backends``):
 
 - ``local``: the batched evaluator in this process;
 - ``processes (N)``: N shards in N local worker processes;
@@ -9,7 +9,7 @@ Side by side on the same population in one run (``agent.backends``):
 Every backend must give the same fitness values (checked, every repeat). The population is that
 of a real run after ``--evolve`` generations on the built-in world (so genomes move and runs last
 as long as in a run under way). ``--env smb`` scores that population on the real game (the NES
-emulator, ``agent.smb_eval``) instead, where a genome costs ~1.4 ms per frame rather than
+emulator, ``agent.neat.smb_evaluator``) instead, where a genome costs ~1.4 ms per frame rather than
 microseconds: there the work dwarfs the cost of shipping shards and scaling should be near
 linear in workers. Times are of ``evaluate`` only (reproduction is the same on every backend),
 median of ``--repeats``, taken round-robin so that load from other jobs hits every backend
@@ -34,9 +34,9 @@ import neat
 import numpy as np
 from bench_neat_eval import load_config  # this folder is on sys.path when run as a script
 
-from agent.backends import EvaluatorFactory, make_backend
-from agent.neat_eval import FitnessSettings, PopulationEvaluator
-from envs.level import load_level
+from agent.neat.backends import EvaluatorFactory, make_backend
+from agent.neat.evaluator import FitnessSettings, PopulationEvaluator
+from envs.levels.level import load_level
 
 
 def evolved_population(config: neat.Config, levels, generations: int, seed: int) -> list:
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     genomes = evolved_population(config, world_levels, args.evolve, args.seed)
     settings = FitnessSettings()
     if smb:
-        from agent.smb_eval import SmbPopulationEvaluator
+        from agent.neat.smb_evaluator import SmbPopulationEvaluator
 
         factory = EvaluatorFactory(SmbPopulationEvaluator, (names, settings))
     else:

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import torch
 
-from agent.bc import BCConfig, load_bc_config, train_bc
-from agent.ppo import PPOConfig, PPOTrainer, load_ppo_config, train_ppo, training_levels
-from agent.recurrent import ModelConfig, RecurrentPolicy, resolve_device
+from agent.rnn.bc import BCConfig, load_bc_config, train_bc
+from agent.rnn.model import ModelConfig, RecurrentPolicy, resolve_device
+from agent.rnn.ppo import PPOConfig, PPOTrainer, load_ppo_config, train_ppo, training_levels
 
 
 def _sync(device: torch.device) -> None:

@@ -2,7 +2,7 @@
 
 Side by side on the same population and level, in one run:
 
-- ``batched``: ``agent.neat_eval.PopulationEvaluator`` (all genomes in lockstep in one compiled
+- ``batched``: ``agent.neat.evaluator.PopulationEvaluator`` (all genomes in lockstep in one compiled
   loop, one process);
 - ``batched, 2 worker processes``: the same split into two worker-process shards;
 - ``batched, Python-driven lockstep loop``: the evaluator's step-by-step path (numba physics and
@@ -28,8 +28,8 @@ import time
 import neat
 import numpy as np
 
-from agent.neat_eval import FitnessSettings, PopulationEvaluator, reference_fitness
-from envs.level import load_level
+from agent.neat.evaluator import FitnessSettings, PopulationEvaluator, reference_fitness
+from envs.levels.level import load_level
 
 SERIAL = "neat-python serial: RecurrentNetwork + single env"
 PARALLEL = "neat-python ParallelEvaluator, 2 workers"

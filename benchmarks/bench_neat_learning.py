@@ -15,7 +15,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from agent.neat_trainer import TrainSettings, train
+from agent.neat.trainer import TrainSettings, train
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,9 +33,9 @@ import neat  # noqa: E402
 from neat.innovation import InnovationTracker  # noqa: E402
 
 import play  # noqa: E402
-from agent.champion import config_from_text  # noqa: E402
-from agent.neat_agent import NeatAgent  # noqa: E402
-from envs.level import load_level  # noqa: E402
+from agent.neat.champion import config_from_text  # noqa: E402
+from agent.neat.policy import NeatAgent  # noqa: E402
+from envs.levels.level import load_level  # noqa: E402
 
 GOAL_FPS = 60
 NEAT_CONFIG = ROOT / "configs" / "neat.ini"
@@ -68,8 +68,8 @@ def big_neat_agent(connections: int = 300, hidden: int = 40, seed: int = 1) -> N
 
 
 def lstm_agent():
-    from agent.lstm_agent import LstmAgent
-    from agent.recurrent import ModelConfig, RecurrentPolicy
+    from agent.rnn.model import ModelConfig, RecurrentPolicy
+    from agent.rnn.policy import LstmAgent
 
     config = ModelConfig()  # the default: LSTM, 128 hidden, conv encoder, radius 6
     return LstmAgent(RecurrentPolicy(config), config, name="lstm-128")

@@ -52,10 +52,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from agent.ppo import PPOConfig, load_ppo_config, train_ppo
-from agent.recurrent import ModelConfig
-from envs.episodes import RewardConfig
-from envs.platformer import PlatformerEnv
+from agent.rnn.model import ModelConfig
+from agent.rnn.ppo import PPOConfig, load_ppo_config, train_ppo
+from envs.gym.episodes import RewardConfig
+from envs.gym.platformer import PlatformerEnv
 
 
 def scaled_reward(scale: float) -> RewardConfig:
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in seeds:
             if "ours" not in skip:
                 r = run_ours(mcfg, cfg, args, seed, frames, first_tail, Path(tmp) / f"ours-{seed}")
-                rows.append(("ours (agent/ppo.py)", seed, r))
+                rows.append(("ours (agent/rnn/ppo.py)", seed, r))
                 print(f"ours seed {seed}: {r['frames'] / r['wall']:,.0f} frames/s", flush=True)
             if "sb3" not in skip:
                 r = run_sb3(mcfg, cfg, args, seed, updates, first_tail)

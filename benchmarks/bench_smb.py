@@ -1,4 +1,4 @@
-"""The real Super Mario Bros. (``envs.smb``, the ``nes`` extra): emulator speed, NEAT on real 1-1
+"""The real Super Mario Bros. (``envs.smb.env``, the ``nes`` extra): emulator speed, NEAT on real 1-1
 for a fixed wall-clock budget, and a champion of the built-in world tried on the real game.
 
 Run: ``python benchmarks/bench_smb.py [--part speed|neat|transfer|all] [--budget 600]
@@ -43,7 +43,8 @@ RIGHT = 0x80
 
 def console_fps(frames: int) -> float:
     """Bare emulation: hold RIGHT, restart at each death; frames per second."""
-    from envs.smb import Console, is_dying
+    from envs.smb.console import Console
+    from envs.smb.ram import is_dying
 
     console = Console(1, 1)
     t0 = time.perf_counter()
@@ -58,7 +59,7 @@ def env_fps(steps: int) -> float:
     """``SuperMarioBrosTilesEnv.step`` (frame_skip 5, grid, reward, info); frames per second."""
     import numpy as np
 
-    from envs.smb import SuperMarioBrosTilesEnv
+    from envs.smb.env import SuperMarioBrosTilesEnv
 
     env = SuperMarioBrosTilesEnv()
     env.reset()
@@ -76,7 +77,8 @@ def env_fps(steps: int) -> float:
 
 
 def _worker(frames: int, start, out) -> None:
-    from envs.smb import Console, is_dying
+    from envs.smb.console import Console
+    from envs.smb.ram import is_dying
 
     console = Console(1, 1)  # boot before the start line
     start.wait()
@@ -185,8 +187,8 @@ def part_neat(args: argparse.Namespace) -> None:
 
 def part_transfer(args: argparse.Namespace) -> None:
     from agent.base import load_agent
-    from agent.neat_trainer import TrainSettings, train
-    from envs.smb import tile_grid
+    from agent.neat.trainer import TrainSettings, train
+    from envs.smb.ram import tile_grid
     from viz.smb_view import SmbGame, play_episodes
 
     class LoweredGrid(SmbGame):
@@ -238,7 +240,7 @@ def part_transfer(args: argparse.Namespace) -> None:
 
 
 def _no_timeout():
-    from agent.neat_eval import FitnessSettings
+    from agent.neat.evaluator import FitnessSettings
 
     return FitnessSettings(timeout_frames=10**9)
 

@@ -10,8 +10,8 @@ import argparse
 import statistics
 import time
 
-from envs.generator import generate_level
-from envs.level import builtin_names, load_level
+from envs.levels.generator import generate_level
+from envs.levels.level import builtin_names, load_level
 from envs.solver import solve
 
 

@@ -14,11 +14,11 @@ import time
 
 import numpy as np
 
-from envs.constants import RUNNING
-from envs.level import load_level
-from envs.platformer import PlatformerEnv
-from envs.vector import PlatformerVectorEnv
-from envs.world import LevelBank, World
+from envs.gym.platformer import PlatformerEnv
+from envs.gym.vector import PlatformerVectorEnv
+from envs.levels.level import load_level
+from envs.sim.constants import RUNNING
+from envs.sim.world import LevelBank, World
 
 FRAME_SKIP = 5
 

@@ -49,7 +49,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.constants import (
+from envs.levels.level import Level
+from envs.sim.constants import (
     BUTTONS,
     COMPLETED,
     E_ACTIVE,
@@ -73,8 +74,7 @@ from envs.constants import (
     TILE,
     UNIT,
 )
-from envs.level import Level
-from envs.world import LevelBank, World
+from envs.sim.world import LevelBank, World
 
 
 def _combo(name: str) -> list[int]:

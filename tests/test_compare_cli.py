@@ -12,7 +12,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import pytest
 
-from tests.agent.test_compare import check_results_schema, make_lstm_run, make_neat_run
+from tests.helpers.runs import check_results_schema, make_lstm_run, make_neat_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,7 +114,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 
 def test_memory_sweep_runs_through_compare_py(tmp_path):
     """``--memory-sweep --preset tiny --distances 8 --seed 2`` hands its arguments to
-    ``agent.memory_study.run_memory_sweep``: exit 0, memory_results.json for D = 8 with the tiny
+    ``agent.study.memory.run_memory_sweep``: exit 0, memory_results.json for D = 8 with the tiny
     preset and seed 2, and the sweep plot as a readable PNG."""
     out = tmp_path / "memory"
     proc = run("--memory-sweep", "--preset", "tiny", "--distances", "8", "--seed", "2",

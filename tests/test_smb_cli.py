@@ -14,9 +14,9 @@ import pytest
 
 import play
 import train
-from agent.neat_trainer import CHAMPION_FILE, METRICS_FILE
-from agent.neat_trainer import train as train_neat
-from tests.agent.test_trainer import settings_for, tiny_config_text
+from agent.neat.trainer import CHAMPION_FILE, METRICS_FILE
+from agent.neat.trainer import train as train_neat
+from tests.helpers.neat import settings_for, tiny_config_text
 
 ROOT = Path(__file__).resolve().parents[1]
 NES_MISSING = 'the real game needs the nes extra: pip install -e ".[nes]"'
@@ -120,7 +120,7 @@ def test_compare_reports_how_far_a_world_champion_gets_on_real_1_1(tmp_path):
     real 1-1 in results.json (the documented schema, env "smb", a distance in pixels and a
     progress share of MarI/O's end x) and summary.md; the solver and --generated are refused."""
     pytest.importorskip("nes_py", reason=NES_MISSING)
-    from tests.agent.test_compare import check_results_schema
+    from tests.helpers.runs import check_results_schema
 
     result = train_neat(settings_for(tmp_path, "world", generations=1), progress=False)
     out = tmp_path / "cmp"

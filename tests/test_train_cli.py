@@ -12,28 +12,17 @@ from pathlib import Path
 import pytest
 
 import train
-from agent.neat_trainer import (
+from agent.neat.trainer import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
     CONFIG_FILE,
     METRICS_FILE,
     load_run_settings,
 )
-from tests.agent.test_trainer import METRIC_KEYS, snapshot, tiny_config_text, write_tiny_setup
+from tests.helpers.cli import run_cli
+from tests.helpers.neat import METRIC_KEYS, snapshot, tiny_config_text, write_tiny_setup
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "train.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +48,7 @@ def test_tiny_run_end_to_end(finished_run):
     assert len(lines) == 2
     assert all(METRIC_KEYS <= set(json.loads(line)) for line in lines)
     assert str(out / CHAMPION_FILE) in proc.stdout
-    assert "python play.py" in proc.stdout and "python -m agent.champion" in proc.stdout
+    assert "python play.py" in proc.stdout and "python -m agent.neat.champion" in proc.stdout
     assert "gen    1" in proc.stdout  # the per-generation summary
     assert "Traceback" not in proc.stderr
 

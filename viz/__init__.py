@@ -1,4 +1,4 @@
-"""Drawing the platformer with pygame: procedural pixel art (``viz.art``) and frames.
-
-Only this package imports pygame; the simulation in ``envs`` never does.
+"""What the user watches: the MarI/O overlay (inputs, network, buttons), races, the window loop
+over the built-in world and the real game, videos, and comparison plots. Built on the world
+drawing of ``envs.render``; nothing here changes a game's rules.
 """

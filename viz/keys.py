@@ -2,7 +2,7 @@
 
 O toggles the overlay, H the help, P (and space while an agent plays) pauses, . steps one frame
 while paused, + and - change the speed through ``SPEEDS``; Esc, Q or closing the window quits.
-Pure bookkeeping on the key names ``viz.world.HumanWindow.poll`` returns: no drawing here.
+Pure bookkeeping on the key names ``envs.render.frame.HumanWindow.poll`` returns: no drawing here.
 """
 
 from __future__ import annotations

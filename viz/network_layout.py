@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.network import PAD_KEY, CompiledPopulation
+from agent.neat.network import PAD_KEY, CompiledPopulation
 
 __all__ = ["NetworkGeometry", "genome_edges", "layout_hidden", "network_geometry"]
 

@@ -4,7 +4,7 @@
 
 * the input grid from the observation (solid, enemy/hazard and empty cells in distinct colours,
   the player's cell outlined);
-* for a NEAT agent (``agent.network`` + ``agent.node_values()``) the hidden nodes between the
+* for a NEAT agent (``agent.neat.network`` + ``agent.node_values()``) the hidden nodes between the
   grid and the buttons (``viz.network_layout``), links green/red by weight sign and brighter
   the more active their source, and the output buttons named and lit while pressed;
 * for a recurrent agent (``agent.state_arrays()`` + ``agent.probabilities``) the hidden (and
@@ -26,7 +26,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
-from envs.constants import BUTTONS  # noqa: E402
+from envs.sim.constants import BUTTONS  # noqa: E402
 from viz.network_layout import NetworkGeometry, network_geometry  # noqa: E402
 
 SOLID_COLOR = (236, 236, 236)

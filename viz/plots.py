@@ -199,7 +199,7 @@ MEMORY_STYLES = {
 
 
 def memory_sweep_plot(results: Mapping[str, Any], path: str | Path) -> None:
-    """The memory study (``agent.memory_study``): held-out success against the cue-fork
+    """The memory study (``agent.study.memory``): held-out success against the cue-fork
     distance D, one line per model, with the 50% ceiling of memoryless policies."""
     per_model = results.get("results") or {}
     if not any(per_model.values()):

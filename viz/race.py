@@ -1,6 +1,6 @@
 """Races: several agents on the same level at once, drawn as ghosts in one world view.
 
-``Race`` runs one ``envs.world.World`` batch of n worlds, all on the same ``LevelBank`` slot, one
+``Race`` runs one ``envs.sim.world.World`` batch of n worlds, all on the same ``LevelBank`` slot, one
 world per agent. Each agent decides for its own world every ``frame_skip`` frames (its own
 ``frame_skip``: agents of different decision rates race fairly, frame by frame).
 
@@ -20,11 +20,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
-from envs.constants import BUTTONS, COMPLETED, DEAD, RUNNING, TIMEOUT  # noqa: E402
-from envs.level import Level  # noqa: E402
-from envs.world import LevelBank, World, WorldView  # noqa: E402
-from viz import art  # noqa: E402
-from viz.world import player_pose, render_view  # noqa: E402
+from envs.levels.level import Level  # noqa: E402
+from envs.render import art  # noqa: E402
+from envs.render.frame import player_pose, render_view  # noqa: E402
+from envs.sim.constants import BUTTONS, COMPLETED, DEAD, RUNNING, TIMEOUT  # noqa: E402
+from envs.sim.world import LevelBank, World, WorldView  # noqa: E402
 
 GHOST_ALPHA = 120
 TAG_COLORS = (

@@ -1,7 +1,7 @@
 """Watching agents (or playing) on the real Super Mario Bros.: the NES frame under the MarI/O
 overlay, a window or headless episodes. ``play.py --env smb`` is built on this module.
 
-The agent sees exactly what it sees in training (``envs.smb.tile_grid`` of the RAM) and goes
+The agent sees exactly what it sees in training (``envs.smb.env.tile_grid`` of the RAM) and goes
 through the shared interface only (``reset(n)``, ``act(obs)``, ``frame_skip``,
 ``view_radius``): any agent of ``agent.base.load_agent`` plays, trained on the built-in world or
 on the real game. The emulator advances one frame at a time (60 a second in the window); the
@@ -19,13 +19,12 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
-from envs.constants import BUTTONS, COMPLETED, DEAD, FPS, RUNNING, TIMEOUT  # noqa: E402
-from envs.smb import END_X_1_1, Console, SmbRun, parse_stage, tile_grid  # noqa: E402
+from envs.sim.constants import BUTTONS, COMPLETED, DEAD, FPS, RUNNING, TIMEOUT  # noqa: E402
+from envs.smb.console import STAGE_END_X, Console, SmbRun  # noqa: E402
+from envs.smb.ram import parse_stage, tile_grid  # noqa: E402
 from viz.keys import QUIT_KEYS, WatchKeys  # noqa: E402
 
 END_PAUSE_FRAMES = FPS  # the end message stays this long, then the stage restarts
-#: Where MarI/O counts a stage as done (its fitness bonus); the flag ends a run in any case.
-STAGE_END_X = {"1-1": END_X_1_1}
 HELP = "arrows move, Z/space A, X/shift B, R restart, N next stage, O overlay, P pause, Esc quit"
 
 
@@ -50,7 +49,7 @@ class SmbGame:
 
     def advance(self, buttons: np.ndarray) -> None:
         """One frame of play holding ``buttons`` ((1, 6) or (6,)), or of the end pause."""
-        from envs.smb import joypad_byte
+        from envs.smb.ram import joypad_byte
 
         if self.run.running:
             self.run.advance(joypad_byte(np.asarray(buttons).reshape(-1)), 1)
@@ -68,7 +67,7 @@ class SmbGame:
 
     def fitness(self) -> float:
         """MarI/O's fitness so far: rightmost - frames / 2, plus 1000 once at the flag."""
-        from agent.neat_eval import FitnessSettings
+        from agent.neat.evaluator import FitnessSettings
 
         s = FitnessSettings()
         bonus = s.completion_bonus if self.run.status == COMPLETED else 0.0
@@ -154,12 +153,12 @@ def play_episodes(
 ) -> Iterator[dict[str, Any]]:
     """``episodes`` episodes of ``agent`` with no window, each ending as a run ends in NEAT
     training: Mario dies, reaches the flag, or sets no new rightmost x for MarI/O's timeout
-    (``settings``, an ``agent.neat_eval.FitnessSettings``: 20 frames plus a quarter of the
+    (``settings``, an ``agent.neat.evaluator.FitnessSettings``: 20 frames plus a quarter of the
     frames played, checked at each decision) -- or after ``max_frames`` frames. So a NEAT
     champion scores here what it scored in training, and a stuck agent does not play out the
     400 seconds of the game's clock. Yields ``SmbGame.result`` per episode. With ``writer``
     (``add(rgb array)``), every frame played (NES frame + overlay) is recorded."""
-    from agent.neat_eval import FitnessSettings
+    from agent.neat.evaluator import FitnessSettings
 
     s = settings or FitnessSettings()
     skip = int(agent.frame_skip)
@@ -179,7 +178,7 @@ def play_episodes(
             if run.running and run.frames % skip == 0 and run.frames_since_progress >= limit:
                 run.status = TIMEOUT
             if writer is not None:
-                from viz.world import surface_to_array
+                from envs.render.frame import surface_to_array
 
                 frame = draw_frame(game, agent, held[0], scale, frame, overlay)
                 writer.add(surface_to_array(frame))
@@ -198,8 +197,8 @@ def play_window(
     """The window: poll keys, buttons from ``controller(window, game)``, one frame, draw.
     O toggles the overlay, P (space watching an agent) pauses, . steps while paused, +/- set the
     speed, R restarts, N goes to the next stage, Esc or Q quits; ``max_frames`` > 0 stops."""
+    from envs.render.frame import HumanWindow
     from viz.overlay import Overlay
-    from viz.world import HumanWindow
 
     window = HumanWindow(title=title, fps=fps)
     agent = getattr(controller, "agent", None)

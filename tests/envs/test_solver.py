@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs.constants import BTN_RIGHT, COMPLETED, DEAD, PLAYER_W, RUNNING, TILE_PX, UNIT
-from envs.level import Level, builtin_names, load_level, parse_level
+from envs.levels.level import Level, builtin_names, load_level, parse_level
+from envs.sim.constants import BTN_RIGHT, COMPLETED, DEAD, PLAYER_W, RUNNING, TILE_PX, UNIT
+from envs.sim.world import LevelBank, World
 from envs.solver import ACTIONS, Solution, SolverAgent, SolverConfig, replay, solve
-from envs.world import LevelBank, World
 
 FRAME_SKIP = SolverConfig().frame_skip
 
@@ -143,7 +143,7 @@ def test_deterministic_across_processes(small_solution: Solution) -> None:
     """The plan does not depend on the process (Python's hash seed), so a generator that
     re-checks a level elsewhere gets the same verdict and plan."""
     code = (
-        "import sys; from envs.level import parse_level; from envs.solver import solve; "
+        "import sys; from envs.levels.level import parse_level; from envs.solver import solve; "
         "print(solve(parse_level(sys.stdin.read())).actions.tobytes().hex())"
     )
     root = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:
 
 import pytest  # noqa: E402
 
-from envs.level import Level, parse_level  # noqa: E402
+from envs.levels.level import Level, parse_level  # noqa: E402
 
 # 16x8 tiles: ground on row 7; on row 6 the player starts at column 2, a coin waits at
 # column 4 and an enemy at column 12; the flag fills column 15 on rows 5-6.

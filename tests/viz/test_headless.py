@@ -11,7 +11,7 @@ import pygame
 import pytest
 
 import play
-from tests.viz.test_play import run_play
+from tests.helpers.cli import run_play
 from tests.viz.test_race import make_champion
 from viz.keys import next_speed
 

@@ -12,12 +12,12 @@ import pytest
 from neat.innovation import InnovationTracker
 
 import play
-from agent.champion import config_from_text
-from agent.lstm_agent import LstmAgent
-from agent.neat_agent import NeatAgent
-from agent.recurrent import ModelConfig, RecurrentPolicy
-from envs.constants import BTN_A, BTN_RIGHT, BUTTONS
-from tests.agent.test_trainer import tiny_config_text
+from agent.neat.champion import config_from_text
+from agent.neat.policy import NeatAgent
+from agent.rnn.model import ModelConfig, RecurrentPolicy
+from agent.rnn.policy import LstmAgent
+from envs.sim.constants import BTN_A, BTN_RIGHT, BUTTONS
+from tests.helpers.neat import tiny_config_text
 from viz.network_layout import network_geometry
 from viz.overlay import (
     BUTTON_OFF,

@@ -1,31 +1,17 @@
 """Human play: the headless window, the key mapping, the game loop and ``play.py`` end to end."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pygame
 
 import play
-from envs.constants import BTN_A, BTN_B, BTN_LEFT, BTN_RIGHT, DEAD, P_STATUS, RUNNING
-from envs.level import builtin_names
-from viz.world import HumanWindow, render_view
+from envs.levels.level import builtin_names
+from envs.render.frame import HumanWindow, render_view
+from envs.sim.constants import BTN_A, BTN_B, BTN_LEFT, BTN_RIGHT, DEAD, P_STATUS, RUNNING
+from tests.helpers.cli import run_play
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_play(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
-    return subprocess.run(
-        [sys.executable, "play.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_human_window_shows_frames_and_reads_keys(small_level):

@@ -14,10 +14,10 @@ from neat.innovation import InnovationTracker
 
 import play
 from agent.base import load_agent
-from agent.champion import config_from_text, save_champion
-from envs.constants import BTN_RIGHT, RUNNING
-from tests.agent.test_trainer import tiny_config_text
-from tests.viz.test_play import run_play
+from agent.neat.champion import config_from_text, save_champion
+from envs.sim.constants import BTN_RIGHT, RUNNING
+from tests.helpers.cli import run_play
+from tests.helpers.neat import tiny_config_text
 from viz.race import Race, RaceDrawer
 
 KEYS = {"agent", "level", "completed", "progress", "frames", "fitness"}
@@ -167,7 +167,7 @@ def test_observation_size_mismatch_is_one_line(tmp_path):
 def test_lstm_radius_4_races_a_radius_6_champion(tmp_path, champion):
     """Agents of different observation sizes race together: each world is observed at its own
     agent's radius (an LSTM of view_radius 4 and a 169-input champion)."""
-    from agent.recurrent import ModelConfig, RecurrentPolicy, save_model
+    from agent.rnn.model import ModelConfig, RecurrentPolicy, save_model
 
     config = ModelConfig(hidden=8, encoder=8, view_radius=4, encoder_type="mlp")
     run = save_model(tmp_path / "lstm4", RecurrentPolicy(config), config, {"frame_skip": 3})

@@ -6,7 +6,10 @@ import numpy as np
 import pygame
 import pytest
 
-from envs.constants import (
+from envs.levels.level import load_level
+from envs.render import art
+from envs.render.frame import player_pose, render_view, surface_to_array
+from envs.sim.constants import (
     AIR,
     BRICK,
     BUTTONS,
@@ -23,10 +26,7 @@ from envs.constants import (
     TILE_PX,
     USED,
 )
-from envs.level import load_level
-from envs.world import LevelBank, World, WorldView
-from viz import art
-from viz.world import player_pose, render_view, surface_to_array
+from envs.sim.world import LevelBank, World, WorldView
 
 SCALE = 2
 TS = TILE_PX * SCALE

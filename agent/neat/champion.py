@@ -1,0 +1,558 @@
+"""``champion.json``: a trained NEAT genome, self-contained, human-readable, loaded without pickle.
+
+The file holds everything needed to rebuild and run the network: the genome's nodes (key, bias,
+response, activation, aggregation) and connections (in, out, weight, enabled, innovation) in the
+genome's own order, so a rebuilt ``neat.nn.RecurrentNetwork`` adds the same numbers in the same
+order and gives bit-identical outputs; the NEAT config text it was evolved with (as a list of
+lines); the environment and fitness settings it was scored under; its fitness and generation.
+Format in ``docs/neat.md``.
+
+``load_champion`` validates everything and raises ``ChampionError`` with one line naming the file
+and the problem: a truncated or non-JSON file, a missing or mistyped field, a connection naming
+an unknown node, a config that does not parse, inputs/outputs that do not fit the environment.
+
+This module also hosts the NEAT config loading shared with the trainer (``ConfigError``,
+``read_config_file``, ``config_from_text``), since a champion carries its config as text.
+
+Evaluate a champion headless::
+
+    python -m agent.neat.champion runs/neat-1-1/champion.json [--level 1-1 ...]
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import neat
+from neat.graphs import creates_cycle
+
+from agent.files import atomic_write_text
+from agent.neat.network import register_custom
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "Champion",
+    "ChampionError",
+    "ConfigError",
+    "champion_dict",
+    "config_from_text",
+    "dumps_champion",
+    "load_champion",
+    "read_config_file",
+    "save_champion",
+]
+
+FORMAT = "mario-neat-lab/neat-champion"
+VERSION = 1
+NUM_BUTTONS = 6  # A, B, UP, DOWN, LEFT, RIGHT (envs.sim.constants.BUTTONS)
+DEFAULT_VIEW_RADIUS = 6
+
+# The config sections neat-python reads for the default genome/reproduction/species/stagnation.
+CONFIG_SECTIONS = (
+    "NEAT",
+    "DefaultGenome",
+    "DefaultSpeciesSet",
+    "DefaultStagnation",
+    "DefaultReproduction",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# NEAT config text
+# --------------------------------------------------------------------------------------------
+
+
+class ConfigError(ValueError):
+    """A NEAT config file that cannot be used; the message is one line naming the file."""
+
+
+def _one_line(exc: BaseException) -> str:
+    parts = [p.strip() for p in str(exc).splitlines() if p.strip()]
+    return " ".join(parts) or type(exc).__name__
+
+
+def read_config_file(path: str | Path) -> str:
+    """The text of a NEAT config file; ``ConfigError`` if it is missing or not text."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a text config file (undecodable byte at offset {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config: {exc.strerror}") from None
+
+
+def config_from_text(text: str, source: str = "<config>") -> neat.Config:
+    """Parse NEAT config text into a ``neat.Config`` (default genome, reproduction, species set
+    and stagnation), with this project's custom activations registered.
+
+    Stricter than neat-python: unknown sections, unknown ``[DefaultGenome]`` keys (neat only
+    rejects unknown keys in the other sections) and activation/aggregation names that no
+    function is registered for are errors too. Every problem is a ``ConfigError`` whose one-line
+    message starts with ``source``.
+    """
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as exc:
+        raise ConfigError(f"{source}: cannot parse the config: {_one_line(exc)}") from None
+    unknown = [s for s in parser.sections() if s not in CONFIG_SECTIONS]
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown section [{unknown[0]}]; expected {', '.join(CONFIG_SECTIONS)}"
+        )
+    missing = [s for s in CONFIG_SECTIONS if not parser.has_section(s)]
+    if missing:
+        raise ConfigError(f"{source}: missing section [{missing[0]}]")
+
+    # neat.Config only reads files: hand it a private temporary copy.
+    with tempfile.TemporaryDirectory(prefix="neat-config-") as tmp:
+        tmp_path = os.path.join(tmp, "config.ini")
+        with open(tmp_path, "w", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            config = neat.Config(
+                neat.DefaultGenome,
+                neat.DefaultReproduction,
+                neat.DefaultSpeciesSet,
+                neat.DefaultStagnation,
+                tmp_path,
+            )
+        except Exception as exc:  # neat raises bare Exception, RuntimeError, NameError, ...
+            raise ConfigError(f"{source}: {_one_line(exc)}") from None
+
+    gc = config.genome_config
+    known = {p.name for p in gc._params}
+    extra = [k for k in parser["DefaultGenome"] if k not in known]
+    if extra:
+        raise ConfigError(f"{source}: unknown configuration item {extra[0]!r} in [DefaultGenome]")
+    register_custom(config)
+    for kind, options, defs in (
+        ("activation", gc.activation_options, gc.activation_defs),
+        ("aggregation", gc.aggregation_options, gc.aggregation_function_defs),
+    ):
+        for name in options:
+            if not defs.is_valid(name):
+                raise ConfigError(f"{source}: unknown {kind} function {name!r} in {kind}_options")
+    if config.pop_size < 2:
+        raise ConfigError(f"{source}: pop_size must be at least 2, got {config.pop_size}")
+    return config
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def champion_dict(
+    genome: Any,
+    config: neat.Config,
+    config_text: str,
+    *,
+    fitness: float,
+    generation: int,
+    env_settings: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON object ``save_champion`` writes (nodes and connections in the genome's order)."""
+    gc = config.genome_config
+    nodes = []
+    for key, ng in genome.nodes.items():
+        node = {
+            "key": int(key),
+            "bias": float(ng.bias),
+            "response": float(ng.response),
+            "activation": str(ng.activation),
+            "aggregation": str(ng.aggregation),
+        }
+        if hasattr(ng, "time_constant"):
+            node["time_constant"] = float(ng.time_constant)
+        nodes.append(node)
+    connections = [
+        {
+            "in": int(cg.key[0]),
+            "out": int(cg.key[1]),
+            "weight": float(cg.weight),
+            "enabled": bool(cg.enabled),
+            "innovation": int(cg.innovation),
+        }
+        for cg in genome.connections.values()
+    ]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "fitness": float(fitness),
+        "generation": int(generation),
+        "genome_key": int(genome.key) if genome.key is not None else None,
+        "num_inputs": int(gc.num_inputs),
+        "num_outputs": int(gc.num_outputs),
+        "feed_forward": bool(gc.feed_forward),
+        "nodes": nodes,
+        "connections": connections,
+        "env_settings": dict(env_settings),
+        "extra": dict(extra or {}),
+        "config": config_text.splitlines(),
+    }
+
+
+def dumps_champion(data: dict[str, Any]) -> str:
+    """Pretty JSON: objects spread over lines, each node and connection on a line of its own."""
+    return _fmt(data, 0) + "\n"
+
+
+def _fmt(value: Any, indent: int) -> str:
+    pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(k)}: {_fmt(v, indent + 2)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value:
+        flat = json.dumps(value, allow_nan=False)
+        nested = any(isinstance(v, dict | list) for v in value)
+        if not nested and len(flat) <= 90:
+            return flat
+        lines = [inner + json.dumps(v, allow_nan=False) for v in value]
+        return "[\n" + ",\n".join(lines) + "\n" + pad + "]"
+    return json.dumps(value, allow_nan=False)
+
+
+def save_champion(
+    path: str | Path,
+    genome: Any,
+    config: neat.Config,
+    config_text: str,
+    *,
+    fitness: float,
+    generation: int,
+    env_settings: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write ``champion.json`` atomically (a crash leaves the previous champion intact)."""
+    data = champion_dict(
+        genome,
+        config,
+        config_text,
+        fitness=fitness,
+        generation=generation,
+        env_settings=env_settings,
+        extra=extra,
+    )
+    atomic_write_text(path, dumps_champion(data))
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+class ChampionError(ValueError):
+    """A champion file that cannot be used; the message is one line naming the file."""
+
+
+@dataclass
+class Champion:
+    """A loaded champion: a real neat genome plus the config and settings it was evolved with."""
+
+    genome: Any  # neat.DefaultGenome
+    config: neat.Config
+    config_text: str
+    fitness: float
+    generation: int
+    env_settings: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def num_inputs(self) -> int:
+        return int(self.config.genome_config.num_inputs)
+
+    @property
+    def num_outputs(self) -> int:
+        return int(self.config.genome_config.num_outputs)
+
+    @property
+    def view_radius(self) -> int:
+        return int(self.env_settings.get("view_radius", DEFAULT_VIEW_RADIUS))
+
+    def network(self) -> neat.nn.RecurrentNetwork:
+        """neat-python's own network for the genome (one genome, one step per ``activate``)."""
+        return neat.nn.RecurrentNetwork.create(self.genome, self.config)
+
+
+_INT = (int,)
+_NUM = (int, float)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+class _Reader:
+    """Typed field access with ``ChampionError`` messages naming the file and the field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, msg: str) -> ChampionError:
+        return ChampionError(f"{self.path}: {msg}")
+
+    def get(self, obj: dict, key: str, types: tuple, where: str, default: Any = ...) -> Any:
+        if key not in obj:
+            if default is not ...:
+                return default
+            raise self.fail(f"missing field {key!r}{where}")
+        value = obj[key]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if not ok:
+            want = " or ".join(t.__name__ for t in types).replace("int or float", "number")
+            raise self.fail(
+                f"field {key!r}{where} must be {want}, got {type(value).__name__} {value!r:.40}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(f"field {key!r}{where} must be finite, got {value!r}")
+        return value
+
+
+def _check_env_settings(r: Any, env: dict[str, Any]) -> None:
+    """The play settings an agent is rebuilt from must be usable: the same checks as the
+    trainer's FitnessSettings, plus the types the JSON may have been edited into."""
+    from agent.neat.evaluator import FitnessSettings
+
+    known = {f.name for f in dataclasses.fields(FitnessSettings)}
+    settings = {k: v for k, v in env.items() if k in known}
+    for name in ("frame_skip", "view_radius", "activations_per_step", "timeout_frames"):
+        value = settings.get(name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise r.fail(f"env_settings field {name!r} must be a positive int, got {value!r}")
+    try:
+        FitnessSettings(**settings)
+    except (TypeError, ValueError) as exc:
+        raise r.fail(f"env_settings: {exc}") from None
+    levels = env.get("levels", [])
+    if levels is not None and (
+        not isinstance(levels, list) or not all(isinstance(x, str) for x in levels)
+    ):
+        raise r.fail("env_settings field 'levels' must be a list of level names or paths")
+
+
+def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champion:
+    """Load and validate ``champion.json``; ``ChampionError`` (one line) if it cannot be used.
+
+    The inputs and outputs must fit the environment: ``num_inputs`` = (2r + 1)^2 for the view
+    radius ``r`` (``view_radius`` if given, else the one stored in the file's env settings,
+    else 6) and 6 outputs, one per button.
+    """
+    path = Path(path)
+    r = _Reader(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise r.fail("no such champion file") from None
+    except OSError as exc:
+        raise r.fail(f"cannot read the champion file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise r.fail(
+            f"not a champion file (binary data: undecodable byte at offset {exc.start})"
+        ) from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        end = text.rstrip()
+        cut = exc.pos >= len(end) or (end[:1] == "{" and not end.endswith("}"))
+        hint = " (the file looks truncated)" if cut else ""
+        raise r.fail(
+            f"not valid JSON{hint}: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except ValueError as exc:
+        raise r.fail(f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise r.fail(f"expected a JSON object at the top level, got {type(data).__name__}")
+
+    fmt = r.get(data, "format", (str,), "")
+    if fmt != FORMAT:
+        raise r.fail(f"not a NEAT champion file (format {fmt!r}, expected {FORMAT!r})")
+    version = r.get(data, "version", _INT, "")
+    if version != VERSION:
+        raise r.fail(f"unsupported champion version {version} (this code reads {VERSION})")
+
+    fitness = float(r.get(data, "fitness", _NUM, ""))
+    generation = r.get(data, "generation", _INT, "")
+    if generation < 0:
+        raise r.fail(f"field 'generation' must be >= 0, got {generation}")
+    genome_key = r.get(data, "genome_key", (int, type(None)), "", default=None)
+    num_inputs = r.get(data, "num_inputs", _INT, "")
+    num_outputs = r.get(data, "num_outputs", _INT, "")
+    feed_forward = r.get(data, "feed_forward", (bool,), "")
+    env = r.get(data, "env_settings", (dict,), "")
+    extra = r.get(data, "extra", (dict,), "", default={})
+    config_lines = r.get(data, "config", (list,), "")
+    if not all(isinstance(line, str) for line in config_lines):
+        raise r.fail("field 'config' must be a list of strings (the config file's lines)")
+    config_text = "\n".join(config_lines) + "\n"
+
+    radius = view_radius if view_radius is not None else env.get("view_radius", 6)
+    if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
+        raise r.fail(f"env_settings field 'view_radius' must be a positive int, got {radius!r}")
+    _check_env_settings(r, env)
+    want_inputs = (2 * radius + 1) ** 2
+    if num_inputs != want_inputs:
+        raise r.fail(
+            f"the champion has {num_inputs} inputs, but the environment's view (radius "
+            f"{radius}, {2 * radius + 1} x {2 * radius + 1}) has {want_inputs}"
+        )
+    if num_outputs != NUM_BUTTONS:
+        raise r.fail(
+            f"the champion has {num_outputs} outputs, but the environment has {NUM_BUTTONS} buttons"
+        )
+
+    try:
+        config = config_from_text(config_text, source="its config")
+    except ConfigError as exc:
+        raise r.fail(str(exc)) from None
+    gc = config.genome_config
+    for name, have, want in (
+        ("num_inputs", num_inputs, gc.num_inputs),
+        ("num_outputs", num_outputs, gc.num_outputs),
+        ("feed_forward", feed_forward, gc.feed_forward),
+    ):
+        if have != want:
+            raise r.fail(f"{name} = {have} does not match its config's {name} = {want}")
+
+    genome = config.genome_type(genome_key)
+    genome.fitness = fitness
+    _read_nodes(r, r.get(data, "nodes", (list,), ""), genome, config)
+    _read_connections(r, r.get(data, "connections", (list,), ""), genome, config)
+    return Champion(genome, config, config_text, fitness, generation, env, extra, path)
+
+
+def _read_nodes(r: _Reader, nodes: list, genome: Any, config: neat.Config) -> None:
+    gc = config.genome_config
+    for i, node in enumerate(nodes):
+        where = f" of node #{i}"
+        if not isinstance(node, dict):
+            raise r.fail(f"node #{i} must be an object, got {type(node).__name__}")
+        key = r.get(node, "key", _INT, where)
+        if key < 0:
+            raise r.fail(f"node #{i} has key {key}: negative keys are input pins, not nodes")
+        if key >= 2**62:  # the compiled networks hold node keys in int64
+            raise r.fail(f"node #{i} has key {key}: keys must be below 2**62")
+        if key in genome.nodes:
+            raise r.fail(f"node key {key} appears twice")
+        ng = gc.node_gene_type(key)
+        ng.bias = float(r.get(node, "bias", _NUM, where))
+        ng.response = float(r.get(node, "response", _NUM, where))
+        ng.activation = r.get(node, "activation", (str,), where)
+        ng.aggregation = r.get(node, "aggregation", (str,), where)
+        if not gc.activation_defs.is_valid(ng.activation):
+            raise r.fail(f"node {key} has unknown activation {ng.activation!r}")
+        if not gc.aggregation_function_defs.is_valid(ng.aggregation):
+            raise r.fail(f"node {key} has unknown aggregation {ng.aggregation!r}")
+        if hasattr(ng, "time_constant") or "time_constant" in node:
+            ng.time_constant = float(r.get(node, "time_constant", _NUM, where, default=1.0))
+        genome.nodes[key] = ng
+    missing = [k for k in gc.output_keys if k not in genome.nodes]
+    if missing:
+        raise r.fail(
+            f"output node {missing[0]} is missing (outputs are nodes 0..{gc.num_outputs - 1})"
+        )
+
+
+def _read_connections(r: _Reader, connections: list, genome: Any, config: neat.Config) -> None:
+    gc = config.genome_config
+    inputs = set(gc.input_keys)
+    enabled_keys: list[tuple[int, int]] = []
+    for i, conn in enumerate(connections):
+        where = f" of connection #{i}"
+        if not isinstance(conn, dict):
+            raise r.fail(f"connection #{i} must be an object, got {type(conn).__name__}")
+        src = r.get(conn, "in", _INT, where)
+        dst = r.get(conn, "out", _INT, where)
+        for end, key in (("in", src), ("out", dst)):
+            if key not in genome.nodes and not (end == "in" and key in inputs):
+                what = "input pin or node" if end == "in" else "node"
+                raise r.fail(f"connection #{i} ({src} -> {dst}) names unknown {what} {key}")
+        if (src, dst) in genome.connections:
+            raise r.fail(f"connection {src} -> {dst} appears twice")
+        innovation = r.get(conn, "innovation", _INT, where, default=i + 1)
+        cg = gc.connection_gene_type((src, dst), innovation=innovation)
+        cg.weight = float(r.get(conn, "weight", _NUM, where))
+        cg.enabled = r.get(conn, "enabled", (bool,), where)
+        if gc.feed_forward and cg.enabled:
+            if creates_cycle(enabled_keys, (src, dst)):
+                raise r.fail(
+                    f"connection #{i} ({src} -> {dst}) closes a cycle in a feed-forward genome"
+                )
+            enabled_keys.append((src, dst))
+        genome.connections[(src, dst)] = cg
+
+
+# --------------------------------------------------------------------------------------------
+# Headless evaluation
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agent.neat.champion PATH [--level NAME|PATH ...]``: play the champion headless on
+    levels (default: the named levels it was trained on, else 1-1) and print its scores."""
+    import argparse
+    import sys
+    from dataclasses import fields
+
+    from agent.neat.evaluator import FitnessSettings, PopulationEvaluator
+    from envs.levels.level import LevelError, load_level
+
+    parser = argparse.ArgumentParser(prog="python -m agent.neat.champion", description=main.__doc__)
+    parser.add_argument("champion", type=Path)
+    parser.add_argument("--level", action="append", metavar="NAME|PATH")
+    args = parser.parse_args(argv)
+    try:
+        champ = load_champion(args.champion)
+        names = args.level or champ.env_settings.get("levels") or ["1-1"]
+        smb = champ.env_settings.get("env") == "smb"  # trained on the real game: scored there
+        levels = names if smb else [load_level(name) for name in names]
+    except (ChampionError, LevelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    known = {f.name for f in fields(FitnessSettings)}
+    settings = FitnessSettings(**{k: v for k, v in champ.env_settings.items() if k in known})
+    if smb:
+        from agent.neat.smb_evaluator import SmbPopulationEvaluator
+        from envs.smb.console import NES_EXTRA_HINT, nes_available
+
+        try:
+            if not nes_available():
+                raise ValueError(NES_EXTRA_HINT)
+            evaluator = SmbPopulationEvaluator(levels, settings, emulators=1)
+        except ValueError as exc:  # the nes extra missing, a bad stage name
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    else:
+        evaluator = PopulationEvaluator(levels, settings)
+    ev = evaluator.evaluate([(0, champ.genome)], champ.config)
+    print(f"{args.champion}: generation {champ.generation}, trained fitness {champ.fitness:.1f}")
+    for j, name in enumerate(names):
+        done = "completed" if ev.completed[0, j] else "not completed"
+        print(
+            f"  {name}: fitness {ev.level_fitness[0, j]:.1f}, rightmost {ev.rightmost[0, j]:.0f} "
+            f"px, {ev.frames[0, j]:.0f} frames, {done}"
+        )
+    print(f"  {settings.aggregate} fitness {ev.fitness[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

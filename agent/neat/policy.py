@@ -1,0 +1,94 @@
+"""NEAT networks as agents: outputs above zero press buttons, as in MarI/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import neat
+import numpy as np
+
+from agent.neat.network import BatchedRecurrent, compile_population
+
+
+class NeatPolicy:
+    """Buttons from a batch of compiled networks: one row of observations per instance.
+
+    Each decision runs ``activations_per_step`` synchronous network updates on the flattened
+    grid and presses every button whose output is positive.
+    """
+
+    def __init__(self, net: BatchedRecurrent, activations_per_step: int = 1):
+        self.net = net
+        self.activations_per_step = activations_per_step
+        self.outputs: np.ndarray | None = None  # last outputs, for overlays
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        x = observations.reshape(observations.shape[0], -1)
+        for _ in range(self.activations_per_step):
+            self.outputs = self.net.activate(x)
+        return (self.outputs > 0.0).astype(np.uint8)
+
+
+class NeatAgent:
+    """One evolved genome driving ``n`` worlds (one network instance each)."""
+
+    def __init__(
+        self,
+        genome: object,
+        config: neat.Config,
+        *,
+        name: str = "neat",
+        frame_skip: int = 5,
+        view_radius: int = 6,
+        activations_per_step: int = 1,
+        backend: str = "numpy",
+        device: str = "cpu",
+    ):
+        self.genome = genome
+        self.config = config
+        self.name = name
+        self.frame_skip = frame_skip
+        self.view_radius = view_radius
+        self.activations_per_step = activations_per_step
+        self.backend = backend
+        self.device = device
+        self._compiled = compile_population([(0, genome)], config)
+        self.policy: NeatPolicy | None = None
+
+    def reset(self, n: int) -> None:
+        net = BatchedRecurrent(
+            self._compiled, n, device=self.device, backend=self.backend, dtype=np.float64
+        )
+        self.policy = NeatPolicy(net, self.activations_per_step)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        if self.policy is None or self.policy.net.num_instances != observations.shape[0]:
+            self.reset(observations.shape[0])
+        return self.policy.act(observations)
+
+    @property
+    def network(self):
+        """The compiled network (one genome): node order, links and weights, for drawing."""
+        return self._compiled
+
+    def node_values(self, i: int = 0) -> np.ndarray | None:
+        """World ``i``'s current node values (inputs, outputs, hidden), or None before ``act``."""
+        if self.policy is None or i >= self.policy.net.num_instances:
+            return None
+        return self.policy.net.node_values[i]
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> NeatAgent:
+        """Load a ``champion.json`` written by the trainer (validated, no pickle)."""
+        from agent.neat.champion import load_champion
+
+        champ = load_champion(path)
+        env = champ.env_settings
+        return cls(
+            champ.genome,
+            champ.config,
+            name=f"neat:{Path(path).parent.name or Path(path).stem}",
+            frame_skip=int(env.get("frame_skip", 5)),
+            view_radius=int(env.get("view_radius", 6)),
+            activations_per_step=int(env.get("activations_per_step", 1)),
+        )

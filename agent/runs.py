@@ -1,0 +1,319 @@
+"""The run directory every trainer writes: its files, its checks, its metrics, its progress.
+
+A run directory holds one training run (NEAT, PPO or BC): the settings that define it, the
+trained agent (``champion.json``, or ``model.pt`` + ``model.json``), the latest checkpoint,
+``metrics.jsonl`` (one JSON object per line, one line per iteration) and TensorBoard event
+files beside it, so ``tensorboard --logdir runs/`` shows every run side by side.
+
+* ``RunDir.fresh`` refuses a directory that already holds a run; ``RunDir.resume`` refuses one
+  that holds nothing to resume. ``RunDir.open`` creates the directory and removes temporary
+  files left by writes that a kill interrupted. Every file goes through ``agent.files``
+  (atomic: a crash leaves the previous version).
+* ``MetricsWriter`` writes every trainer's metrics with the same shared keys and meanings
+  (``SHARED_KEYS``, documented in docs/metrics.md), and the numeric ones as TensorBoard scalars
+  under cleanrl-style tags (``charts/...``, ``losses/...``, ``TRAINER/...``), with the game
+  frames so far as the step, so curves of different trainers share one x axis.
+* ``Progress`` is the one progress display: a tqdm bar on stderr and a line per iteration on
+  stdout (or to a ``log`` function), or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from agent.files import atomic_write_text, atomic_write_with, remove_stale_temps
+
+__all__ = [
+    "METRICS_FILE",
+    "SHARED_KEYS",
+    "TAGS",
+    "MetricsWriter",
+    "Progress",
+    "RunDir",
+    "TrainError",
+    "read_metrics_file",
+    "tag_for",
+]
+
+METRICS_FILE = "metrics.jsonl"
+
+#: Keys every trainer writes on every metrics line, with one meaning (docs/metrics.md).
+SHARED_KEYS = (
+    "trainer",  # "neat", "ppo" or "bc"
+    "iteration",  # iterations done so far: generations (NEAT), updates (PPO, BC)
+    "frames",  # game frames simulated for training so far, resumes included
+    "wall_seconds",  # training wall-clock so far, resumes included
+    "frames_per_second",  # this iteration's frames over its seconds
+    "episodes",  # episodes that ended in this iteration
+    "completion_rate",  # share of those episodes that reached the flag (None: no episode)
+    "progress",  # their mean share of the way to the flag, 0..1 (None: no episode or unknown)
+    "max_progress",  # the farthest of them, 0..1
+    "first_completion_frames",  # ``frames`` when a training episode first reached a flag
+    "first_completion_seconds",  # ``wall_seconds`` then
+)
+
+#: TensorBoard tags of the metrics keys (cleanrl's names where cleanrl has one); any other
+#: numeric key goes under ``TRAINER/KEY``.
+TAGS = {
+    "completion_rate": "charts/completion_rate",
+    "progress": "charts/progress",
+    "max_progress": "charts/max_progress",
+    "episodes": "charts/episodes",
+    "frames_per_second": "charts/SPS",
+    "wall_seconds": "charts/wall_seconds",
+    "iteration": "charts/iteration",
+    "first_completion_frames": "charts/first_completion_frames",
+    "first_completion_seconds": "charts/first_completion_seconds",
+    "episode_return": "charts/episodic_return",
+    "episode_length": "charts/episodic_length",
+    "lr": "charts/learning_rate",
+    "policy_loss": "losses/policy_loss",
+    "value_loss": "losses/value_loss",
+    "entropy": "losses/entropy",
+    "approx_kl": "losses/approx_kl",
+    "clipfrac": "losses/clipfrac",
+    "explained_variance": "losses/explained_variance",
+    "loss": "losses/bc_loss",
+}
+
+#: Keys that are not plotted: the step itself and the trainer's name.
+_NOT_SCALARS = ("frames", "trainer")
+
+
+class TrainError(ValueError):
+    """Training cannot start or go on (settings, run directory, checkpoint); one line."""
+
+
+def tag_for(trainer: str, key: str) -> str:
+    """The TensorBoard tag of metrics key ``key`` written by ``trainer``."""
+    return TAGS.get(key, f"{trainer}/{key}")
+
+
+def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
+    """The lines of a ``metrics.jsonl`` (a missing file: none); ``TrainError`` naming the file
+    and line when one is not a JSON object."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrainError(f"{path}: cannot read the metrics ({exc})") from None
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TrainError(f"{path}: line {i} is not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise TrainError(f"{path}: line {i} is not a JSON object")
+        out.append(row)
+    return out
+
+
+class RunDir:
+    """A training run's directory: where its files go, checked before anything is written."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def fresh(cls, path: str | Path, run_files: Iterable[str]) -> RunDir:
+        """A directory for a new run; ``TrainError`` if it already holds one of ``run_files``."""
+        run = cls(path)
+        taken = [name for name in run_files if (run.path / name).exists()]
+        if taken:
+            raise TrainError(
+                f"{run.path} already holds a training run ({taken[0]}); continue it with "
+                f"--resume {run.path} or choose another --out"
+            )
+        return run
+
+    @classmethod
+    def resume(cls, path: str | Path, checkpoint: str) -> RunDir:
+        """The directory of a run to continue; ``TrainError`` unless it holds ``checkpoint``."""
+        run = cls(path)
+        if not run.path.is_dir():
+            raise TrainError(f"{run.path}: no such run directory to resume")
+        if not (run.path / checkpoint).is_file():
+            raise TrainError(f"{run.path}: nothing to resume ({checkpoint} is missing)")
+        return run
+
+    def open(self) -> RunDir:
+        """Create the directory (and its parents) and clear temporary files of killed writes."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.path)
+        return self
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_text(self, name: str, text: str) -> Path:
+        atomic_write_text(self.path / name, text)
+        return self.path / name
+
+    def write_json(self, name: str, data: Any) -> Path:
+        return self.write_text(name, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+    def write_with(self, name: str, write: Callable[[BinaryIO], object]) -> Path:
+        atomic_write_with(self.path / name, write)
+        return self.path / name
+
+    def metrics(self, trainer: str, history: Sequence[dict[str, Any]] = ()) -> MetricsWriter:
+        """The run's metrics writer, starting from ``history`` (the lines a checkpoint kept)."""
+        return MetricsWriter(self.path, trainer, history)
+
+
+def _scalar(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+class MetricsWriter:
+    """``metrics.jsonl`` and TensorBoard scalars, one line per iteration, for every trainer.
+
+    Opening rewrites ``metrics.jsonl`` atomically with ``history``: on resume, lines written
+    after the checkpoint are dropped, since the resumed run writes them again. TensorBoard
+    events are appended to a new event file that purges the steps after the last kept line,
+    so a resumed run's curves do not double.
+    """
+
+    def __init__(self, directory: str | Path, trainer: str, history: Sequence[dict] = ()):
+        self.directory = Path(directory)
+        self.trainer = trainer
+        self.lines = [dict(m) for m in history]
+        atomic_write_text(self.path, "".join(json.dumps(m) + "\n" for m in self.lines))
+        self._events = _EventWriter(
+            self.directory, purge_from=self.lines[-1]["frames"] + 1 if self.lines else 0
+        )
+
+    @property
+    def path(self) -> Path:
+        return self.directory / METRICS_FILE
+
+    def write(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """Append one line (``trainer`` added first); every shared key must be present."""
+        line = {"trainer": self.trainer, **metrics}
+        missing = [k for k in SHARED_KEYS if k not in line]
+        if missing:
+            raise KeyError(f"metrics line without the shared key(s) {', '.join(missing)}")
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+        step = int(line["frames"])
+        for key, value in line.items():
+            number = None if key in _NOT_SCALARS else _scalar(value)
+            if number is not None:
+                self._events.scalar(tag_for(self.trainer, key), number, step)
+        self._events.flush()
+        self.lines.append(line)
+        return line
+
+    def close(self) -> None:
+        self._events.close()
+
+    def __enter__(self) -> MetricsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _EventWriter:
+    """TensorBoard's own event-file writer (the one ``torch.utils.tensorboard`` uses), for
+    scalars; without torch, so NEAT runs do not import it."""
+
+    def __init__(self, directory: Path, purge_from: int) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event, SessionLog
+        from tensorboard.compat.proto.summary_pb2 import Summary
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self._event, self._summary = Event, Summary
+        self._writer = EventFileWriter(str(directory), flush_secs=30)
+        if purge_from > 0:  # TensorBoard drops earlier-written events at steps >= this one
+            self._writer.add_event(Event(step=purge_from, file_version="brain.Event:2"))
+            start = SessionLog(status=SessionLog.START)
+            self._writer.add_event(Event(step=purge_from, session_log=start))
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        summary = self._summary(value=[self._summary.Value(tag=tag, simple_value=value)])
+        self._writer.add_event(self._event(summary=summary, step=step, wall_time=time.time()))
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class Progress:
+    """The progress display of a training run.
+
+    ``enabled`` False shows nothing. With a ``log`` function, every line goes to it and there is
+    no bar. Otherwise a tqdm bar of ``total`` ``unit`` s (from ``initial``) runs on stderr and
+    lines are printed above it on stdout.
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        *,
+        total: int,
+        initial: int = 0,
+        unit: str = "it",
+        desc: str = "",
+        unit_scale: bool = False,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self.log = log
+        self.bar = None
+        if enabled and log is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total,
+                initial=initial,
+                desc=desc,
+                unit=unit,
+                unit_scale=unit_scale,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+
+    def line(self, text: str) -> None:
+        """One line of the run's log (a generation, an update, a message)."""
+        if not self.enabled:
+            return
+        if self.log is not None:
+            self.log(text)
+        elif self.bar is not None:
+            self.bar.write(text, file=sys.stdout)
+
+    def advance(self, n: int = 1, **postfix: str) -> None:
+        """Move the bar on by ``n`` (with ``postfix`` figures beside it)."""
+        if self.bar is not None:
+            if postfix:
+                self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

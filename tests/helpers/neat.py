@@ -1,0 +1,167 @@
+"""NEAT test set-ups: a tiny config and level, train settings for them, genomes built by hand
+or at random, and readers of a run directory."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import neat
+
+from agent.neat.trainer import DEFAULT_CONFIG, METRICS_FILE, TIMING_KEYS, TrainSettings
+
+DATA = Path(__file__).resolve().parents[1] / "agent" / "neat" / "data"
+
+# A short obstacle course (a generated level's text: a two-high wall, a pipe, the flag).
+LEVEL_TEXT = """\
+; name: tiny
+; time: 31
+........................................
+........................................
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...................................F....
+...............##......[]....CCC...F....
+..S............##......[]..........F....
+XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX
+XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX
+"""
+
+
+# The flag two tiles right of the start: any genome that presses RIGHT completes it.
+EASY_LEVEL_TEXT = """\
+; name: easy
+; time: 10
+................
+................
+................
+................
+......F.........
+......F.........
+..S...F.........
+XXXXXXXXXXXXXXXX
+"""
+
+
+METRIC_KEYS = {
+    "generation",
+    "best_fitness",
+    "mean_fitness",
+    "median_fitness",
+    "completion_rate",
+    "best_completed",
+    "species",
+    "best_nodes",
+    "best_connections",
+    "frames_simulated",
+    "wall_seconds",
+}
+
+
+def set_key(text: str, key: str, value: object) -> str:
+    """``text`` with the INI line ``key = ...`` replaced (the key must occur exactly once)."""
+    new, n = re.subn(rf"^{key}\s*=.*$", f"{key} = {value}", text, flags=re.M)
+    assert n == 1, key
+    return new
+
+
+def tiny_config_text(**overrides: object) -> str:
+    """The shipped config with 12 genomes that start with a few links (so they move), and
+    speciation loose enough for few species (however the shipped defaults are tuned)."""
+    text = DEFAULT_CONFIG.read_text()
+    values = {
+        "pop_size": 12,
+        "initial_connection": "partial_nodirect 0.05",
+        "compatibility_disjoint_coefficient": 1.0,
+        "compatibility_weight_coefficient": 0.5,
+        "compatibility_threshold": 3.0,
+        **overrides,
+    }
+    for key, value in values.items():
+        text = set_key(text, key, value)
+    return text
+
+
+def write_tiny_setup(directory: Path, **overrides: object) -> tuple[Path, Path]:
+    """Write the tiny config and the tiny level into ``directory``; return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "tiny.ini"
+    config.write_text(tiny_config_text(**overrides))
+    level = directory / "tiny.txt"
+    level.write_text(LEVEL_TEXT)
+    return config, level
+
+
+def settings_for(tmp: Path, out: str, **kw: object) -> TrainSettings:
+    config, level = write_tiny_setup(tmp / "setup")
+    base = dict(
+        levels=[str(level)],
+        generations=3,
+        config=config,
+        seed=0,
+        out=tmp / out,
+        stop_when_solved=False,  # some genome may finish the tiny level early
+    )
+    base.update(kw)
+    return TrainSettings(**base)
+
+
+def read_metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / METRICS_FILE).read_text().splitlines()]
+
+
+def untimed(metrics: list[dict]) -> list[dict]:
+    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
+
+
+def snapshot(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(run.iterdir()) if p.is_file()}
+
+
+CONFIG = DATA / "platformer.ini"
+
+
+def load_config(path: Path = CONFIG) -> neat.Config:
+    return neat.Config(
+        neat.DefaultGenome,
+        neat.DefaultReproduction,
+        neat.DefaultSpeciesSet,
+        neat.DefaultStagnation,
+        str(path),
+    )
+
+
+def wired_genome(config: neat.Config, links: dict[tuple[int, int], float], biases=None):
+    """A genome with no hidden nodes and exactly the given input->output links."""
+    config.genome_config.innovation_tracker = neat.innovation.InnovationTracker()
+    genome = config.genome_type(1)
+    for key in range(config.genome_config.num_outputs):
+        genome.nodes[key] = genome.create_node(config.genome_config, key)
+        genome.nodes[key].bias = (biases or {}).get(key, 0.0)
+        genome.nodes[key].response = 1.0
+        genome.nodes[key].activation = "tanh"
+        genome.nodes[key].aggregation = "sum"
+    for (src, dst), weight in links.items():
+        genome.add_connection(config.genome_config, src, dst, weight, True)
+    return genome
+
+
+def random_population(config: neat.Config, n: int, seed: int, mutations: int = 8):
+    random.seed(seed)  # neat-python draws from the global random module
+    config.genome_config.innovation_tracker = neat.innovation.InnovationTracker()
+    genomes = []
+    for key in range(n):
+        g = config.genome_type(key)
+        g.configure_new(config.genome_config)
+        for _ in range(mutations):
+            g.mutate(config.genome_config)
+        genomes.append((key, g))
+    return genomes
