@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.base import Agent, AgentError, load_agent
-from agent.episodes import episode_result, progress_percent, running_fitness
+from agent.episodes import episode_record, mario_fitness
 from envs.levels.level import Level, LevelError, builtin_names, load_level
 from envs.sim.constants import (
     BTN_A,
@@ -227,6 +227,19 @@ class Game:
             self.ended_for += 1
             if self.ended_for > END_PAUSE_FRAMES:
                 self.restart()
+
+
+def progress_percent(view: WorldView) -> float:
+    """How far the player got to the flag, in % (100 at the flag)."""
+    if view.status == COMPLETED:
+        return 100.0
+    flag_x = view.level.flag_col * 16
+    return min(100.0, 100.0 * (view.rightmost + view.player_size[0]) / max(flag_x, 1))
+
+
+def running_fitness(view: WorldView) -> float:
+    """MarI/O's fitness so far."""
+    return float(mario_fitness(view.rightmost, view.frames, view.status == COMPLETED))
 
 
 def hud_lines(view: WorldView, fps: float) -> list[str]:
@@ -490,7 +503,7 @@ def play_episodes(
                 from envs.render.frame import surface_to_array
 
                 writer.add(surface_to_array(frame))
-        yield episode_result(agent.name, world.view(0))
+        yield episode_record(agent.name, world.records()[0])
 
 
 def run_headless(game: Game, agent: Agent, args: argparse.Namespace) -> int:
@@ -565,7 +578,8 @@ def export_network(agent: Agent, path: Path) -> int:
 # -- races: several agents on one level, ghosts in one world (viz.race) ---------------------------
 def race_results(race) -> list[dict]:
     """One result dict per agent of ``race`` (the keys of ``play_episodes``' results)."""
-    return [episode_result(name, race.world.view(i)) for i, name in enumerate(race.names)]
+    records = race.world.records()
+    return [episode_record(name, records[i]) for i, name in enumerate(race.names)]
 
 
 def draw_race_frame(race, held: np.ndarray, scale: int, surface=None, overlay=None, drawer=None):

@@ -1,4 +1,4 @@
-"""The real Super Mario Bros. (``envs.smb.env``, the ``nes`` extra): emulator speed, NEAT on real 1-1
+"""The real Super Mario Bros. (``envs.smb``, the ``nes`` extra): emulator speed, NEAT on real 1-1
 for a fixed wall-clock budget, and a champion of the built-in world tried on the real game.
 
 Run: ``python benchmarks/bench_smb.py [--part speed|neat|transfer|all] [--budget 600]

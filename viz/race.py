@@ -1,7 +1,7 @@
 """Races: several agents on the same level at once, drawn as ghosts in one world view.
 
-``Race`` runs one ``envs.sim.world.World`` batch of n worlds, all on the same ``LevelBank`` slot, one
-world per agent. Each agent decides for its own world every ``frame_skip`` frames (its own
+``Race`` runs one ``envs.sim.world.World`` batch of n worlds, all on the same ``LevelBank`` slot,
+one world per agent. Each agent decides for its own world every ``frame_skip`` frames (its own
 ``frame_skip``: agents of different decision rates race fairly, frame by frame).
 
 ``draw_race`` draws the leader's world (the camera follows the leader), the other players

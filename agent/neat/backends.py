@@ -11,9 +11,10 @@ and exposes the same three methods:
 - ``close()``.
 
 An evaluator is any object with ``evaluate_local(genomes, config)`` (returning an object whose
-class has ``concat(parts)``, such as ``agent.neat.evaluator.Evaluation``) and ``set_levels(levels)``;
-``close()`` is called when it has one. ``agent.neat.evaluator.PopulationEvaluator`` is the built-in
-world's, and any other environment's evaluator plugs in the same way.
+class has ``concat(parts)``, such as ``agent.neat.evaluator.Evaluation``) and
+``set_levels(levels)``; ``close()`` is called when it has one.
+``agent.neat.evaluator.PopulationEvaluator`` is the built-in world's, and any other
+environment's evaluator plugs in the same way.
 
 The factory and the NEAT config travel to each worker once per run (a pool initializer; one
 Ray object fetched once per worker process), never with every shard.

@@ -7,8 +7,8 @@ names (``"1-1"``), not built-in levels.
 
 Inside one process a few emulators (``emulators``, default 4) serve the whole shard: the
 genomes are played in waves of that many (genome, level) runs, in lockstep with one batched
-network (``agent.neat.network.BatchedRecurrent``, one instance per run), and every emulator goes back
-to its post-title-screen snapshot between runs (``envs.smb.env.Console.restart``). Each emulator
+network (``agent.neat.network.BatchedRecurrent``, one instance per run), and every emulator
+goes back to its post-title-screen snapshot between runs (``Console.restart``). Each emulator
 boots once per process (about 0.3 s) and is reused for every later generation. The emulator
 costs ~1.4 ms a frame and the network a few microseconds, so the wave size matters little.
 

@@ -6,8 +6,8 @@
    from a seed schedule derived from the run seed (``level_seed(seed, generation, i)``), at a
    difficulty that, with a ``curriculum``, starts low and rises as the best genome finishes them;
 2. every genome on every level at once (``agent.neat.evaluator.PopulationEvaluator``), in this
-   process or sharded over local processes or a Ray cluster (``agent.neat.backends``: the results are
-   identical);
+   process or sharded over local processes or a Ray cluster (``agent.neat.backends``: the
+   results are identical);
 3. bookkeeping: ``metrics.jsonl`` gets a line, ``champion.json`` is rewritten when the best
    fitness so far improves (with ``validation`` levels: when the best score so far on a fixed set
    of held-out generated levels improves), a progress bar and a one-line summary are printed;

@@ -122,8 +122,8 @@ def smb_set(specs: Sequence[str], name: str = "smb") -> LevelSet:
             raise CompareError(f"--levels {spec}: {str(exc).splitlines()[0]}") from None
         if (world, stage) != (1, 1):
             raise CompareError(
-                f"--levels {spec}: with --env smb only 1-1 has a known end (x {STAGE_END_X['1-1']}) to "
-                "measure progress against"
+                f"--levels {spec}: with --env smb only 1-1 has a known end "
+                f"(x {STAGE_END_X['1-1']}) to measure progress against"
             )
         stages.append(f"{world}-{stage}")
     if not stages:

@@ -1,4 +1,5 @@
-"""The memory study: success on memory levels (``envs.levels.memory``) against the cue-fork distance D.
+"""The memory study: success on memory levels (``envs.levels.memory``) against the cue-fork
+distance D.
 
 ``run_memory_sweep(out_dir, distances, preset, seed)`` trains, for every D, five learners on the
 same training pairs of memory levels (both variants of several seeded layouts) and measures
@@ -14,9 +15,9 @@ their success rate on held-out pairs (other layouts, both variants):
   would also have to discover that the cue matters from a sparse completion bonus), and it is
   much cheaper.
 
-The presets use the *plain* corridor (``envs.levels.memory``, ``corridor="plain"``): flat, so reaching
-the fork is holding RIGHT+B and the fork is the only decision; the first ``small`` run, on the
-bumpy corridor, failed mostly before the fork and measured navigation rather than memory
+The presets use the *plain* corridor (``envs.levels.memory``, ``corridor="plain"``): flat, so
+reaching the fork is holding RIGHT+B and the fork is the only decision; the first ``small`` run,
+on the bumpy corridor, failed mostly before the fork and measured navigation rather than memory
 (``docs/results.md``). On the plain corridor the expert is scripted (``scripted_demos``): RIGHT+B
 throughout, plus a jump at the hole when the upper route is safe. The solver would do, but its
 ties make it press A at arbitrary corridor steps, labels no policy can predict, and it costs
