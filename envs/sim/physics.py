@@ -410,7 +410,3 @@ def observe(P, E, tiles, LD, radius, out):
     for i in range(P.shape[0]):
         observe_cells(i, P, E, tiles, LD, radius, cells, out[i].reshape(size * size))
 
-
-def empty_actions(n: int) -> np.ndarray:
-    """A batch of released controllers."""
-    return np.zeros((n, 6), dtype=np.uint8)
