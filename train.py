@@ -68,19 +68,23 @@ NEAT_FLAGS = (
 )  # fmt: skip
 
 
+def _subcommand(sub, name: str, help: str, description: str, group: str):
+    """A subcommand with the shared level options; returns it and a group for its own."""
+    p = sub.add_parser(name, help=help, description=description)
+    add_level_options(p, "levels (default 1-1, or none with --generated)")
+    return p, p.add_argument_group(group)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    p = sub.add_parser(
-        "neat",
-        help="NEAT: evolve recurrent networks (the default)",
-        description="Evolve recurrent networks with NEAT (neat-python genetics, batched "
-        "evaluation). Options left out on --resume keep the run's own values.",
-    )
-    add_level_options(p, "levels (default 1-1, or none with --generated)")
-    g = p.add_argument_group("evolution")
+    p, g = _subcommand(
+        sub, "neat", "NEAT: evolve recurrent networks (the default)",
+        "Evolve recurrent networks with NEAT (neat-python genetics, batched evaluation). "
+        "Options left out on --resume keep the run's own values.", "evolution",
+    )  # fmt: skip
     for flag, _, kw in NEAT_FLAGS:
         g.add_argument(flag, **kw)
     g.add_argument("--keep-going", action="store_true", default=None, help="do not stop when "
@@ -89,14 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--watch-frames", type=int, default=0, help=argparse.SUPPRESS)  # for tests
     add_run_options(p, "run directory (runs/neat-LEVELS-TIMESTAMP)", "NEAT config "
                     "(configs/neat.ini; on --resume the run's)", "cpu")  # fmt: skip
-    r = sub.add_parser(
-        "rnn",
-        help="LSTM/GRU/RNN policies trained by backpropagation through time (PPO or BC)",
-        description="Train a recurrent policy by BPTT: recurrent PPO from reward, or behaviour "
-        "cloning from demonstrations (the solver's by default) with DAgger.",
-    )
-    add_level_options(r, "levels (default 1-1, or none with --generated)")
-    g = r.add_argument_group("training")
+    r, g = _subcommand(
+        sub, "rnn", "LSTM/GRU/RNN policies trained by backpropagation through time (PPO or BC)",
+        "Train a recurrent policy by BPTT: recurrent PPO from reward, or behaviour cloning "
+        "from demonstrations (the solver's by default) with DAgger.", "training",
+    )  # fmt: skip
     g.add_argument("--algo", choices=("ppo", "bc"), default="ppo", help="recurrent PPO from "
                    "reward, or behaviour cloning with DAgger (ppo)")  # fmt: skip
     g.add_argument("--cell", choices=("lstm", "gru", "rnn"), help="recurrent cell (lstm)")

@@ -66,10 +66,6 @@ class RunInfo:
         }
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 def _recurrent(path: Path) -> tuple[str, int | None]:
     """The kind and seed of an LSTM/GRU/RNN run directory (from ``model.json``)."""
     from agent.rnn.model import read_model_json
@@ -77,7 +73,7 @@ def _recurrent(path: Path) -> tuple[str, int | None]:
     try:
         config, extra = read_model_json(path)
     except ValueError as exc:
-        raise CompareError(_first_line(exc)) from None
+        raise CompareError.of(exc) from None
     return f"{extra.get('trainer', 'rnn')}-{config.cell}", extra.get("seed")
 
 
@@ -91,7 +87,7 @@ def _neat(spec: str, path: Path, run_dir: Path) -> tuple[dict[str, int], int | N
     try:
         champ = load_champion(champ_path)
     except ValueError as exc:
-        raise CompareError(_first_line(exc)) from None
+        raise CompareError.of(exc) from None
     nodes, links = champ.genome.size()
     seed = champ.extra.get("seed") if isinstance(champ.extra, dict) else None
     return {"nodes": int(nodes), "connections": int(links)}, seed
@@ -114,7 +110,7 @@ def describe_run(spec: str) -> RunInfo:
     try:
         metrics = read_run_metrics(run_dir, hint=kind)
     except ValueError as exc:
-        raise CompareError(_first_line(exc)) from None
+        raise CompareError.of(exc) from None
     last = metrics[-1] if metrics else {}
     if kind.startswith("rnn-") and last.get("trainer"):  # model.json did not say which trainer
         kind = f"{last['trainer']}-{kind.removeprefix('rnn-')}"
@@ -154,4 +150,4 @@ def load(spec: str, levels: list[Level], sample: bool = False, seed: int = 0) ->
             return LstmAgent.from_dir(spec, sample=True, seed=seed)
         return agent
     except (AgentError, OSError) as exc:
-        raise CompareError(_first_line(exc)) from None
+        raise CompareError.of(exc) from None

@@ -26,6 +26,12 @@ __all__ = ["CompareError", "LevelSet", "generated_set", "level_sets", "named_set
 class CompareError(ValueError):
     """Bad input to the comparison (a missing run, an unknown level); the message is one line."""
 
+    @classmethod
+    def of(cls, error: BaseException, prefix: str = "") -> CompareError:
+        """``prefix`` + the first line of ``error``'s message."""
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        return cls(prefix + lines[0])
+
 
 @dataclass
 class LevelSet:
@@ -66,10 +72,6 @@ class LevelSet:
         }
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 def named_set(specs: Sequence[str], name: str = "levels") -> LevelSet:
     """Built-in level names or level files as a level set; ``CompareError`` if one is unknown."""
     levels = []
@@ -77,7 +79,7 @@ def named_set(specs: Sequence[str], name: str = "levels") -> LevelSet:
         try:
             levels.append(load_level(spec))
         except (LevelError, OSError) as exc:
-            raise CompareError(f"--level {spec}: {_first_line(exc)}") from None
+            raise CompareError.of(exc, f"--level {spec}: ") from None
     if not levels:
         raise CompareError("--level: no levels given")
     return LevelSet(name, levels)
@@ -95,7 +97,7 @@ def smb_set(specs: Sequence[str], name: str = "smb") -> LevelSet:
         try:
             world, stage = parse_stage(spec)
         except ValueError as exc:
-            raise CompareError(f"--level {spec}: {_first_line(exc)}") from None
+            raise CompareError.of(exc, f"--level {spec}: ") from None
         if f"{world}-{stage}" not in STAGE_END_X:
             raise CompareError(
                 f"--level {spec}: with --env smb only {', '.join(STAGE_END_X)} has a known end "
@@ -121,7 +123,7 @@ def generated_set(
     try:
         levels = [generate_level(s, difficulty, length) for s in seeds]
     except ValueError as exc:
-        raise CompareError(f"--generated: {_first_line(exc)}") from None
+        raise CompareError.of(exc, "--generated: ") from None
     return LevelSet(name or f"generated-s{seed}-n{count}", levels, seeds, difficulty, length)
 
 

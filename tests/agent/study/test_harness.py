@@ -117,7 +117,7 @@ def test_draw_gets_the_results_and_curves_and_its_files_are_listed(tmp_path):
         return ["x.png"]
 
     out = tmp_path / "out"
-    settings = CompareSettings(["solver", str(lstm_run)], [named_set(["1-1"])], out=out,
+    settings = CompareSettings([str(lstm_run)], [named_set(["1-1"])], episodes=2, out=out,
                                max_frames=60)  # fmt: skip
     results = compare(settings, draw=draw)
     ((episodes, curves, where),) = calls
