@@ -1,6 +1,6 @@
 """Compare agents on the same levels: evolved (NEAT) and backprop (LSTM/GRU/RNN) runs, the solver.
 
-    python compare.py runs/neat-1-1 runs/ppo-lstm-1-1 solver --level 1-1 --level 1-2 --out results/cmp
+    python compare.py runs/neat runs/ppo solver --level 1-1 --level 1-2 --out results/cmp
     python compare.py runs/neat-* --generated 20 --seed 0 --episodes 1 --out results/cmp
     python compare.py --train --preset small --out results/small   # train all, then compare
     python compare.py --memory-sweep --distances 8,16,32,64 --out results/memory
@@ -10,7 +10,7 @@ Writes OUT/results.json (every episode, agent metadata, summary rows), OUT/summa
 per level set, mean ± 95% CI) and PNG plots (learning curves, per-level completion).
 See docs/results.md. Exit status: 0 done, 2 bad arguments or unusable runs/levels (one line),
 130 interrupted.
-"""  # noqa: E501
+"""
 
 from __future__ import annotations
 

@@ -409,7 +409,7 @@ def run_memory_sweep(
         "seed": seed,
         "distances": ds,
         "models": list(models),
-        "training": "neat: neat_trainer.train; lstm/gru/rnn: bc.train_bc (solver + DAgger)",
+        "training": "neat: agent.neat.trainer.train; lstm/gru/rnn: agent.rnn.bc.train_bc",
         "chance_ceiling_memoryless": 0.5,
         "results": {m: {} for m in models},
     }

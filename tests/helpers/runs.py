@@ -28,6 +28,7 @@ def shared_metrics_line(trainer: str, iteration: int, frames: int, wall: float, 
 
 
 def write_metrics(run: Path, lines: list[dict]) -> None:
+    """``run/metrics.jsonl`` holding ``lines``, one JSON object each."""
     (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
 
 
