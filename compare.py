@@ -1,14 +1,15 @@
 """Compare agents on the same levels: evolved (NEAT) and backprop (LSTM/GRU/RNN) runs, the solver.
 
-    python compare.py runs/neat-1-1 runs/ppo-lstm-1-1 solver --levels 1-1 1-2 --out results/cmp
+    python compare.py runs/neat runs/ppo solver --level 1-1 --level 1-2 --out results/cmp
     python compare.py runs/neat-* --generated 20 --seed 0 --episodes 1 --out results/cmp
     python compare.py --train --preset small --out results/small   # train all, then compare
     python compare.py --memory-sweep --distances 8,16,32,64 --out results/memory
-    python compare.py runs/neat-1-1 --env smb --levels 1-1 --out results/transfer  # real game
+    python compare.py runs/neat-1-1 --env smb --level 1-1 --out results/transfer  # real game
 
 Writes OUT/results.json (every episode, agent metadata, summary rows), OUT/summary.md (a table
 per level set, mean ± 95% CI) and PNG plots (learning curves, per-level completion).
-See docs/results.md. Exit status: 0 done, 2 bad arguments or unusable runs/levels (one line).
+See docs/results.md. Exit status: 0 done, 2 bad arguments or unusable runs/levels (one line),
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -19,22 +20,29 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent.cli import (
+    DEFAULT_DIFFICULTY,
+    DEFAULT_LENGTH,
+    EXIT_INTERRUPTED,
+    Parser,
+    add_level_options,
+    fail,
+    positive,
+)
+
 PROG = "compare.py"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
+DISTANCES = "8,16,32,64"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from agent.study.memory import PRESETS as SWEEP_PRESETS
     from agent.study.protocol import PRESETS
 
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         description="Evaluate agents on the same levels and write results.json, summary.md "
-        "and plots; or train every method under one protocol first (--train).",
+        "and plots; or train every method under one protocol first (--train); or run the "
+        "memory study (--memory-sweep).",
     )
     p.add_argument(
         "agents",
@@ -42,52 +50,55 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN",
         help="run directories (NEAT or LSTM/GRU/RNN), champion.json files, or 'solver'",
     )
-    p.add_argument("--levels", nargs="+", metavar="NAME|PATH", help="a level set: named levels")
-    p.add_argument(
-        "--env",
-        choices=("world", "smb"),
-        default="world",
-        help="world: the built-in levels (default); smb: the real Super Mario Bros. stage(s) "
-        "given by --levels (1-1), in the NES emulator (the nes extra)",
+    add_level_options(p, "levels to play (default 1-1)")
+    g = p.add_argument_group("play")
+    g.add_argument(
+        "--episodes", type=positive, default=1, metavar="N", help="episodes per level (1)"
     )
-    p.add_argument("--generated", type=int, metavar="N", help="a level set: N generated levels")
-    p.add_argument(
-        "--seed",
+    g.add_argument(
+        "--max-frames",
         type=int,
         default=0,
-        help="first generated level's seed; also seeds --sample and --memory-sweep (0)",
+        metavar="F",
+        help="cut each episode at F frames (0: no cap)",
     )
-    p.add_argument("--difficulty", type=float, default=0.3, help="generated levels (0.3)")
-    p.add_argument("--length", type=int, default=150, help="generated levels' columns (150)")
-    p.add_argument("--episodes", type=int, default=1, help="episodes per level (1)")
-    p.add_argument("--max-frames", type=int, default=0, help="cut episodes at F frames (none)")
-    p.add_argument("--out", type=Path, default=Path("results/compare"), help="output directory")
-    p.add_argument(
+    g.add_argument(
         "--sample",
         action="store_true",
         help="LSTM/GRU/RNN agents sample their buttons (seeded by --seed) instead of p > 0.5",
     )
-    p.add_argument("--no-plots", action="store_true", help="results.json and summary.md only")
-    p.add_argument("--train", action="store_true", help="train NEAT, PPO-LSTM and BC-LSTM first")
-    p.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default="small",
-        help="--train / --memory-sweep preset (small)",
+    g = p.add_argument_group("output")
+    g.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results/compare"),
+        metavar="DIR",
+        help="output directory (results/compare)",
     )
-    p.add_argument("--seeds", metavar="S,S,..", help="--train: these seeds, not the preset's")
-    p.add_argument(
+    g.add_argument("--no-plots", action="store_true", help="results.json and summary.md only")
+    g.add_argument("--quiet", action="store_true", help="no progress lines")
+    g = p.add_argument_group("modes")
+    g.add_argument("--train", action="store_true", help="train NEAT, PPO-LSTM and BC-LSTM first")
+    g.add_argument(
+        "--preset",
+        choices=sorted(set(PRESETS) | set(SWEEP_PRESETS)),
+        default="small",
+        help="the --train or --memory-sweep preset (small)",
+    )
+    g.add_argument("--seeds", metavar="S,S,..", help="--train: these seeds, not the preset's")
+    g.add_argument(
+        "--frames",
+        type=positive,
+        metavar="F",
+        help="--train: each NEAT and PPO run's training budget in game frames (the preset's)",
+    )
+    g.add_argument(
         "--memory-sweep", action="store_true", help="the memory study (agent/study/memory.py)"
     )
-    p.add_argument(
-        "--distances", default="8,16,32,64", help="--memory-sweep cue distances (8,16,32,64)"
+    g.add_argument(
+        "--distances", metavar="D,D,..", help=f"--memory-sweep: cue distances ({DISTANCES})"
     )
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
     return p
-
-
-def _log(quiet: bool):
-    return None if quiet else (lambda line: print(line, flush=True))
 
 
 def _ints(text: str, flag: str, least: int) -> list[int]:
@@ -101,62 +112,80 @@ def _ints(text: str, flag: str, least: int) -> list[int]:
     return values
 
 
-def run(args: argparse.Namespace) -> int:
-    from agent.study.harness import CompareSettings, compare, generated_set, named_set, smb_set
-
-    log = _log(args.quiet)
-    modes = sum([args.train, args.memory_sweep])
-    if modes > 1:
+def _check_modes(args: argparse.Namespace) -> None:
+    """The flags of one mode only: a one-line ValueError for a flag another mode owns."""
+    mode = "--train" if args.train else "--memory-sweep" if args.memory_sweep else None
+    if args.train and args.memory_sweep:
         raise ValueError("--train and --memory-sweep are separate modes; give one")
-    if modes and args.agents:
-        raise ValueError("--train and --memory-sweep train their own agents; give no RUN")
-    if args.episodes < 1:
-        raise ValueError(f"--episodes must be at least 1, got {args.episodes}")
+    if mode and args.agents:
+        raise ValueError(f"{mode} trains its own agents; give no RUN")
+    if mode and (args.level or args.generated is not None or args.env == "smb"):
+        raise ValueError(f"{mode} plays its preset's levels; give no --level, --generated, --env")
+    if args.memory_sweep and (args.episodes != 1 or args.sample or args.max_frames):
+        raise ValueError("--memory-sweep plays one greedy episode per level; give no --episodes, "
+                         "--sample or --max-frames")  # fmt: skip
+    if not mode and not args.agents:
+        raise ValueError("give at least one RUN (a run directory, champion.json or solver)")
+    for flag, value, owner in (
+        ("--seeds", args.seeds, "--train"),
+        ("--frames", args.frames, "--train"),
+        ("--distances", args.distances, "--memory-sweep"),
+    ):
+        if value is not None and mode != owner:
+            raise ValueError(f"{flag}: only with {owner}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.study.harness import CompareSettings, compare
+    from agent.study.levelsets import level_sets
+
+    _check_modes(args)
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    seed = 0 if args.seed is None else args.seed
     if args.memory_sweep:
-        distances = _ints(args.distances, "--distances", 1)
-        try:
-            from agent.study.memory import run_memory_sweep
-        except ImportError as exc:
-            raise ValueError(f"--memory-sweep needs agent/study/memory.py ({exc})") from None
-        run_memory_sweep(args.out, distances, args.preset, args.seed, log or (lambda _: None))
+        from agent.study.memory import run_memory_sweep
+
+        distances = _ints(args.distances or DISTANCES, "--distances", 1)
+        draw = None
+        if not args.no_plots:
+            from viz.plots import memory_sweep_plot as draw
+        quiet = log or (lambda _: None)
+        run_memory_sweep(args.out, distances, args.preset, seed, quiet, draw=draw)
         print(f"memory sweep written to {args.out}")
         return 0
+    draw = None
+    if not args.no_plots:
+        from viz.plots import draw_comparison as draw
     if args.train:
         from agent.study.protocol import PRESETS, run_protocol
 
+        if args.preset not in PRESETS:
+            raise ValueError(f"--preset {args.preset}: a --memory-sweep preset, not a --train one")
         preset = PRESETS[args.preset]
         if args.seeds is not None:
             preset = dataclasses.replace(preset, seeds=tuple(_ints(args.seeds, "--seeds", 0)))
-        run_protocol(
-            preset, args.out, log, args.episodes, not args.no_plots, args.sample, args.seed
-        )
+        if args.frames is not None:
+            preset = dataclasses.replace(preset, frames=args.frames)
+        run_protocol(preset, args.out, log, args.episodes, draw, args.sample, seed, args.max_frames)
     else:
-        if not args.agents:
-            raise ValueError("give at least one RUN (a run directory, champion.json or solver)")
-        level_sets = []
-        if args.env == "smb":
-            if args.generated is not None:
-                raise ValueError("--generated: the built-in world only, not --env smb")
-            level_sets.append(smb_set(args.levels or ["1-1"]))
-        elif args.levels:
-            level_sets.append(named_set(args.levels, "levels"))
-        if args.generated is not None:
-            level_sets.append(
-                generated_set(args.generated, args.seed, args.difficulty, args.length)
-            )
-        if not level_sets:
-            level_sets.append(named_set(["1-1"], "levels"))
+        sets = level_sets(
+            args.level,
+            args.generated,
+            seed,
+            DEFAULT_DIFFICULTY if args.difficulty is None else args.difficulty,
+            DEFAULT_LENGTH if args.length is None else args.length,
+            args.env or "world",
+        )
         settings = CompareSettings(
             agents=list(args.agents),
-            level_sets=level_sets,
+            level_sets=sets,
             episodes=args.episodes,
             max_frames=args.max_frames,
             out=args.out,
-            plots=not args.no_plots,
             sample=args.sample,
-            sample_seed=args.seed,
+            sample_seed=seed,
         )
-        compare(settings, log)
+        compare(settings, log, draw)
     print(f"summary: {args.out / 'summary.md'}  results: {args.out / 'results.json'}")
     return 0
 
@@ -169,12 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except (ValueError, OSError) as exc:  # CompareError, TrainError, ModelError, LevelError...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(f"{PROG}: error: {first}", file=sys.stderr)
-        return 2
+        return fail(PROG, exc)
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -107,8 +107,14 @@ def add_level_options(parser: argparse.ArgumentParser, what: str = "levels") -> 
     g.add_argument("--seed", type=int, metavar="S", help="random seed (0)")
 
 
-def add_run_options(parser: argparse.ArgumentParser, out_help: str) -> None:
-    """``--out``, ``--resume``, ``--config``, ``--device`` and ``--quiet``."""
+def add_run_options(
+    parser: argparse.ArgumentParser,
+    out_help: str,
+    config_help: str = "settings file",
+    device_default: str | None = None,
+) -> None:
+    """``--out``, ``--resume``, ``--config``, ``--device`` and ``--quiet`` (``config_help`` and
+    ``device_default`` only change the help text)."""
     g = parser.add_argument_group("run")
     g.add_argument("--out", type=Path, metavar="DIR", help=out_help)
     g.add_argument(
@@ -117,6 +123,11 @@ def add_run_options(parser: argparse.ArgumentParser, out_help: str) -> None:
         metavar="DIR",
         help="continue the run in DIR from its checkpoint (a pickle: resume only runs you made)",
     )
-    g.add_argument("--config", type=Path, metavar="PATH", help="settings file")
-    g.add_argument("--device", metavar="auto|cpu|cuda", help="where networks run")
+    g.add_argument("--config", type=Path, metavar="PATH", help=config_help)
+    device = "where networks run: auto (CUDA when present), cpu, cuda or cuda:N"
+    g.add_argument(
+        "--device",
+        metavar="auto|cpu|cuda",
+        help=device if device_default is None else f"{device} ({device_default})",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bar or per-iteration lines")

@@ -1,5 +1,6 @@
-"""``train.py`` end to end: a tiny run in a subprocess, then bad inputs, each one line on stderr
-with exit status 2, no traceback, and the run's files untouched."""
+"""``train.py neat`` end to end: a tiny run in a subprocess, then bad inputs (in-process
+``train.main``), each one line on stderr with exit status 2, no traceback, and the run's files
+untouched."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from agent.neat.trainer import (
     METRICS_FILE,
     load_run_settings,
 )
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import error_line, run_cli
 from tests.helpers.neat import METRIC_KEYS, snapshot, tiny_config_text, write_tiny_setup
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,7 @@ def finished_run(tmp_path_factory) -> tuple[Path, Path, Path, subprocess.Complet
     return out, config, level, proc
 
 
+@pytest.mark.slow
 def test_tiny_run_end_to_end(finished_run):
     """A 2-generation run exits 0, writes champion.json, metrics.jsonl (2 lines with the
     documented keys), the checkpoint and the config copy, and says where the champion is and
@@ -53,6 +55,7 @@ def test_tiny_run_end_to_end(finished_run):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_bad_input_in_a_subprocess_is_one_line(finished_run):
     """An unknown config key, seen from outside: exit 2, one stderr line, no traceback."""
     out, config, level, _ = finished_run
@@ -65,15 +68,39 @@ def test_bad_input_in_a_subprocess_is_one_line(finished_run):
 
 
 def cli_error(capsys, *args: str) -> str:
-    """Run train.main in-process; it must return 2 with one line on stderr."""
-    code = train.main(list(args))
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+    """``train.main(args)`` in-process: exit 2 and the one line on stderr."""
+    return error_line(capsys, train.main, *args)
 
 
+def test_argument_errors_are_one_line_exit_2(capsys, tmp_path):
+    """Malformed values, an unknown level, the old ``lstm`` subcommand, an unwritable --out
+    (an OSError) and option values the trainer refuses: exit 2, one line naming the problem,
+    nothing written."""
+    new = tmp_path / "new"
+    assert "expected a whole number, got 'many'" in cli_error(capsys, "--generations", "many")
+    assert "--generated: must be at least 1" in cli_error(capsys, "--generated", "0")
+    assert "--frames: must be at least 1" in cli_error(capsys, "neat", "--frames", "0")
+    assert "invalid choice: 'max'" in cli_error(capsys, "--aggregate", "max")
+    assert "'train.py lstm' is now 'train.py rnn'" in cli_error(capsys, "lstm", "--algo", "ppo")
+    assert "unknown level" in cli_error(capsys, "--level", "9-9", "--out", str(new))
+    assert "no such level" in cli_error(capsys, "--level", "nope/missing.txt", "--out", str(new))
+    assert "difficulty must be within" in cli_error(
+        capsys, "--generated", "1", "--difficulty", "2", "--out", str(new)
+    )
+    assert "different directories" in cli_error(
+        capsys, "--resume", str(tmp_path), "--out", str(new)
+    )
+    assert not new.exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    config, level = write_tiny_setup(tmp_path / "setup")
+    msg = cli_error(capsys, "--level", str(level), "--config", str(config), "--out",
+                    str(blocker / "run"), "--generations", "1", "--quiet")  # fmt: skip
+    assert "a-file" in msg
+    assert blocker.read_text() == "not a directory"
+
+
+@pytest.mark.slow
 def test_bad_inputs_exit_2_with_one_line(finished_run, capsys, tmp_path):
     """Mismatched inputs, a missing level, an existing run as --out, an incompatible config or
     a corrupt checkpoint or champion on --resume, CUDA without CUDA and malformed arguments:
@@ -96,7 +123,6 @@ def test_bad_inputs_exit_2_with_one_line(finished_run, capsys, tmp_path):
         capsys, "--resume", str(out), "--config", str(ff), "--generations", "4"
     )
     assert "seed" in cli_error(capsys, "--resume", str(out), "--seed", "3", "--generations", "4")
-    assert "invalid int" in cli_error(capsys, "neat", "--generations", "many")
     assert "nothing to resume" in cli_error(capsys, "--resume", str(tmp_path))
     assert not Path(new).exists()
     assert snapshot(out) == before
@@ -124,6 +150,7 @@ def test_bad_inputs_exit_2_with_one_line(finished_run, capsys, tmp_path):
     assert (broken / METRICS_FILE).read_bytes() == before[METRICS_FILE]
 
 
+@pytest.mark.slow
 def test_resume_from_the_cli(finished_run, capsys, tmp_path):
     """--resume DIR --generations 3 continues the run by one generation using its stored
     settings; resuming again at the limit has nothing to do."""
@@ -139,6 +166,7 @@ def test_resume_from_the_cli(finished_run, capsys, tmp_path):
     assert "nothing to do" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_watch_opens_the_champion_after_training(tmp_path):
     """`--watch` plays the new champion in the (headless) window once training is done."""
     config, level = write_tiny_setup(tmp_path)
@@ -169,6 +197,7 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 def test_sigterm_stops_like_ctrl_c_and_leaves_no_workers(tmp_path):
     """SIGTERM to a run evaluating in worker processes: exit status 130 with the resume hint,
@@ -210,6 +239,7 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_workers(tmp_path):
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.slow
 def test_curriculum_and_validation_from_the_cli(tmp_path, capsys):
     """--curriculum, --curriculum-step, --curriculum-share and --validation reach the run's
     settings (stored in its checkpoint, so --resume keeps them), the metrics record the
@@ -238,6 +268,6 @@ def test_curriculum_and_validation_from_the_cli(tmp_path, capsys):
     assert "curriculum_share" in cli_error(
         capsys, *gen, "--curriculum", "0.1", "--curriculum-share", "0"
     )
-    assert "validation must be" in cli_error(capsys, *gen, "--validation", "0")
+    assert "--validation: must be at least 1" in cli_error(capsys, *gen, "--validation", "0")
     assert "invalid float" in cli_error(capsys, *gen, "--curriculum", "easy")
     assert not Path(new).exists()

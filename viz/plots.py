@@ -1,18 +1,18 @@
 """Comparison plots (matplotlib, Agg backend: no display needed): learning curves and bars.
 
-``learning_curves(runs, path)``: every run's ``metrics.jsonl`` as training-completion curves
-against environment frames and against wall-clock seconds, plus each trainer's own score
-(NEAT: best fitness so far; PPO: mean episode return; BC: greedy evaluation progress) against
-frames. ``completion_bars(rates, levels, title, path)``: per-level completion, one bar per kind.
+``draw_comparison(results, curves, out)`` draws every plot of a comparison (the ``draw`` that
+``compare.py`` hands to ``agent.study.harness.compare``): ``learning_curves.png`` when some
+agent has a training history, and ``completion_<set>.png`` per level set.
+``learning_curves(runs, path)``: every run's metrics as training-completion curves against game
+frames and against wall-clock seconds, and per trainer the mean progress of its training
+episodes against frames. ``completion_bars(rates, levels, title, path)``: per-level completion,
+one bar per kind. ``memory_sweep_plot(results, path)``: the memory study.
 
-The trainers log different keys; ``curve_series`` maps them to one shape:
-
-| trainer | frames | completion | score |
-|---|---|---|---|
-| NEAT | ``frames_simulated`` | ``best_completed / levels`` (the generation's best genome) | ``champion_fitness`` |
-| PPO | ``frames`` | ``completion_rate`` (the update's finished, sampled episodes) | ``episode_return`` |
-| BC | ``env_frames`` | ``eval_completion_rate`` (greedy play on its levels) | ``eval_progress`` |
-"""  # noqa: E501
+The curves read the shared metrics keys (``agent.runs.SHARED_KEYS``) with the same meaning for
+every trainer: ``trainer``, ``frames`` (cumulative), ``wall_seconds``, ``completion_rate`` and
+``progress`` of the iteration's episodes. Lines written before those keys existed are read
+through ``agent.study.metrics.shared_line`` (its table says what each old key stands for).
+"""
 
 from __future__ import annotations
 
@@ -28,11 +28,14 @@ matplotlib.use("Agg")  # before pyplot: files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 
 from agent.files import atomic_write_with  # noqa: E402
+from agent.study.metrics import TRAINERS, shared_lines  # noqa: E402
+from agent.study.report import per_level_completion  # noqa: E402
 
 __all__ = [
     "CurveSeries",
     "completion_bars",
     "curve_series",
+    "draw_comparison",
     "learning_curves",
     "memory_sweep_plot",
 ]
@@ -43,54 +46,27 @@ DPI = 90
 
 @dataclass
 class CurveSeries:
-    """One run's learning curve in common units."""
+    """One run's learning curve in the shared units."""
 
     frames: list[float]
     wall: list[float]
     completion: list[float | None]
-    score: list[float | None]
-    score_label: str
-    trainer: str  # "neat", "ppo" or "bc"
-
-
-def _trainer(kind: str, metrics: Sequence[Mapping[str, Any]]) -> str:
-    family = kind.split("-")[0]
-    if family in ("neat", "ppo", "bc"):
-        return family
-    first = metrics[0] if metrics else {}
-    if "frames_simulated" in first:
-        return "neat"
-    return "bc" if "env_frames" in first else "ppo"
+    progress: list[float | None]
+    trainer: str  # "neat", "ppo" or "bc" (the lines' ``trainer``)
 
 
 def curve_series(kind: str, metrics: Sequence[Mapping[str, Any]]) -> CurveSeries:
-    """The frames, wall seconds, completion and own score of each metrics line."""
-    trainer = _trainer(kind, metrics)
-
-    def col(key: str) -> list[Any]:
-        return [m.get(key) for m in metrics]
-
-    if trainer == "neat":
-        frames = col("frames_simulated")
-        completion = [
-            None if m.get("levels") in (None, 0) else m.get("best_completed", 0) / m["levels"]
-            for m in metrics
-        ]
-        score, label = col("champion_fitness"), "NEAT: best fitness so far"
-    elif trainer == "bc":
-        frames, completion = col("env_frames"), col("eval_completion_rate")
-        score, label = col("eval_progress"), "BC: greedy evaluation progress"
-    else:
-        frames, completion = col("frames"), col("completion_rate")
-        score, label = col("episode_return"), "PPO: mean episode return"
-    wall = col("wall_seconds")
-    keep = [i for i in range(len(metrics)) if frames[i] is not None and wall[i] is not None]
+    """The frames, wall seconds, completion rate and mean progress of each metrics line (lines
+    without ``trainer``: read through ``agent.study.metrics.shared_line``, ``kind`` naming
+    their trainer)."""
+    lines = shared_lines(metrics, hint=kind)
+    trainer = str(lines[-1]["trainer"]) if lines else kind.split("-")[0]
+    keep = [m for m in lines if m.get("frames") is not None and m.get("wall_seconds") is not None]
     return CurveSeries(
-        [float(frames[i]) for i in keep],
-        [float(wall[i]) for i in keep],
-        [completion[i] for i in keep],
-        [score[i] for i in keep],
-        label,
+        [float(m["frames"]) for m in keep],
+        [float(m["wall_seconds"]) for m in keep],
+        [m.get("completion_rate") for m in keep],
+        [m.get("progress") for m in keep],
         trainer,
     )
 
@@ -110,14 +86,14 @@ def learning_curves(
     runs: Sequence[tuple[str, str, Sequence[Mapping[str, Any]]]], path: str | Path
 ) -> None:
     """``runs``: (name, kind, metrics lines). Top row: training completion against frames and
-    against wall seconds; bottom row: each trainer's own score against frames."""
+    against wall seconds; bottom row, one panel per trainer: the mean progress of its training
+    episodes against frames."""
     series = [(name, kind, curve_series(kind, m)) for name, kind, m in runs if m]
     if not series:
         raise ValueError("learning_curves: no run has metrics")
-    order = ["neat", "ppo", "bc"]
     trainers = sorted(
         {s.trainer for _, _, s in series},
-        key=lambda x: (x not in order, order.index(x) if x in order else 0, x),
+        key=lambda x: (x not in TRAINERS, TRAINERS.index(x) if x in TRAINERS else 0, x),
     )
     cols = max(2, len(trainers))
     fig = plt.figure(figsize=(4.2 * cols, 7.0), layout="constrained")
@@ -132,7 +108,7 @@ def learning_curves(
         for ax, xs in ((by_frames, s.frames), (by_wall, s.wall)):
             x, y = _points(xs, s.completion)
             ax.plot(x, [100 * v for v in y], color=color, alpha=0.8, lw=1.4, label=label)
-    by_frames.set_xlabel("environment frames")
+    by_frames.set_xlabel("game frames")
     by_wall.set_xlabel("wall-clock seconds (log scale)")
     by_wall.set_xscale("log")
     for ax in (by_frames, by_wall):
@@ -147,13 +123,15 @@ def learning_curves(
         for name, _kind, s in series:
             if s.trainer != trainer:
                 continue
-            x, y = _points(s.frames, s.score)
+            x, y = _points(s.frames, s.progress)
+            y = [100 * v for v in y]
             ax.plot(x, y, color=KIND_COLORS.get(trainer, "tab:purple"), alpha=0.8, lw=1.2)
             if x:
                 ax.annotate(name, (x[-1], y[-1]), fontsize=7, alpha=0.8)
-        label = next(s.score_label for _, _, s in series if s.trainer == trainer)
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("environment frames")
+        ax.set_title(f"{trainer}: mean progress of each iteration's episodes", fontsize=10)
+        ax.set_xlabel("game frames")
+        ax.set_ylabel("progress %")
+        ax.set_ylim(-3, 103)
         ax.grid(alpha=0.3)
     _save(fig, path)
 
@@ -230,3 +208,24 @@ def memory_sweep_plot(results: Mapping[str, Any], path: str | Path) -> None:
     ax.legend(fontsize=7, loc="lower left", ncol=2)
     fig.tight_layout()
     _save(fig, path)
+
+
+def draw_comparison(
+    results: Mapping[str, Any],
+    curves: Sequence[tuple[str, str, Sequence[Mapping[str, Any]]]],
+    out: str | Path,
+) -> list[str]:
+    """Every plot of a comparison into ``out``: ``learning_curves.png`` from ``curves`` (name,
+    kind, metrics lines; none: no such plot) and ``completion_<set>.png`` per level set of
+    ``results`` (results.json's data). Returns the file names, in that order."""
+    out = Path(out)
+    names: list[str] = []
+    if curves:
+        learning_curves(curves, out / "learning_curves.png")
+        names.append("learning_curves.png")
+    for lset in results["level_sets"]:
+        name = f"completion_{lset['name']}.png"
+        rates = per_level_completion(results, lset["name"])
+        completion_bars(rates, lset["levels"], lset["name"], out / name)
+        names.append(name)
+    return names

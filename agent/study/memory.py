@@ -31,12 +31,13 @@ run does not show until the fork, where one wrong step is fatal anyway. With the
 (``corridor="bumpy"``, the ``small-bumpy`` preset of the first run) the solver gives the demos
 and labels DAgger states, as before.
 
-A memoryless policy finishes at most one level of each pair (``tests/envs/test_memory.py``),
+A memoryless policy finishes at most one level of each pair (``tests/envs/levels/test_memory.py``),
 so 50% is the ceiling for ``neat-ff`` and a policy that ignores the cue.
 
 Files: ``out_dir/memory_results.json`` (settings, per model and D: success rate, successes per
-variant, the choice at the fork, training seconds) and ``out_dir/memory_sweep.png``, both
-written atomically; each training run keeps its own directory under ``out_dir/runs/``, and the
+variant, the choice at the fork, training seconds) and ``out_dir/memory_sweep.png`` (drawn by
+the ``draw`` function the caller passes: ``compare.py`` passes ``viz.plots.memory_sweep_plot``),
+both written atomically; each training run keeps its own directory under ``out_dir/runs/``, and the
 level files used for NEAT under ``out_dir/levels/``. Presets: ``tiny`` (tests, seconds),
 ``small`` (4 training and 8 held-out layouts, NEAT 100 x 20, 64 hidden units and 2000 BC
 updates: minutes for D = 8..64 on two shared cores), ``full`` (16 / 32 layouts, NEAT 300 x 100,
@@ -49,7 +50,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,9 +58,14 @@ from typing import Any
 
 import numpy as np
 
+from agent.episodes import EpisodeRules, Episodes
 from agent.files import atomic_write_text
+from agent.study.metrics import run_summary
+from agent.study.protocol import write_neat_config
 from envs.levels.level import Level
-from envs.levels.memory import MAX_DISTANCE, MIN_DISTANCE, memory_pairs, play_policy, route_taken
+from envs.levels.memory import MAX_DISTANCE, MIN_DISTANCE, memory_pairs, route_taken
+from envs.sim.constants import COMPLETED
+from envs.sim.world import LevelBank, World
 
 __all__ = [
     "MODELS",
@@ -78,6 +83,9 @@ MODELS = ("neat-ff", "neat-rec", "lstm", "gru", "rnn")
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 NEAT_CONFIGS = {"neat-ff": "neat_feedforward.ini", "neat-rec": "neat.ini"}
 EVAL_SEED_OFFSET = 1_000_003  # held-out layouts come from another seed stream
+#: draws a sweep's plot (``viz.plots.memory_sweep_plot``, passed in by compare.py) to a path
+Draw = Callable[[dict, Path], None]
+NO_PROGRESS_FRAMES = 300  # an evaluation episode ends this long without new rightmost progress
 
 
 @dataclass(frozen=True)
@@ -113,18 +121,21 @@ PRESETS: dict[str, SweepPreset] = {
 
 
 def evaluate_agent(agent: Any, levels: Sequence[Level]) -> tuple[np.ndarray, np.ndarray]:
-    """One greedy episode of an ``agent.base.Agent`` per memory level: which levels it
-    completed, and the route it took at each fork (0 upper, 1 lower, -1 never got past it)."""
+    """One greedy episode of an ``agent.base.Agent`` per memory level, in one batch through
+    ``agent.episodes.Episodes`` (ended at the flag, a death, the time limit or
+    ``NO_PROGRESS_FRAMES`` without progress): which levels it completed, and the route it took
+    at each fork (0 upper, 1 lower, -1 never got past it)."""
+    world = World(LevelBank(list(levels)), len(levels))
+    world.reset(np.arange(len(levels), dtype=np.int32))
     route = np.full(len(levels), -1)
 
-    def watch(world: Any) -> None:
+    def watch(_held: np.ndarray) -> None:
         now = route_taken(world, levels)
         first = (route < 0) & (now >= 0)
         route[first] = now[first]
 
-    agent.reset(len(levels))
-    done = play_policy(agent.act, levels, frame_skip=agent.frame_skip, on_step=watch)
-    return done, route
+    Episodes(world, agent, rules=EpisodeRules(NO_PROGRESS_FRAMES)).run(on_step=watch)
+    return world.status() == COMPLETED, route
 
 
 def _validate(distances: Sequence[int], preset: str, seed: int) -> list[int]:
@@ -145,17 +156,6 @@ def _validate(distances: Sequence[int], preset: str, seed: int) -> list[int]:
     return sorted(ds)
 
 
-def _neat_config(model: str, population: int, out: Path) -> Path:
-    """The model's NEAT config with the preset's population, written next to the run."""
-    text = (CONFIG_DIR / NEAT_CONFIGS[model]).read_text(encoding="utf-8")
-    text, n = re.subn(r"(?m)^pop_size\s*=.*$", f"pop_size               = {population}", text)
-    if n != 1:
-        raise RuntimeError(f"{NEAT_CONFIGS[model]}: no single pop_size line to set")
-    path = out / f"{model}.ini"
-    atomic_write_text(path, text)
-    return path
-
-
 def _train_neat(model: str, paths: list[Path], p: SweepPreset, seed: int, out: Path, log):
     from agent.neat.trainer import TrainSettings, train
 
@@ -163,18 +163,17 @@ def _train_neat(model: str, paths: list[Path], p: SweepPreset, seed: int, out: P
     settings = TrainSettings(
         levels=[str(x) for x in paths],
         generations=p.neat_generations,
-        config=_neat_config(model, p.neat_population, out),
+        config=write_neat_config(
+            CONFIG_DIR / NEAT_CONFIGS[model], {"pop_size": p.neat_population}, out / f"{model}.ini"
+        ),
         seed=seed,
         out=out / "run",
         checkpoint_every=max(1, p.neat_generations),
         backend="local",
         stop_when_solved=True,
     )
-    result = train(settings, progress=False)
-    log(
-        f"  {model}: {result.generations} generations, champion finished "
-        f"{result.champion_completed}/{result.champion_levels} training levels"
-    )
+    train(settings, progress=False)
+    log(f"  {model}: {run_summary(out / 'run', 'neat')}")
 
 
 def _scripted_episode(level: Level, take_off: int, radius: int, frame_skip: int):
@@ -278,13 +277,10 @@ def _train_bc(model: str, levels: list[Level], p: SweepPreset, seed: int, out: P
             window=max(window, n),
             max_steps=4 * max(window, n),
         )
-    result = train_bc(
-        mcfg, cfg, levels, demos, seed=seed, out_dir=out, device="cpu", progress=False
+    train_bc(
+        mcfg, cfg, levels=levels, demos=demos, seed=seed, out_dir=out, device="cpu", progress=False
     )
-    log(
-        f"  {model}: {result.updates} updates on {result.dataset_steps} steps, finished "
-        f"{sum(result.completed)}/{len(result.completed)} training levels"
-    )
+    log(f"  {model}: {run_summary(out, 'bc')}")
 
 
 def _record(done: np.ndarray, route: np.ndarray) -> dict[str, Any]:
@@ -334,9 +330,12 @@ def _evaluate(model: str, run_dir: Path, train: list[Level], held_out: list[Leve
     return rec
 
 
-def reevaluate_sweep(out_dir: Path, log: Callable[[str], None] = print) -> dict:
+def reevaluate_sweep(
+    out_dir: Path, log: Callable[[str], None] = print, draw: Draw | None = None
+) -> dict:
     """Evaluate the agents a finished sweep in ``out_dir`` saved again (with this module's
-    evaluation: success and the choice at the fork) and rewrite its JSON and plot. Training is
+    evaluation: success and the choice at the fork) and rewrite its JSON (and with ``draw`` its
+    plot). Training is
     deterministic and not repeated; ``train_seconds`` are kept."""
     out = Path(out_dir)
     path = out / RESULTS_FILE
@@ -352,9 +351,8 @@ def reevaluate_sweep(out_dir: Path, log: Callable[[str], None] = print) -> dict:
             rec["train_seconds"] = old["train_seconds"]
             results["results"][model][str(d)] = rec
             log(f"re-evaluated {model} D={d}: success {100 * rec['success']:.1f}%")
-    from viz.plots import memory_sweep_plot
-
-    memory_sweep_plot(results, out / PLOT_FILE)
+    if draw is not None:
+        draw(results, out / PLOT_FILE)
     atomic_write_text(path, json.dumps(results, indent=2) + "\n")
     return results
 
@@ -389,9 +387,11 @@ def run_memory_sweep(
     seed: int = 0,
     log: Callable[[str], None] = print,
     models: Sequence[str] = MODELS,
+    draw: Draw | None = None,
 ) -> dict:
     """Train and evaluate ``models`` on memory levels for each distance; write the results
-    JSON and the plot into ``out_dir``; return the results dict (see the module doc)."""
+    JSON (and with ``draw`` the plot) into ``out_dir``; return the results dict (see the module
+    doc)."""
     ds = _validate(distances, preset, seed)
     unknown = [m for m in models if m not in MODELS]
     if unknown or not models:
@@ -409,7 +409,7 @@ def run_memory_sweep(
         "seed": seed,
         "distances": ds,
         "models": list(models),
-        "training": "neat: neat_trainer.train; lstm/gru/rnn: bc.train_bc (solver + DAgger)",
+        "training": "neat: agent.neat.trainer.train; lstm/gru/rnn: agent.rnn.bc.train_bc",
         "chance_ceiling_memoryless": 0.5,
         "results": {m: {} for m in models},
     }
@@ -441,8 +441,7 @@ def run_memory_sweep(
                 f"{100 * rec['train_success']:5.1f}%  {train_s:6.1f} s"
             )
     results["wall_seconds"] = round(time.perf_counter() - t_all, 1)
-    from viz.plots import memory_sweep_plot
-
-    memory_sweep_plot(results, out / PLOT_FILE)
+    if draw is not None:
+        draw(results, out / PLOT_FILE)
     atomic_write_text(out / RESULTS_FILE, json.dumps(results, indent=2) + "\n")
     return results

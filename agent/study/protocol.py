@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent.files import atomic_write_text
-from agent.study.harness import CompareError, CompareSettings, LevelSet, compare, generated_set
+from agent.study.harness import CompareSettings, Draw, compare
+from agent.study.levelsets import CompareError, LevelSet, generated_set
+from agent.study.metrics import run_summary
 
-__all__ = ["PRESETS", "Preset", "run_protocol"]
+__all__ = ["PRESETS", "Preset", "run_protocol", "write_neat_config"]
 
 TRAIN_SEED_BASE = 1_000_000  # generated training levels: seeds from here (eval seeds stay below)
 Log = Callable[[str], None]
@@ -94,15 +95,14 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def _neat_config(preset: Preset, path: Path) -> Path:
-    """The shipped NEAT config with the preset's keys replaced, written to ``path``."""
-    from agent.neat.trainer import DEFAULT_CONFIG
-
-    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
-    for key, value in preset.neat.items():
+def write_neat_config(base: Path, keys: dict[str, Any], path: Path) -> Path:
+    """The NEAT config ``base`` with each of ``keys`` set (every key must occur once), written
+    to ``path``; ``CompareError`` naming a key that is not there."""
+    text = Path(base).read_text(encoding="utf-8")
+    for key, value in keys.items():
         text, n = re.subn(rf"^{key}\s*=.*$", f"{key} = {value}", text, flags=re.M)
         if n != 1:
-            raise CompareError(f"preset {preset.name}: NEAT key {key!r} is not in {DEFAULT_CONFIG}")
+            raise CompareError(f"NEAT key {key!r} is not (once) in {base}")
     atomic_write_text(path, text)
     return path
 
@@ -160,33 +160,42 @@ def _train_bc(preset: Preset, seed: int, specs: list[str], out: Path) -> Any:
     return train_bc(mcfg, bcfg, levels=specs, seed=seed, out_dir=out, device="cpu", progress=False)
 
 
+TRAINERS = ("neat", "ppo", "bc")
+
+
 def run_protocol(
     preset: Preset,
     out: Path,
     log: Log | None = None,
     episodes: int = 1,
-    plots: bool = True,
+    draw: Draw | None = None,
     sample: bool = False,
     sample_seed: int = 0,
+    max_frames: int = 0,
 ) -> dict[str, Any]:
     """Train every trainer of ``preset`` for every seed into ``out/runs``, then compare them
     (with the solver) on the training levels and the held-out levels; returns the results.
-    ``sample``: the recurrent runs sample their buttons while evaluated (see ``compare``)."""
+    ``draw``, ``sample`` and ``max_frames``: as for ``compare`` (the plots; recurrent runs
+    sampling their buttons while evaluated; a cap on each evaluation episode)."""
     say = log or (lambda line: None)
     out = Path(out)
     runs_dir = out / "runs"
     if runs_dir.exists() and any(runs_dir.iterdir()):
         raise CompareError(f"{runs_dir}: already holds runs; give a fresh --out directory")
+    unknown = [t for t in preset.trainers if t not in TRAINERS]
+    if unknown:
+        raise CompareError(f"preset {preset.name}: unknown trainer {unknown[0]!r}")
     eval_seeds = range(preset.eval_seed, preset.eval_seed + preset.eval_generated)
     train_seeds = range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + preset.train_generated)
     if set(eval_seeds) & set(train_seeds):
         raise CompareError("held-out level seeds overlap the training level seeds")
     held_out = generated_set(
-        preset.eval_generated, preset.eval_seed, preset.difficulty, preset.length
+        preset.eval_generated, preset.eval_seed, preset.difficulty, preset.length, "held-out"
     )
-    held_out.name = "held-out"
     train_set, specs = training_set(preset, out)
-    config = _neat_config(preset, out / "neat.ini")
+    from agent.neat.trainer import DEFAULT_CONFIG
+
+    config = write_neat_config(DEFAULT_CONFIG, preset.neat, out / "neat.ini")
     say(
         f"preset {preset.name}: seeds {list(preset.seeds)}, {preset.frames:,} frames per run, "
         f"{len(specs)} training levels, {len(held_out.levels)} held-out levels"
@@ -195,35 +204,22 @@ def run_protocol(
     for seed in preset.seeds:
         for trainer in preset.trainers:
             run = runs_dir / (f"neat-s{seed}" if trainer == "neat" else f"{trainer}-lstm-s{seed}")
-            t0 = time.perf_counter()
             if trainer == "neat":
-                r = _train_neat(preset, seed, specs, config, run)
-                what = (
-                    f"{r.generations} generations, {r.frames_simulated:,} frames, champion "
-                    f"completes {r.champion_completed}/{r.champion_levels} training levels"
-                )
+                _train_neat(preset, seed, specs, config, run)
             elif trainer == "ppo":
-                r = _train_ppo(preset, seed, specs, run)
-                last = r.metrics[-1] if r.metrics else {}
-                rate = last.get("completion_rate")
-                what = f"{r.updates} updates, {r.frames:,} frames, last completion " + (
-                    "-" if rate is None else f"{100 * rate:.0f}%"
-                )
-            elif trainer == "bc":
-                r = _train_bc(preset, seed, specs, run)
-                what = f"{r.updates} updates, {r.env_frames:,} frames"
+                _train_ppo(preset, seed, specs, run)
             else:
-                raise CompareError(f"preset {preset.name}: unknown trainer {trainer!r}")
+                _train_bc(preset, seed, specs, run)
             agents.append(str(run))
-            say(f"[{trainer} seed {seed}] {what}, {time.perf_counter() - t0:.1f} s")
+            say(f"[{trainer} seed {seed}] {run_summary(run, trainer)}")
     settings = CompareSettings(
         agents=agents,
         level_sets=[train_set, held_out],
         episodes=episodes,
+        max_frames=max_frames,
         out=out,
-        plots=plots,
         sample=sample,
         sample_seed=sample_seed,
         extra={"protocol": {"preset": dataclasses.asdict(preset), "training_levels": specs}},
     )
-    return compare(settings, log=say)
+    return compare(settings, log=say, draw=draw)

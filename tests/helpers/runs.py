@@ -1,4 +1,5 @@
-"""Tiny trained runs for the comparison tests, and the schema every results.json must have."""
+"""Tiny trained runs for the comparison tests, metrics lines in the shared keys and in the old
+per-trainer keys, and the schema every results.json must have."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.neat.trainer import train
+from agent.runs import SHARED_KEYS
 from agent.study.harness import RESULTS_FORMAT
 from tests.helpers.neat import settings_for
 
@@ -17,21 +19,42 @@ def make_neat_run(tmp: Path, name: str = "neat-tiny", seed: int = 0) -> tuple[Pa
     return tmp / name, tmp / "setup" / "tiny.txt"
 
 
+def shared_metrics_line(trainer: str, iteration: int, frames: int, wall: float, **kw) -> dict:
+    """A metrics line as ``agent.runs.MetricsWriter`` writes it: ``trainer`` and every shared
+    key (``kw`` sets any of them, or adds trainer-specific ones)."""
+    line = dict.fromkeys(SHARED_KEYS)
+    line.update(trainer=trainer, iteration=iteration, frames=frames, wall_seconds=wall, **kw)
+    return line
+
+
+def write_metrics(run: Path, lines: list[dict]) -> None:
+    """``run/metrics.jsonl`` holding ``lines``, one JSON object each."""
+    (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
 def make_lstm_run(tmp: Path, name: str = "ppo-tiny", seed: int = 3) -> Path:
-    """An untrained 8-unit LSTM saved as a PPO run, with two PPO-style metrics lines."""
+    """An untrained 8-unit LSTM saved as a PPO run, with two metrics lines in the shared keys
+    (1280 frames and 1.1 s in all)."""
     from agent.rnn.model import ModelConfig, RecurrentPolicy, save_model
 
     config = ModelConfig(hidden=8, encoder=8, encoder_type="mlp")
     run = tmp / name
     save_model(run, RecurrentPolicy(config), config, {"trainer": "ppo", "seed": seed})
-    lines = [
-        {"update": 1, "frames": 640, "wall_seconds": 0.5, "completion_rate": 0.0,
-         "episode_return": 1.5},
-        {"update": 2, "frames": 1280, "wall_seconds": 1.1, "completion_rate": None,
-         "episode_return": None},
-    ]  # fmt: skip
-    (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    write_metrics(run, [
+        shared_metrics_line("ppo", 1, 640, 0.5, episodes=2, completion_rate=0.0, progress=0.2),
+        shared_metrics_line("ppo", 2, 1280, 1.1, episodes=0),
+    ])  # fmt: skip
     return run
+
+
+def last_training_frames(run: Path) -> int:
+    """The training frames of a run's last metrics line, read independently of the harness:
+    ``frames`` in the shared keys; in old lines NEAT's ``frames_simulated``, BC's
+    ``env_frames``, PPO's ``frames``."""
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    if "trainer" in last:
+        return int(last["frames"])
+    return int(next(last[k] for k in ("frames_simulated", "env_frames", "frames") if k in last))
 
 
 EPISODE_KEYS = {

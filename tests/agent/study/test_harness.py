@@ -1,9 +1,10 @@
-"""The comparison harness in process: batched play equals play.py's, results.json's schema,
-the summary's confidence intervals, agent metadata, and bad input.
+"""The comparison harness in process: batched play equals one world at a time, results.json's
+schema, the summary's confidence intervals, agent metadata, plots drawn by the ``draw`` passed
+in, and bad input.
 
 The agents are tiny: the solver, a NEAT champion evolved for two generations of 12 genomes on a
-40-column level (``tests.agent.neat.test_trainer``'s set-up), and an untrained 8-unit LSTM saved
-with a two-line PPO-style ``metrics.jsonl``.
+40-column level (``tests.helpers.neat``'s set-up), and an untrained 8-unit LSTM saved with a
+two-line ``metrics.jsonl`` in the shared keys.
 """
 
 from __future__ import annotations
@@ -14,32 +15,25 @@ from typing import Any
 import pytest
 
 from agent.episodes import play_levels
-from agent.study.harness import (
-    CompareError,
-    CompareSettings,
-    compare,
-    describe_run,
-    generated_set,
-    named_set,
-    summarize,
-)
+from agent.study.agents import describe_run
+from agent.study.harness import CompareSettings, compare
+from agent.study.levelsets import CompareError, generated_set, level_sets, named_set
+from agent.study.report import summarize
 from agent.study.stats import mean_ci
 from envs.levels.level import load_level
-from tests.helpers.runs import check_results_schema, make_lstm_run, make_neat_run
-
-# --- fixtures shared with tests/test_compare_cli.py --------------------------------------------
-
-
-# --- the schema ------------------------------------------------------------------------------
-
-
-# --- tests -----------------------------------------------------------------------------------
+from tests.helpers.runs import (
+    check_results_schema,
+    last_training_frames,
+    make_lstm_run,
+    make_neat_run,
+    write_metrics,
+)
 
 
-def test_batched_play_gives_the_episodes_play_py_gives(tmp_path):
-    """``play_levels`` (all levels in one batch) reports, for the solver and a NEAT champion,
-    exactly what ``play.py``'s one-world ``play_episodes`` reports on each level."""
-    import play
+@pytest.mark.slow
+def test_batched_play_gives_the_episodes_one_world_gives(tmp_path):
+    """``play_levels`` with all levels and episodes in one batch reports, for the solver and a
+    NEAT champion, exactly what it reports playing each level alone in one world."""
     from agent.base import load_agent
 
     run, level_file = make_neat_run(tmp_path)
@@ -48,10 +42,11 @@ def test_batched_play_gives_the_episodes_play_py_gives(tmp_path):
         batch = play_levels(load_agent(spec, levels), levels, episodes=2)
         assert len(batch.episodes) == 4 and batch.worlds == 4 and batch.act_calls > 0
         for i, level in enumerate(levels):
-            game = play.Game.start(level.name, level)
-            (single,) = play.play_episodes(game, load_agent(spec, [level]), 1)
+            (single,) = play_levels(load_agent(spec, [level]), [level]).episodes
             for e in (batch.episodes[i], batch.episodes[i + 2]):
-                assert {k: e[k] for k in single} == single
+                assert {k: v for k, v in e.items() if k != "episode"} == {
+                    k: v for k, v in single.items() if k != "episode"
+                }
 
 
 def test_max_frames_cuts_episodes_short(tmp_path):
@@ -63,6 +58,7 @@ def test_max_frames_cuts_episodes_short(tmp_path):
     assert e["frames"] == 100 and not e["completed"] and e["frames_to_finish"] is None
 
 
+@pytest.mark.slow
 def test_compare_writes_results_that_follow_the_schema(tmp_path):
     """Solver, NEAT and LSTM on a named and a generated level set: results.json follows the
     schema, the solver completes everything, sizes and training figures come from the runs'
@@ -76,7 +72,6 @@ def test_compare_writes_results_that_follow_the_schema(tmp_path):
         level_sets=[named_set([str(level_file)], "tiny"), generated_set(1, 5, 0.3, 40)],
         episodes=2,
         out=out,
-        plots=False,
     )
     returned = compare(settings, log=lines.append)
     results = json.loads((out / "results.json").read_text())
@@ -86,8 +81,7 @@ def test_compare_writes_results_that_follow_the_schema(tmp_path):
     solver = [e for e in results["episodes"] if e["agent"] == "solver"]
     assert all(e["completed"] for e in solver)
     agents = {a["kind"]: a for a in results["agents"]}
-    metrics = [json.loads(x) for x in (neat_run / "metrics.jsonl").read_text().splitlines()]
-    assert agents["neat"]["training"]["frames"] == metrics[-1]["frames_simulated"]
+    assert agents["neat"]["training"]["frames"] == last_training_frames(neat_run)
     assert agents["neat"]["seed"] == 0
     champion = json.loads((neat_run / "champion.json").read_text())
     assert agents["neat"]["network"]["connections"] > 0
@@ -107,6 +101,48 @@ def test_compare_writes_results_that_follow_the_schema(tmp_path):
     summary = (out / "summary.md").read_text()
     assert "## tiny" in summary and "## generated-s5-n1" in summary
     assert summary.count("| agent | kind | completion % |") == 2
+    assert results["plots"] == [] and "![" not in summary  # no draw given: no plots
+
+
+def test_draw_gets_the_results_and_curves_and_its_files_are_listed(tmp_path):
+    """The ``draw`` passed to ``compare`` is called once with results.json's data (episodes
+    already in), each agent's shared metrics lines, and the output directory; the names it
+    returns are listed in results.json and embedded in summary.md."""
+    lstm_run = make_lstm_run(tmp_path)
+    calls = []
+
+    def draw(results, curves, out):
+        calls.append((len(results["episodes"]), curves, out))
+        (out / "x.png").write_bytes(b"png")
+        return ["x.png"]
+
+    out = tmp_path / "out"
+    settings = CompareSettings([str(lstm_run)], [named_set(["1-1"])], episodes=2, out=out,
+                               max_frames=60)  # fmt: skip
+    results = compare(settings, draw=draw)
+    ((episodes, curves, where),) = calls
+    assert episodes == 2 and where == out
+    assert [(name, kind, len(lines)) for name, kind, lines in curves] == [("ppo-tiny",
+            "ppo-lstm", 2)]  # fmt: skip
+    assert curves[0][2][-1]["frames"] == 1280 and curves[0][2][-1]["trainer"] == "ppo"
+    assert results["plots"] == ["x.png"]
+    assert json.loads((out / "results.json").read_text())["plots"] == ["x.png"]
+
+
+@pytest.mark.parametrize("old", [False, True])
+def test_training_figures_come_from_the_shared_keys_or_the_old_ones(tmp_path, old):
+    """A run's training frames and wall seconds are the last metrics line's ``frames`` and
+    ``wall_seconds``; for a file written before the shared keys, PPO's old ``frames`` and
+    ``update`` (the same meaning) are read the same way."""
+    run = make_lstm_run(tmp_path)
+    if old:
+        write_metrics(run, [{"update": 1, "frames": 640, "wall_seconds": 0.5},
+                            {"update": 2, "frames": 1300, "wall_seconds": 1.2}])  # fmt: skip
+    info = describe_run(str(run))
+    assert info.kind == "ppo-lstm" and info.seed == 3
+    assert (info.train_frames, info.train_wall_seconds) == ((1300, 1.2) if old else (1280, 1.1))
+    assert [m["iteration"] for m in info.metrics] == [1, 2]
+    assert all(m["trainer"] == "ppo" for m in info.metrics)
 
 
 def _fake_results(per_run: dict[str, list[bool]]) -> dict[str, Any]:
@@ -192,19 +228,35 @@ def test_bad_agents_and_levels_are_refused_before_anything_is_written(tmp_path):
         assert "\n" not in str(info.value)
     with pytest.raises(CompareError, match="episodes"):
         compare(CompareSettings(["solver"], [level_set], episodes=0, out=out))
-    with pytest.raises(CompareError, match="--levels no-such-level"):
+    with pytest.raises(CompareError, match="--level no-such-level"):
         named_set(["1-1", "no-such-level"])
     with pytest.raises(CompareError, match="--generated must be at least 1"):
         generated_set(0, 0)
+    with pytest.raises(CompareError, match="--generated: the built-in world only"):
+        level_sets(["1-1"], generated=2, env="smb")
     assert not out.exists()
 
 
 def test_describe_run_reads_a_corrupt_metrics_file_as_an_error(tmp_path):
-    """A metrics.jsonl with a broken line is named with its line number."""
+    """A metrics.jsonl with a broken line is a one-line CompareError naming the file and line."""
     run = make_lstm_run(tmp_path)
     (run / "metrics.jsonl").write_text('{"frames": 1}\nnot json\n')
-    with pytest.raises(CompareError, match=r"metrics.jsonl:2: not JSON"):
+    with pytest.raises(CompareError, match=r"metrics.jsonl: line 2 is not JSON") as info:
         describe_run(str(run))
+    assert "\n" not in str(info.value)
+
+
+def test_level_sets_follow_the_flags():
+    """--level gives the named set, --generated N a second set of N levels seeded from --seed
+    at the given difficulty; neither gives 1-1; --env smb gives stages."""
+    sets = level_sets(["1-1", "1-2"], generated=2, seed=7, difficulty=0.2, length=40)
+    assert [s.name for s in sets] == ["levels", "generated-s7-n2"]
+    assert sets[0].level_names == ["1-1", "1-2"]
+    assert sets[1].seeds == [7, 8] and sets[1].difficulty == 0.2 and sets[1].length == 40
+    assert [int(lv.meta["seed"]) for lv in sets[1].levels] == [7, 8]
+    assert [s.level_names for s in level_sets()] == [["1-1"]]
+    (smb,) = level_sets(None, env="smb")
+    assert smb.env == "smb" and smb.level_names == ["1-1"] and smb.level_seed(0) is None
 
 
 def test_sampled_play_repeats_exactly_and_varies_between_episodes(tmp_path):
@@ -215,7 +267,7 @@ def test_sampled_play_repeats_exactly_and_varies_between_episodes(tmp_path):
     def episodes(out: str) -> list[dict[str, Any]]:
         settings = CompareSettings(
             [str(lstm_run)], [named_set(["1-1"])], episodes=3, out=tmp_path / out,
-            plots=False, sample=True, sample_seed=7, max_frames=600,
+            sample=True, sample_seed=7, max_frames=600,
         )  # fmt: skip
         return compare(settings)["episodes"]
 

@@ -1,4 +1,5 @@
-"""Tests of the memory sweep (``agent.study.memory``) with the ``tiny`` preset (seconds)."""
+"""Tests of the memory sweep (``agent.study.memory``) with the ``tiny`` preset (seconds of
+training, so the sweep's tests are marked slow), its plot drawn by ``viz.plots``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from agent.study.memory import (
 )
 from envs.levels.memory import memory_pairs
 from envs.sim.constants import BTN_A, BTN_B, BTN_RIGHT
+from viz.plots import memory_sweep_plot
 
 KEYS = {
     "fork_reached",
@@ -41,10 +43,13 @@ KEYS = {
 def sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("memory")
     lines: list[str] = []
-    results = run_memory_sweep(out, [8, 12], preset="tiny", seed=3, log=lines.append)
+    results = run_memory_sweep(
+        out, [8, 12], preset="tiny", seed=3, log=lines.append, draw=memory_sweep_plot
+    )
     return out, results, lines
 
 
+@pytest.mark.slow
 def test_results_json_schema(sweep):
     """memory_results.json holds, for every model and distance, the success rate and its parts
     (consistent with each other), and equals the returned dict."""
@@ -67,8 +72,10 @@ def test_results_json_schema(sweep):
     assert all(r["pairs_both"] == 0 for r in saved["results"]["neat-ff"].values())
 
 
+@pytest.mark.slow
 def test_plot_written_and_readable(sweep):
-    """memory_sweep.png decodes as an image of plausible size with more than one colour."""
+    """The draw passed in wrote memory_sweep.png: it decodes as an image of plausible size with
+    more than one colour."""
     out, _, _ = sweep
     path = out / PLOT_FILE
     assert path.stat().st_size > 10_000
@@ -77,6 +84,7 @@ def test_plot_written_and_readable(sweep):
     assert img.reshape(-1, img.shape[-1]).std(axis=0).max() > 0.05
 
 
+@pytest.mark.slow
 def test_markdown_table_matches_results(sweep):
     """The Markdown table has one row per model whose cells are that model's success and fork
     counts."""
@@ -90,6 +98,7 @@ def test_markdown_table_matches_results(sweep):
         assert cell in line.split("|")[3]
 
 
+@pytest.mark.slow
 def test_progress_lines_per_model_and_distance(sweep):
     """One summary line per (model, D) reaches ``log``."""
     _, _, lines = sweep
@@ -145,14 +154,21 @@ def test_bad_arguments_write_nothing(tmp_path, kwargs, message):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_reevaluation_reproduces_the_results(sweep):
     """Re-evaluating the saved agents gives the recorded results (the sweep evaluated what it
-    saved, and evaluation is deterministic)."""
+    saved, and evaluation is deterministic), and the draw passed in gets them and the plot's
+    path."""
     out, results, _ = sweep
-    assert reevaluate_sweep(out, log=lambda _: None) == results
+    drawn = []
+    assert reevaluate_sweep(out, log=lambda _: None, draw=lambda r, p: drawn.append((r, p))) == (
+        results
+    )
     assert json.loads((out / RESULTS_FILE).read_text()) == results
+    assert drawn == [(results, out / PLOT_FILE)]
 
 
+@pytest.mark.slow
 def test_refuses_an_earlier_sweep_directory(sweep):
     """A directory holding a sweep is not overwritten."""
     out, _, _ = sweep
