@@ -277,7 +277,7 @@ def run_neat(args: argparse.Namespace) -> int:
 
         watch = [str(result.out), *env] + (["--level", result.levels[0]] if result.levels else [])
         return play.main(
-            watch + (["--frames", str(args.watch_frames)] if args.watch_frames else [])
+            watch + (["--max-frames", str(args.watch_frames)] if args.watch_frames else [])
         )
     return 0
 

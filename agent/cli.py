@@ -35,6 +35,7 @@ __all__ = [
     "add_run_options",
     "fail",
     "generated_seeds",
+    "non_negative",
     "positive",
 ]
 
@@ -66,6 +67,17 @@ def positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative(text: str) -> int:
+    """An ``argparse`` type: an integer of at least 0 (``--max-frames 0``: no cap)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
 
 

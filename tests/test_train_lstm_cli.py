@@ -50,14 +50,14 @@ def test_ppo_run_writes_model_and_metrics(ppo_run):
 def test_play_watches_an_lstm_run(ppo_run):
     """play.py takes the PPO run directory as an agent and plays it headless."""
     out, _ = ppo_run
-    proc = run("play.py", str(out), "--level", "1-1", "--frames", "30", "--fps", "0")
+    proc = run("play.py", str(out), "--level", "1-1", "--max-frames", "30", "--fps", "0")
     assert proc.returncode == 0, proc.stderr
 
 
 def test_bc_run_from_a_recorded_human_demo(tmp_path):
     """A demo recorded with play.py --record-demo trains a BC model through train.py lstm."""
     demo = tmp_path / "me.npz"
-    rec = run("play.py", "--human", "--record-demo", str(demo), "--frames", "40", "--fps", "0")
+    rec = run("play.py", "--human", "--record-demo", str(demo), "--max-frames", "40", "--fps", "0")
     assert rec.returncode == 0, rec.stderr
     assert "saved 8 steps" in rec.stdout
     out = tmp_path / "bc"

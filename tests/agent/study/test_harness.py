@@ -39,8 +39,9 @@ from tests.helpers.runs import check_results_schema, make_lstm_run, make_neat_ru
 def test_batched_play_gives_the_episodes_play_py_gives(tmp_path):
     """``play_levels`` (all levels in one batch) reports, for the solver and a NEAT champion,
     exactly what ``play.py``'s one-world ``play_episodes`` reports on each level."""
-    import play
     from agent.base import load_agent
+    from viz.games import WorldGame
+    from viz.headless import play_episodes
 
     run, level_file = make_neat_run(tmp_path)
     levels = [load_level(level_file), load_level("1-1")]
@@ -48,8 +49,7 @@ def test_batched_play_gives_the_episodes_play_py_gives(tmp_path):
         batch = play_levels(load_agent(spec, levels), levels, episodes=2)
         assert len(batch.episodes) == 4 and batch.worlds == 4 and batch.act_calls > 0
         for i, level in enumerate(levels):
-            game = play.Game.start(level.name, level)
-            (single,) = play.play_episodes(game, load_agent(spec, [level]), 1)
+            ((single,),) = play_episodes(WorldGame(level, [load_agent(spec, [level])]))
             for e in (batch.episodes[i], batch.episodes[i + 2]):
                 assert {k: e[k] for k in single} == single
 
