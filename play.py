@@ -54,7 +54,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     cli.add_level_options(parser, f"levels (default {DEFAULT_LEVEL})")
     show = parser.add_argument_group("showing")
-    show.add_argument("--scale", type=cli.positive, default=3, help="pixels per pixel (3)")
+    show.add_argument(
+        "--scale", type=cli.positive, default=3, help="screen pixels per game pixel (3)"
+    )
     show.add_argument(
         "--fps", type=cli.non_negative, default=FPS, help=f"frames per second, 0 unlimited ({FPS})"
     )
@@ -69,7 +71,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     out = parser.add_argument_group("without a window")
     out.add_argument("--headless", action="store_true", help="play an agent without a window")
     out.add_argument(
-        "--episodes", type=cli.positive, default=1, help="episodes per level, headless (1)"
+        "--episodes",
+        type=cli.positive,
+        default=1,
+        metavar="N",
+        help="episodes per level, headless (1)",
     )
     out.add_argument(
         "--json",

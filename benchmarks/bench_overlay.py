@@ -3,11 +3,10 @@
     SDL_VIDEODRIVER=dummy python benchmarks/bench_overlay.py [--frames 600] [--runs 3]
 
 Runs ``viz.window.play_window`` on a ``viz.games.WorldGame`` (poll keys, agent decides every
-frame_skip frames, step, draw the
-frame and the overlay, show it) for: a NEAT network of at least 300 enabled connections, an
-LSTM agent (default model size, random weights), and the NEAT agent with the overlay off.
-Prints a markdown table of the median fps over ``--runs`` runs of ``--frames`` frames; the
-goal is at least 60 fps on a 2-core machine.
+frame_skip frames, step, draw the frame and the overlay, show it) for: a NEAT network of at
+least 300 enabled connections, an LSTM agent (default model size, random weights), and the
+NEAT agent with the overlay off. Prints a markdown table of the median fps over ``--runs``
+runs of ``--frames`` frames; the goal is at least 60 fps on a 2-core machine.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from envs.sim.constants import (
 )
 from envs.sim.world import LevelBank, World, WorldView
 from viz.race import display_names, leader, progress_percent
-from viz.window import END_PAUSE_FRAMES, Cycle
+from viz.window import Cycle, EpisodeGame
 
 KEYMAP = {
     "left": BTN_LEFT,
@@ -142,12 +142,9 @@ def hud_lines(view: WorldView) -> list[str]:
     return [f"{view.level.name}   {progress:3.0f}%   coins {view.coins}   time {time_left}"]
 
 
-class WorldGame:
+class WorldGame(EpisodeGame):
     """The built-in world's game: ``agents`` (none: the keyboard) on the current level of
     ``levels``, one world each, played by ``agent.episodes.Episodes`` under ``rules``."""
-
-    level_word = "level"
-    end_pause = END_PAUSE_FRAMES
 
     def __init__(
         self,
@@ -164,15 +161,11 @@ class WorldGame:
         self.names = display_names([str(getattr(a, "name", "agent")) for a in self.agents])
         self.recording = recording
         self.rules = rules or EpisodeRules()
-        self.world = World(LevelBank([level]), len(self.agents))
+        self.world = self.worlds = World(LevelBank([level]), len(self.agents))
         self.world.reset()
         hook = self._recorded if recording is not None else None
         self.episodes = Episodes(self.world, self.agents, rules=self.rules, on_decision=hook)
         self.drawer = None
-
-    @property
-    def watching(self) -> bool:
-        return self.keyboard is None
 
     @property
     def title(self) -> str:
@@ -185,19 +178,6 @@ class WorldGame:
         self.recording.add(obs[0], buttons[0], int(self.world.frames()[0]), self.level.name)
 
     # -- play -----------------------------------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        return self.episodes.done
-
-    def restart(self) -> None:
-        self.world.reset()
-        self.episodes.reset_agents()
-
-    def play(self, keys: set[str] = frozenset()) -> np.ndarray:  # type: ignore[assignment]
-        if self.keyboard is not None:
-            self.keyboard.keys = set(keys)
-        return self.episodes.advance(1)
-
     def next_level(self) -> WorldGame:
         agents = None if self.keyboard is not None else self.agents
         return WorldGame(self.levels.next(), agents, rules=self.rules, recording=self.recording)

@@ -29,12 +29,7 @@ from envs.sim.constants import BUTTONS  # noqa: E402
 from viz.canvas import PygameCanvas  # noqa: E402
 from viz.network_layout import NetworkGeometry, network_geometry  # noqa: E402
 from viz.network_view import (  # noqa: E402
-    BUTTON_OFF,
     BUTTON_ON,
-    EMPTY_COLOR,
-    ENEMY_COLOR,
-    PLAYER_COLOR,
-    SOLID_COLOR,
     TEXT,
     draw_grid,
     draw_lamp,
@@ -46,16 +41,7 @@ BAR_BACK = (36, 36, 44)
 BAR_OFF = (120, 160, 220)
 PANEL = (0, 0, 0, 120)
 
-__all__ = [
-    "BUTTON_OFF",
-    "BUTTON_ON",
-    "EMPTY_COLOR",
-    "ENEMY_COLOR",
-    "PLAYER_COLOR",
-    "SOLID_COLOR",
-    "Overlay",
-    "banner_text",
-]
+__all__ = ["Overlay", "banner_text"]
 
 
 def banner_text(agent: str, level: str, frame: int, progress: str, fitness: float) -> str:

@@ -22,7 +22,7 @@ from envs.sim.constants import COMPLETED, DEAD, TIMEOUT
 from envs.smb.console import STAGE_END_X, SmbWorlds
 from envs.smb.ram import parse_stage
 from viz.games import Keyboard
-from viz.window import END_PAUSE_FRAMES, Cycle
+from viz.window import Cycle, EpisodeGame
 
 __all__ = ["SmbGame", "next_stage", "play_episodes", "stage_cycle"]
 
@@ -40,13 +40,12 @@ def stage_cycle(stages: list[str]) -> Cycle[str]:
     return Cycle(names, next_stage)
 
 
-class SmbGame:
+class SmbGame(EpisodeGame):
     """The real game's game: ``agent`` (None: the keyboard) on the current stage of ``stages``,
     one console (``worlds``, or a new ``SmbWorlds`` of one), played under ``rules`` (default:
     MarI/O's timeout for an agent, none for a human)."""
 
     level_word = "stage"
-    end_pause = END_PAUSE_FRAMES
 
     def __init__(
         self,
@@ -76,28 +75,11 @@ class SmbGame:
         return self.worlds.runs[0]
 
     @property
-    def watching(self) -> bool:
-        return self.keyboard is None
-
-    @property
     def title(self) -> str:
         who = f"{self.agent.name} on " if self.watching else ""
         return f"MarI/O lab - {who}Super Mario Bros. {self.level}"
 
     # -- play -----------------------------------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        return self.episodes.done
-
-    def restart(self) -> None:
-        self.worlds.reset()
-        self.episodes.reset_agents()
-
-    def play(self, keys: set[str] = frozenset()) -> np.ndarray:  # type: ignore[assignment]
-        if self.keyboard is not None:
-            self.keyboard.keys = set(keys)
-        return self.episodes.advance(1)
-
     def next_level(self) -> SmbGame:
         agent = None if self.keyboard is not None else self.agent
         return SmbGame(self.levels.next(), agent, self.rules)

@@ -24,7 +24,15 @@ END_PAUSE_FRAMES = FPS  # how long the end of an episode stays on screen before 
 
 T = TypeVar("T")
 
-__all__ = ["END_PAUSE_FRAMES", "Cycle", "Game", "draw_help", "fps_line", "play_window"]
+__all__ = [
+    "END_PAUSE_FRAMES",
+    "Cycle",
+    "EpisodeGame",
+    "Game",
+    "draw_help",
+    "fps_line",
+    "play_window",
+]
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,37 @@ class Game(Protocol):
     def records(self) -> list[dict]:
         """Each player's episode so far (``agent.episodes.episode_record``)."""
         ...
+
+
+class EpisodeGame:
+    """The play half of a ``Game`` built on one episode loop: ``worlds`` (reset to restart),
+    ``episodes`` (their ``agent.episodes.Episodes``) and ``keyboard`` (the
+    ``viz.games.Keyboard`` agent when a human plays, else None)."""
+
+    level_word = "level"
+    end_pause = END_PAUSE_FRAMES
+    worlds: Any
+    episodes: Any
+    keyboard: Any = None
+
+    @property
+    def watching(self) -> bool:
+        return self.keyboard is None
+
+    @property
+    def done(self) -> bool:
+        return bool(self.episodes.done)
+
+    def restart(self) -> None:
+        self.worlds.reset()
+        self.episodes.reset_agents()
+
+    def play(self, keys: set[str] = frozenset()) -> np.ndarray:  # type: ignore[assignment]
+        """One frame: the keys held go to the keyboard (if a human plays), the agents decide
+        where due, every running world advances; the buttons held."""
+        if self.keyboard is not None:
+            self.keyboard.keys = set(keys)
+        return self.episodes.advance(1)
 
 
 def fps_line(actual: float, target: int) -> str:

@@ -16,15 +16,16 @@ from envs.sim.constants import BTN_A, BTN_RIGHT, BUTTONS
 from tests.helpers.champions import neat_agent
 from viz.games import WorldGame
 from viz.network_layout import network_geometry
-from viz.network_view import network_svg, render_network
-from viz.overlay import (
+from viz.network_view import (
     BUTTON_OFF,
     BUTTON_ON,
     EMPTY_COLOR,
     ENEMY_COLOR,
     SOLID_COLOR,
-    Overlay,
+    network_svg,
+    render_network,
 )
+from viz.overlay import Overlay
 
 
 def lstm_agent() -> LstmAgent:

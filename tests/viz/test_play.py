@@ -9,18 +9,15 @@ import pytest
 
 import play
 from envs.levels.level import builtin_names
+from tests.helpers import cli
 from tests.helpers.cli import run_play
 
 
 def one_error_line(capsys, *argv: str) -> str:
-    """``play.main(argv)``: exit status 2 and exactly one line on stderr, returned."""
-    code = play.main(list(argv))
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    assert lines[0].startswith("play.py: error: ")
-    return lines[0]
+    """``play.main(argv)``: exit 2 and one line on stderr, ``play.py: error: ...``."""
+    line = cli.one_error_line(capsys, play.main, *argv)
+    assert line.startswith("play.py: error: ")
+    return line
 
 
 @pytest.mark.parametrize(
