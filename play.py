@@ -151,11 +151,14 @@ def prepare(args: argparse.Namespace) -> Task:
     """Load the levels and agents and build the game; what is left to do (a window, headless
     episodes, a picture). Raises ``ValueError``/``OSError``/``ImportError`` for bad input."""
     if args.env == "smb":
+        from envs.smb.console import NES_EXTRA_HINT, nes_available
         from viz.smb_view import SmbGame
         from viz.smb_view import stage_cycle as cycle_of
 
         if args.agents and args.agents[0] == "solver":
             raise ValueError("the solver plans on the built-in world's levels, not --env smb")
+        if not nes_available() and not args.export_network:
+            raise ImportError(NES_EXTRA_HINT)
         levels = cycle_of(args.level or [DEFAULT_LEVEL]).items
         agents = [load_agent(args.agents[0])] if args.agents else []
         rules = EpisodeRules.mario(max_frames=args.max_frames) if agents else None
@@ -235,7 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         task = prepare(args)
     except (ValueError, OSError, ImportError) as error:  # levels, agents, the nes extra
         return cli.fail(PROG, error)
-    return task()
+    try:
+        return task()
+    except KeyboardInterrupt:  # Ctrl-C while playing headless: no traceback, no half video
+        return cli.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

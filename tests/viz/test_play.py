@@ -123,3 +123,11 @@ def test_generated_levels_are_a_count_seeded_by_seed():
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["level"] for r in records] == ["gen-s7-d0.50-l150", "gen-s8-d0.50-l150"]
     assert all(r["completed"] for r in records)
+
+
+def test_the_real_game_without_the_nes_extra_is_one_line(capsys, monkeypatch):
+    """--env smb where nes-py is not installed: one line saying how to install it, exit 2."""
+    import envs.smb.console
+
+    monkeypatch.setattr(envs.smb.console, "nes_available", lambda: False)
+    assert "pip install" in one_error_line(capsys, "--env", "smb", "--level", "1-1")
