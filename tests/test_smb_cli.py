@@ -16,11 +16,19 @@ import play
 import train
 from agent.neat.trainer import CHAMPION_FILE, METRICS_FILE
 from agent.neat.trainer import train as train_neat
-from tests.helpers.cli import one_error_line
 from tests.helpers.neat import settings_for, tiny_config_text
 
 ROOT = Path(__file__).resolve().parents[1]
 NES_MISSING = 'the real game needs the nes extra: pip install -e ".[nes]"'
+
+
+def one_error_line(capsys, main, *args: str) -> str:
+    code = main(list(args))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
 
 
 def test_bad_smb_arguments_are_one_line(capsys, tmp_path):

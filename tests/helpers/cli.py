@@ -1,46 +1,47 @@
-"""Running the entry points in a subprocess (tests of the CLI end to end)."""
+"""The entry points from the tests: end to end in a subprocess (``run_cli``, ``run_script``,
+``run_play``), and argument errors in-process (``error_line``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def run_script(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python SCRIPT ARGS`` in the repository root (headless pygame), output captured."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     return subprocess.run(
-        [sys.executable, "train.py", *args],
+        [sys.executable, script, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``python train.py ARGS``."""
+    return run_script("train.py", *args, timeout=120)
 
 
 def run_play(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
-    return subprocess.run(
-        [sys.executable, "play.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """``python play.py ARGS``."""
+    return run_script("play.py", *args, timeout=120)
 
 
-def one_error_line(capsys, main: Callable[[list[str]], int], *argv: str) -> str:
-    """``main(argv)`` in process: exit status 2 and exactly one line on stderr (no traceback),
-    returned."""
-    code = main(list(argv))
+def error_line(capsys, main: Callable[[Sequence[str]], int], *args: str) -> str:
+    """Run an entry point's ``main(args)`` in-process: it must return 2 with exactly one line on
+    stderr (``PROG: error: ...``, no traceback), which is returned."""
+    code = main(list(args))
     err = capsys.readouterr().err
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
+    assert ": error: " in lines[0], lines[0]
     return lines[0]

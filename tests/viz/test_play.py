@@ -15,7 +15,7 @@ from tests.helpers.cli import run_play
 
 def one_error_line(capsys, *argv: str) -> str:
     """``play.main(argv)``: exit 2 and one line on stderr, ``play.py: error: ...``."""
-    line = cli.one_error_line(capsys, play.main, *argv)
+    line = cli.error_line(capsys, play.main, *argv)
     assert line.startswith("play.py: error: ")
     return line
 
