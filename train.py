@@ -171,7 +171,7 @@ def run_neat(args: argparse.Namespace) -> int:
     if args.watch:
         import play  # the window; imported only here, so training never loads pygame
 
-        frames = ["--frames", str(args.watch_frames)] if args.watch_frames else []
+        frames = ["--max-frames", str(args.watch_frames)] if args.watch_frames else []
         return play.main(watch + frames)
     return 0
 

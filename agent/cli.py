@@ -35,6 +35,7 @@ __all__ = [
     "add_run_options",
     "fail",
     "generated_seeds",
+    "non_negative",
     "positive",
 ]
 
@@ -58,15 +59,24 @@ def fail(prog: str, error: BaseException | str) -> int:
     return EXIT_BAD_INPUT
 
 
-def positive(text: str) -> int:
-    """An ``argparse`` type: an integer of at least 1."""
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
     return value
+
+
+def positive(text: str) -> int:
+    """An ``argparse`` type: an integer of at least 1."""
+    return _whole_number(text, 1)
+
+
+def non_negative(text: str) -> int:
+    """An ``argparse`` type: an integer of at least 0 (``--max-frames 0``: no cap)."""
+    return _whole_number(text, 0)
 
 
 def add_level_options(parser: argparse.ArgumentParser, what: str = "levels") -> None:

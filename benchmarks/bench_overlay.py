@@ -2,11 +2,11 @@
 
     SDL_VIDEODRIVER=dummy python benchmarks/bench_overlay.py [--frames 600] [--runs 3]
 
-Runs ``play.play_window`` (poll keys, agent decides every frame_skip frames, step, draw the
-frame and the overlay, show it) for: a NEAT network of at least 300 enabled connections, an
-LSTM agent (default model size, random weights), and the NEAT agent with the overlay off.
-Prints a markdown table of the median fps over ``--runs`` runs of ``--frames`` frames; the
-goal is at least 60 fps on a 2-core machine.
+Runs ``viz.window.play_window`` on a ``viz.games.WorldGame`` (poll keys, agent decides every
+frame_skip frames, step, draw the frame and the overlay, show it) for: a NEAT network of at
+least 300 enabled connections, an LSTM agent (default model size, random weights), and the
+NEAT agent with the overlay off. Prints a markdown table of the median fps over ``--runs``
+runs of ``--frames`` frames; the goal is at least 60 fps on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ if str(ROOT) not in sys.path:
 import neat  # noqa: E402
 from neat.innovation import InnovationTracker  # noqa: E402
 
-import play  # noqa: E402
 from agent.neat.champion import config_from_text  # noqa: E402
 from agent.neat.policy import NeatAgent  # noqa: E402
 from envs.levels.level import load_level  # noqa: E402
+from viz.games import WorldGame  # noqa: E402
+from viz.window import play_window  # noqa: E402
 
 GOAL_FPS = 60
 NEAT_CONFIG = ROOT / "configs" / "neat.ini"
@@ -77,11 +78,10 @@ def lstm_agent():
 
 def measure(agent, overlay: bool, frames: int, level: str, scale: int) -> float:
     """Frames per second of one ``play_window`` run of ``frames`` frames."""
-    game = play.Game.start(level, load_level(level))
-    controller = play.AgentController(agent)
+    game = WorldGame(load_level(level), [agent])
     with contextlib.redirect_stdout(io.StringIO()):
         start = time.perf_counter()
-        play.play_window(game, controller, "bench", scale, 0, frames, overlay_on=overlay)
+        play_window(game, scale, 0, frames, overlay_on=overlay)
         elapsed = time.perf_counter() - start
     return frames / elapsed
 

@@ -188,16 +188,17 @@ def part_neat(args: argparse.Namespace) -> None:
 def part_transfer(args: argparse.Namespace) -> None:
     from agent.base import load_agent
     from agent.neat.trainer import TrainSettings, train
+    from envs.smb.console import SmbWorlds
     from envs.smb.ram import tile_grid
     from viz.smb_view import SmbGame, play_episodes
 
-    class LoweredGrid(SmbGame):
+    class LoweredGrid(SmbWorlds):
         """A diagnostic only: MarI/O's grid one row lower, centred on small Mario's body the
         way the built-in world centres its grid on the player (rows 2..14, columns 1..13 of the
         radius-7 grid)."""
 
-        def observe(self, radius: int = 6) -> object:
-            big = tile_grid(self.console.ram, radius + 1)
+        def observe(self, radius: int = 6, out: object = None) -> object:
+            big = tile_grid(self.consoles[0].ram, radius + 1)
             return big[2:, 1:-1][None]
 
     print(
@@ -227,7 +228,7 @@ def part_transfer(args: argparse.Namespace) -> None:
                 ("MarI/O's", "MarI/O's timeout", SmbGame("1-1"), None),
                 # without the timeout: until the life is lost, the flag, or the game's clock
                 ("MarI/O's", "death or clock", SmbGame("1-1"), _no_timeout()),
-                ("one row lower", "MarI/O's timeout", LoweredGrid("1-1"), None),
+                ("one row lower", "MarI/O's timeout", SmbGame(worlds=LoweredGrid.of("1-1")), None),
             )
             for grid, end, game, fitness in rows:
                 (r,) = play_episodes(game, agent, 1, settings=fitness)

@@ -98,7 +98,7 @@ def test_record_the_real_game_with_the_overlay(smb_run, tmp_path):
     out, proc = smb_run
     assert proc.returncode == 0, proc.stderr
     gif = tmp_path / "smb.gif"
-    args = [str(out), "--env", "smb", "--record", str(gif), "--frames", "20", "--scale", "2"]
+    args = [str(out), "--env", "smb", "--record", str(gif), "--max-frames", "20", "--scale", "2"]
     assert play.main(args) == 0
     import imageio.v2 as imageio
 

@@ -58,7 +58,7 @@ def test_bc_run_from_a_recorded_human_demo(tmp_path):
     """A demo recorded with play.py --record-demo trains a BC model through train.py rnn, and
     --resume with more DAgger rounds adds metrics lines to the same run."""
     demo = tmp_path / "me.npz"
-    rec = run_script("play.py", "--human", "--record-demo", str(demo), "--frames", "40",
+    rec = run_script("play.py", "--human", "--record-demo", str(demo), "--max-frames", "40",
                      "--fps", "0")  # fmt: skip
     assert rec.returncode == 0, rec.stderr
     assert "saved 8 steps" in rec.stdout

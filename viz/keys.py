@@ -2,6 +2,7 @@
 
 O toggles the overlay, H the help, P (and space while an agent plays) pauses, . steps one frame
 while paused, + and - change the speed through ``SPEEDS``; Esc, Q or closing the window quits.
+``HELP_LINES`` and ``controls_line`` say so on screen and on stdout.
 Pure bookkeeping on the key names ``envs.render.frame.HumanWindow.poll`` returns: no drawing here.
 """
 
@@ -13,6 +14,18 @@ QUIT_KEYS = {"quit", "escape", "q"}
 SPEEDS = (5, 15, 30, 60, 120, 240, 0)  # frames per second for +/-; 0: as fast as possible
 FASTER_KEYS = {"+", "=", "[+]"}
 SLOWER_KEYS = {"-", "[-]"}
+HELP_LINES = (
+    "arrows move   Z/space jump (A)   X/shift run (B)",
+    "P pause (space too, watching an agent)   . one frame while paused",
+    "+/- faster/slower   O overlay   R restart   N next level",
+    "H this help   Esc/Q quit",
+)
+
+
+def controls_line(watching: bool, level_word: str = "level") -> str:
+    """The keys, in one line, printed when a window opens."""
+    keys = "P/space pause" if watching else "arrows move, Z/space jump, X/shift run, P pause"
+    return f"{keys}, . step, +/- speed, R restart, N next {level_word}, O overlay, H help, Esc quit"
 
 
 def next_speed(fps: int, faster: bool) -> int:

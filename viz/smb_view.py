@@ -1,63 +1,98 @@
-"""Watching agents (or playing) on the real Super Mario Bros.: the NES frame under the MarI/O
-overlay, a window or headless episodes. ``play.py --env smb`` is built on this module.
+"""The real Super Mario Bros. as a game for the window and headless play (``viz.window.Game``):
+the NES frame under the MarI/O overlay. ``play.py --env smb`` is built on this module.
 
-The agent sees exactly what it sees in training (``envs.smb.env.tile_grid`` of the RAM) and goes
-through the shared interface only (``reset(n)``, ``act(obs)``, ``frame_skip``,
-``view_radius``): any agent of ``agent.base.load_agent`` plays, trained on the built-in world or
-on the real game. The emulator advances one frame at a time (60 a second in the window); the
-agent decides every ``frame_skip`` frames and its buttons are held in between.
+The agent sees exactly what it sees in training (``envs.smb.ram.tile_grid`` of the RAM) and
+goes through the shared interface only: any agent of ``agent.base.load_agent`` plays, trained
+on the built-in world or on the real game. Episodes are played by ``agent.episodes.Episodes``
+over ``envs.smb.console.SmbWorlds`` (one console), one frame at a time in the window; an
+agent's episode ends as a NEAT run on the real game ends (death, the flag, or MarI/O's
+no-progress timeout, ``EpisodeRules.mario()``), so a champion scores here what it scored in
+training and a stuck agent does not play out the game's 400-second clock.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-import pygame  # noqa: E402
+from agent.episodes import EpisodeRules, Episodes, episode_record, mario_fitness
+from envs.sim.constants import COMPLETED, DEAD, TIMEOUT
+from envs.smb.console import STAGE_END_X, SmbWorlds
+from envs.smb.ram import parse_stage
+from viz.games import Keyboard
+from viz.window import Cycle, EpisodeGame
 
-from envs.sim.constants import BUTTONS, COMPLETED, DEAD, FPS, RUNNING, TIMEOUT  # noqa: E402
-from envs.smb.console import STAGE_END_X, Console, SmbRun  # noqa: E402
-from envs.smb.ram import parse_stage, tile_grid  # noqa: E402
-from viz.keys import QUIT_KEYS, WatchKeys  # noqa: E402
-
-END_PAUSE_FRAMES = FPS  # the end message stays this long, then the stage restarts
-HELP = "arrows move, Z/space A, X/shift B, R restart, N next stage, O overlay, P pause, Esc quit"
+__all__ = ["SmbGame", "next_stage", "play_episodes", "stage_cycle"]
 
 
-class SmbGame:
-    """One stage on one console: the episode (``run``), one frame at a time, and the pause at
-    the end before it restarts."""
+def next_stage(stage: str) -> str:
+    """The stage after ``stage`` (``1-4`` -> ``2-1``, ``8-4`` -> ``1-1``)."""
+    world, number = parse_stage(stage)
+    world, number = (world, number + 1) if number < 4 else (world % 8 + 1, 1)
+    return f"{world}-{number}"
 
-    def __init__(self, level: str = "1-1"):
-        world, stage = parse_stage(level)
-        self.level = f"{world}-{stage}"
-        self.console = Console(world, stage)
-        self.run = SmbRun(self.console)
-        self.ended_for = 0
 
-    def restart(self) -> None:
-        self.run.reset()
-        self.ended_for = 0
+def stage_cycle(stages: list[str]) -> Cycle[str]:
+    """The stages of a session (checked): N steps through them, or after one to the next."""
+    names = tuple("{}-{}".format(*parse_stage(s)) for s in stages)
+    return Cycle(names, next_stage)
 
-    def observe(self, radius: int = 6) -> np.ndarray:
-        """The (1, 2r+1, 2r+1) grid an agent sees now."""
-        return tile_grid(self.console.ram, radius)[None]
 
-    def advance(self, buttons: np.ndarray) -> None:
-        """One frame of play holding ``buttons`` ((1, 6) or (6,)), or of the end pause."""
-        from envs.smb.ram import joypad_byte
+class SmbGame(EpisodeGame):
+    """The real game's game: ``agent`` (None: the keyboard) on the current stage of ``stages``,
+    one console (``worlds``, or a new ``SmbWorlds`` of one), played under ``rules`` (default:
+    MarI/O's timeout for an agent, none for a human)."""
 
-        if self.run.running:
-            self.run.advance(joypad_byte(np.asarray(buttons).reshape(-1)), 1)
-        else:
-            self.ended_for += 1
-            if self.ended_for > END_PAUSE_FRAMES:
-                self.restart()
+    level_word = "stage"
 
+    def __init__(
+        self,
+        stages: str | Cycle[str] = "1-1",
+        agent: Any = None,
+        rules: EpisodeRules | None = None,
+        *,
+        worlds: SmbWorlds | None = None,
+    ) -> None:
+        self.levels = stage_cycle([stages]) if isinstance(stages, str) else stages
+        self.level = self.levels.current
+        self.worlds = worlds or SmbWorlds.of(self.level, 1)
+        self.keyboard = Keyboard() if agent is None else None
+        self.agent = agent if agent is not None else self.keyboard
+        if rules is None:
+            rules = EpisodeRules() if agent is None else EpisodeRules.mario()
+        self.rules = rules
+        self.episodes = Episodes(self.worlds, self.agent, rules=rules)
+        self._small = None
+
+    @property
+    def console(self):
+        return self.worlds.consoles[0]
+
+    @property
+    def run(self):
+        return self.worlds.runs[0]
+
+    @property
+    def title(self) -> str:
+        who = f"{self.agent.name} on " if self.watching else ""
+        return f"MarI/O lab - {who}Super Mario Bros. {self.level}"
+
+    # -- play -----------------------------------------------------------------------------------
+    def next_level(self) -> SmbGame:
+        agent = None if self.keyboard is not None else self.agent
+        return SmbGame(self.levels.next(), agent, self.rules)
+
+    def records(self) -> list[dict]:
+        """The episode's record, with ``rightmost`` (x in pixels: how far, where the distance to
+        the end of the stage is not known), ``dead`` and ``timeout``."""
+        rec = self.worlds.records()[0]
+        name = str(self.agent.name)
+        extra = {"rightmost": int(rec["rightmost"]), "dead": rec["dead"], "timeout": rec["timeout"]}
+        return [episode_record(name, rec, **extra)]
+
+    # -- what is shown --------------------------------------------------------------------------
     def progress(self) -> float | None:
         """% of the way to MarI/O's end of the stage (100 at the flag), where that is known."""
         if self.run.status == COMPLETED:
@@ -65,185 +100,63 @@ class SmbGame:
         end = STAGE_END_X.get(self.level)
         return None if end is None else min(100.0, 100.0 * self.run.rightmost / end)
 
-    def fitness(self) -> float:
-        """MarI/O's fitness so far: rightmost - frames / 2, plus 1000 once at the flag."""
-        from agent.neat.evaluator import FitnessSettings
+    def banner(self) -> str:
+        from viz.overlay import banner_text
 
-        s = FitnessSettings()
-        bonus = s.completion_bonus if self.run.status == COMPLETED else 0.0
-        return float(self.run.rightmost) - s.frame_penalty * self.run.frames + bonus
+        run, progress = self.run, self.progress()
+        where = f"{progress:.0f}%" if progress is not None else f"x {run.rightmost}"
+        fitness = float(mario_fitness(run.rightmost, run.frames, run.status == COMPLETED))
+        return banner_text(str(self.agent.name), self.level, run.frames, where, fitness)
 
-    def result(self, agent_name: str) -> dict[str, Any]:
-        """The record of the episode, with ``play.py --headless``'s keys plus ``rightmost``."""
-        progress = self.progress()
-        return {
-            "agent": agent_name,
-            "level": self.level,
-            "completed": self.run.status == COMPLETED,
-            "progress": None if progress is None else round(progress, 2),
-            "frames": self.run.frames,
-            "fitness": round(self.fitness(), 2),
-            "rightmost": self.run.rightmost,
-            "dead": self.run.status == DEAD,
-            "timeout": self.run.status == TIMEOUT,
-        }
+    def draw(self, scale: int, surface: Any = None, overlay: Any = None) -> Any:
+        """The NES frame scaled ``scale`` times (nearest neighbour) with ``overlay`` drawn for
+        the agent: the grid it sees, its network or state, the buttons held now."""
+        import pygame
 
+        screen = np.ascontiguousarray(self.console.screen.swapaxes(0, 1))
+        small = pygame.surfarray.make_surface(screen)
+        size = (small.get_width() * scale, small.get_height() * scale)
+        if surface is None or surface.get_size() != size:
+            surface = pygame.Surface(size)
+        pygame.transform.scale(small, size, surface)
+        if overlay is not None:
+            obs = self.worlds.observe(int(self.agent.view_radius))[0]
+            agent = self.agent if self.watching else None
+            overlay.draw(surface, obs, self.episodes.held[0], agent, self.banner())
+        return surface
 
-class AgentController:
-    """Buttons from an agent: a decision every ``frame_skip`` frames, held in between."""
+    def hud(self) -> list[str]:
+        run = self.run
+        return [f"Super Mario Bros. {self.level}   x {run.x}   best {run.rightmost}"]
 
-    def __init__(self, agent: Any):
-        self.agent = agent
-        self.held = np.zeros((1, len(BUTTONS)), dtype=np.uint8)
-
-    def __call__(self, window: object, game: SmbGame) -> np.ndarray:
-        run = game.run
-        if run.running and run.frames % self.agent.frame_skip == 0:
-            if run.frames == 0:
-                self.agent.reset(1)
-            self.held = np.asarray(self.agent.act(game.observe(self.agent.view_radius)))
-        return self.held
-
-
-def banner(game: SmbGame, name: str) -> str:
-    progress = game.progress()
-    where = f"{progress:.0f}%" if progress is not None else f"x {game.run.rightmost}"
-    return (
-        f"{name}   {game.level}   frame {game.run.frames}   {where}   fitness {game.fitness():.1f}"
-    )
-
-
-def nes_surface(game: SmbGame, scale: int, surface: pygame.Surface | None = None):
-    """The NES frame scaled ``scale`` times (nearest neighbour), reusing ``surface``."""
-    small = pygame.surfarray.make_surface(np.ascontiguousarray(game.console.screen.swapaxes(0, 1)))
-    size = (small.get_width() * scale, small.get_height() * scale)
-    if surface is None or surface.get_size() != size:
-        surface = pygame.Surface(size)
-    pygame.transform.scale(small, size, surface)
-    return surface
-
-
-def draw_frame(
-    game: SmbGame,
-    agent: object | None,
-    pressed: np.ndarray,
-    scale: int,
-    surface: pygame.Surface | None = None,
-    overlay: object | None = None,
-) -> pygame.Surface:
-    """The NES frame with ``overlay`` (a ``viz.overlay.Overlay``) drawn for ``agent`` (None: a
-    human): the grid the agent sees, its network or state, the buttons ``pressed`` now."""
-    frame = nes_surface(game, scale, surface)
-    if overlay is not None:
-        radius = int(getattr(agent, "view_radius", 6))
-        name = getattr(agent, "name", "human") if agent is not None else "human"
-        overlay.draw(frame, game.observe(radius)[0], pressed, agent, banner(game, name))  # type: ignore[attr-defined]
-    return frame
+    def end_message(self) -> str | None:
+        status = self.run.status
+        if status == DEAD:
+            return "Lost the life" if self.watching else "Ouch! Try again"
+        if status == COMPLETED:
+            return "Stage clear!"
+        return "Time up!" if status == TIMEOUT else None
 
 
 def play_episodes(
     game: SmbGame,
     agent: Any,
-    episodes: int,
+    episodes: int = 1,
     max_frames: int = 0,
     writer: Any = None,
     scale: int = 2,
     overlay_on: bool = True,
     settings: Any = None,
 ) -> Iterator[dict[str, Any]]:
-    """``episodes`` episodes of ``agent`` with no window, each ending as a run ends in NEAT
-    training: Mario dies, reaches the flag, or sets no new rightmost x for MarI/O's timeout
-    (``settings``, an ``agent.neat.evaluator.FitnessSettings``: 20 frames plus a quarter of the
-    frames played, checked at each decision) -- or after ``max_frames`` frames. So a NEAT
-    champion scores here what it scored in training, and a stuck agent does not play out the
-    400 seconds of the game's clock. Yields ``SmbGame.result`` per episode. With ``writer``
-    (``add(rgb array)``), every frame played (NES frame + overlay) is recorded."""
-    from agent.neat.evaluator import FitnessSettings
+    """``episodes`` episodes of ``agent`` on ``game``'s console (``SmbGame.records`` each),
+    with MarI/O's timeout (``settings``' ``timeout_frames`` and ``timeout_growth`` when given,
+    e.g. an ``agent.neat.evaluator.FitnessSettings``) and at most ``max_frames`` frames."""
+    from viz.headless import play_episodes as play
 
-    s = settings or FitnessSettings()
-    skip = int(agent.frame_skip)
-    overlay = frame = None
-    if writer is not None:
-        from viz.overlay import Overlay
-
-        overlay = Overlay() if overlay_on else None
-    for _ in range(episodes):
-        game.restart()
-        controller = AgentController(agent)
-        run = game.run
-        while run.running and (not max_frames or run.frames < max_frames):
-            held = controller(None, game)
-            game.advance(held)
-            limit = s.stall_limit(run.frames)
-            if run.running and run.frames % skip == 0 and run.frames_since_progress >= limit:
-                run.status = TIMEOUT
-            if writer is not None:
-                from envs.render.frame import surface_to_array
-
-                frame = draw_frame(game, agent, held[0], scale, frame, overlay)
-                writer.add(surface_to_array(frame))
-        yield game.result(agent.name)
-
-
-def play_window(
-    game: SmbGame,
-    controller: Callable[[Any, SmbGame], np.ndarray],
-    title: str,
-    scale: int = 3,
-    fps: int = FPS,
-    max_frames: int = 0,
-    overlay_on: bool = False,
-) -> int:
-    """The window: poll keys, buttons from ``controller(window, game)``, one frame, draw.
-    O toggles the overlay, P (space watching an agent) pauses, . steps while paused, +/- set the
-    speed, R restarts, N goes to the next stage, Esc or Q quits; ``max_frames`` > 0 stops."""
-    from envs.render.frame import HumanWindow
-    from viz.overlay import Overlay
-
-    window = HumanWindow(title=title, fps=fps)
-    agent = getattr(controller, "agent", None)
-    overlay = Overlay()
-    pause_keys = {"p"} if agent is None else {"p", "space"}
-    frame = None
-    shown = 0
-    keys = WatchKeys(overlay_on)
-    pressed_now = np.zeros((1, len(BUTTONS)), dtype=np.uint8)
-    print(HELP)
-    try:
-        while not max_frames or shown < max_frames:
-            pressed = window.poll()
-            if pressed & QUIT_KEYS:
-                break
-            if "r" in pressed:
-                game.restart()
-            if "n" in pressed:
-                world, stage = parse_stage(game.level)
-                world, stage = (world, stage + 1) if stage < 4 else (world % 8 + 1, 1)
-                game = SmbGame(f"{world}-{stage}")
-            keys.handle(pressed, window, pause_keys)
-            if keys.advances(pressed):
-                pressed_now = controller(window, game)
-                game.advance(pressed_now)
-            frame = draw_frame(
-                game, agent, pressed_now[0], scale, frame, overlay if keys.overlay_on else None
-            )
-            run = game.run
-            message = "Paused" if keys.paused else None
-            if run.status == DEAD:
-                message = "Ouch! Try again" if agent is None else "Lost the life"
-            elif run.status == COMPLETED:
-                message = "Stage clear!"
-            elif run.status != RUNNING:
-                message = "Time up!"
-            speed = "max" if window.fps == 0 else str(window.fps)
-            hud = [
-                f"Super Mario Bros. {game.level}   x {run.x}   best {run.rightmost}",
-                f"{window.actual_fps:.0f} fps (target {speed})",
-            ]
-            window.show(frame, hud, message)
-            shown += 1
-    except KeyboardInterrupt:
-        pass
-    finally:
-        window.close()
-    return 0
+    if settings is None:
+        rules = EpisodeRules.mario(max_frames=max_frames)
+    else:
+        rules = EpisodeRules.mario(settings.timeout_frames, settings.timeout_growth, max_frames)
+    watched = SmbGame(game.levels, agent, rules, worlds=game.worlds)
+    for records in play(watched, episodes, writer, scale, overlay_on):
+        yield records[0]

@@ -14,6 +14,24 @@ def level_from_rows(*rows: str, name: str = "test", time: int | None = None) -> 
     return parse_level("\n".join(head + list(rows)), source=name)
 
 
+# 16x8 tiles: ground on row 7; on row 6 the player starts at column 2, a coin waits at
+# column 4 and an enemy at column 12; the flag fills column 15 on rows 5-6 (drawing tests).
+SMALL = """; name: small
+................
+................
+................
+................
+................
+...............F
+..S.C.......E..F
+XXXXXXXXXXXXXXXX
+"""
+
+
+def small_level() -> Level:
+    return parse_level(SMALL, source="small.txt")
+
+
 def world_for(level: Level, n: int = 1) -> World:
     world = World(LevelBank([level]), n)
     world.reset()

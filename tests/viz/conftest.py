@@ -1,5 +1,5 @@
 """Headless pygame for the drawing tests, the repository root on ``sys.path`` (for ``play``),
-and small levels built in memory."""
+and the small level of ``tests.helpers.levels`` as a fixture."""
 
 import os
 import sys
@@ -15,22 +15,10 @@ if str(ROOT) not in sys.path:
 
 import pytest  # noqa: E402
 
-from envs.levels.level import Level, parse_level  # noqa: E402
-
-# 16x8 tiles: ground on row 7; on row 6 the player starts at column 2, a coin waits at
-# column 4 and an enemy at column 12; the flag fills column 15 on rows 5-6.
-SMALL = """; name: small
-................
-................
-................
-................
-................
-...............F
-..S.C.......E..F
-XXXXXXXXXXXXXXXX
-"""
+from envs.levels.level import Level  # noqa: E402
+from tests.helpers import levels  # noqa: E402
 
 
 @pytest.fixture
 def small_level() -> Level:
-    return parse_level(SMALL, source="small.txt")
+    return levels.small_level()

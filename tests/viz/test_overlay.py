@@ -1,47 +1,31 @@
 """The overlay drawn into a headless surface: pixels where it matters (the input grid's enemy
-cell, lit buttons, LSTM bars), the network layout, and the network export."""
+cell, lit buttons, LSTM bars), the network layout, and the network export (PNG and SVG from
+the same drawing)."""
 
 from __future__ import annotations
 
-import random
+import re
 
-import neat
 import numpy as np
 import pygame
 import pytest
-from neat.innovation import InnovationTracker
 
-import play
-from agent.neat.champion import config_from_text
-from agent.neat.policy import NeatAgent
 from agent.rnn.model import ModelConfig, RecurrentPolicy
 from agent.rnn.policy import LstmAgent
 from envs.sim.constants import BTN_A, BTN_RIGHT, BUTTONS
-from tests.helpers.neat import tiny_config_text
+from tests.helpers.champions import neat_agent
+from viz.games import WorldGame
 from viz.network_layout import network_geometry
-from viz.overlay import (
+from viz.network_view import (
     BUTTON_OFF,
     BUTTON_ON,
     EMPTY_COLOR,
     ENEMY_COLOR,
     SOLID_COLOR,
-    Overlay,
     network_svg,
     render_network,
 )
-
-
-def neat_agent(seed: int = 3, mutations: int = 60) -> NeatAgent:
-    """A NEAT agent whose genome grew hidden nodes and links by neat mutations."""
-    config = config_from_text(tiny_config_text(node_add_prob=0.6, conn_add_prob=0.9), "test")
-    gc = config.genome_config
-    gc.innovation_tracker = InnovationTracker()
-    random.seed(seed)
-    genome = neat.DefaultGenome(1)
-    genome.configure_new(gc)
-    for _ in range(mutations):
-        genome.mutate(gc)
-    return NeatAgent(genome, config, name="neat:test")
+from viz.overlay import Overlay
 
 
 def lstm_agent() -> LstmAgent:
@@ -52,7 +36,7 @@ def lstm_agent() -> LstmAgent:
 
 def frame_with_enemy(small_level):
     """A game on the small level, its frame, and an observation with an enemy 2 cells right."""
-    game = play.Game.start("small", small_level)
+    game = WorldGame(small_level)
     obs = game.world.observe(6)[0].copy()
     obs[6, 8] = -1.0
     return game, obs
@@ -71,7 +55,7 @@ def test_grid_colours_enemy_solid_empty_and_lit_buttons_for_neat(small_level):
     pressed = np.zeros(6, dtype=np.uint8)
     pressed[[BTN_A, BTN_RIGHT]] = 1
     overlay = Overlay()
-    frame = play.draw_frame(game, agent, pressed, 3)  # the plain game frame
+    frame = game.draw(3)  # the plain game frame
     overlay.draw(frame, obs, pressed, agent, "neat:test small")
     assert color_at(frame, overlay.cell_rects[(6, 8)]) == ENEMY_COLOR
     assert obs[7, 6] == 1.0 and color_at(frame, overlay.cell_rects[(7, 6)]) == SOLID_COLOR
@@ -90,7 +74,7 @@ def test_lstm_overlay_heat_map_changes_and_pressed_bars_lit(small_level):
     overlay = Overlay()
     pressed = agent.act(obs[None])[0]
     pressed[BTN_RIGHT], pressed[BTN_A] = 1, 0
-    frame = play.draw_frame(game, agent, pressed, 2)
+    frame = game.draw(2)
     overlay.draw(frame, obs, pressed, agent, "lstm")
     first = pygame.surfarray.array3d(frame).copy()
     assert color_at(frame, overlay.cell_rects[(6, 8)]) == ENEMY_COLOR
@@ -98,22 +82,26 @@ def test_lstm_overlay_heat_map_changes_and_pressed_bars_lit(small_level):
     assert color_at(frame, overlay.button_rects["A"]) == BUTTON_OFF
     for _ in range(3):
         agent.act(obs[None])
-    frame = play.draw_frame(game, agent, pressed, 2)
+    frame = game.draw(2)
     overlay.draw(frame, obs, pressed, agent, "lstm")
     assert not np.array_equal(first, pygame.surfarray.array3d(frame))
 
 
-def test_solver_and_human_overlay_has_grid_and_buttons(small_level):
-    game = play.Game.start("small", small_level)
-    pressed = np.array([0, 0, 0, 0, 1, 0], dtype=np.uint8)
+def test_human_overlay_has_grid_and_the_buttons_held(small_level):
+    """Keyboard play with the overlay: the grid the player sees, and the lamps of the buttons
+    held in the frame just played lit (LEFT), the others not."""
+    game = WorldGame(small_level)
+    game.play({"left"})
     overlay = Overlay()
-    frame = play.draw_frame(game, None, pressed, 2, overlay=overlay)
+    frame = game.draw(2, overlay=overlay)
     assert color_at(frame, overlay.button_rects["LEFT"]) == BUTTON_ON
     assert color_at(frame, overlay.button_rects["RIGHT"]) == BUTTON_OFF
     assert color_at(frame, overlay.cell_rects[(7, 6)]) == SOLID_COLOR
 
 
 def test_layout_keeps_hidden_nodes_between_grid_and_outputs_deterministically():
+    """The layout is deterministic, hidden nodes sit between the grid and the outputs inside
+    the box, and no two of them coincide."""
     agent = neat_agent(mutations=150)
     compiled = agent.network
     box = (0, 0, 600, 260)
@@ -129,12 +117,26 @@ def test_layout_keeps_hidden_nodes_between_grid_and_outputs_deterministically():
     assert d.min() > 1.0  # no two hidden nodes on top of each other
 
 
-def test_render_network_and_svg():
+def svg_rects(svg: str, fill: tuple[int, int, int]) -> list[tuple[float, float, float, float]]:
+    pattern = r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="rgb'
+    pattern += re.escape(f"({fill[0]},{fill[1]},{fill[2]})")
+    return [tuple(float(v) for v in m) for m in re.findall(pattern, svg)]
+
+
+def test_png_and_svg_show_the_same_picture():
+    """One drawing makes both exports: every lamp and hidden node the SVG draws has, in the
+    PNG, its fill colour at the same place; the SVG has one line per link and every button's
+    name; the PNG is a picture (many colours), not a blank."""
     agent = neat_agent()
-    surface = render_network(agent, (800, 400))
-    pixels = pygame.surfarray.array3d(surface)
-    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 10
-    svg = network_svg(agent)
+    size = (800, 400)
+    png = pygame.surfarray.array3d(render_network(agent, size)).transpose(1, 0, 2)  # (H, W, 3)
+    svg = network_svg(agent, size)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert svg.count("<line") == len(network_geometry(agent.network, (0, 0, 10, 10)).src)
-    assert all(f">{name}<" in svg for name in BUTTONS)
+    assert all(f">{name}</text>" in svg for name in BUTTONS)
+    lamps, hidden = svg_rects(svg, BUTTON_OFF), svg_rects(svg, (200, 200, 200))
+    assert len(lamps) == len(BUTTONS) and len(hidden) >= 1
+    for fill, rects in ((BUTTON_OFF, lamps), ((200, 200, 200), hidden)):
+        for x, y, w, h in rects:
+            assert tuple(png[int(y + h / 2), int(x + w / 2)]) == fill
+    assert len(np.unique(png.reshape(-1, 3), axis=0)) > 10
