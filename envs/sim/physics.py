@@ -409,4 +409,3 @@ def observe(P, E, tiles, LD, radius, out):
     cells = np.arange(size * size)
     for i in range(P.shape[0]):
         observe_cells(i, P, E, tiles, LD, radius, cells, out[i].reshape(size * size))
-
