@@ -15,7 +15,7 @@ import play
 from agent.neat.champion import config_from_text
 from agent.neat.policy import NeatAgent
 from agent.rnn.model import ModelConfig, RecurrentPolicy
-from agent.rnn.policy import LstmAgent
+from agent.rnn.policy import RecurrentAgent
 from envs.sim.constants import BTN_A, BTN_RIGHT, BUTTONS
 from tests.helpers.neat import tiny_config_text
 from viz.network_layout import network_geometry
@@ -44,10 +44,10 @@ def neat_agent(seed: int = 3, mutations: int = 60) -> NeatAgent:
     return NeatAgent(genome, config, name="neat:test")
 
 
-def lstm_agent() -> LstmAgent:
+def lstm_agent() -> RecurrentAgent:
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    return LstmAgent(RecurrentPolicy(ModelConfig(hidden=32, encoder=32)), name="lstm:test")
+    return RecurrentAgent(RecurrentPolicy(ModelConfig(hidden=32, encoder=32)), name="lstm:test")
 
 
 def frame_with_enemy(small_level):
