@@ -80,6 +80,7 @@ def test_carried_state_equals_one_long_forward():
     torch.testing.assert_close(torch.cat(parts), whole, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bc_update_fits_a_small_dataset(level):
     """BCE on the 6 buttons over windows: a few dozen updates on the solver's demo of a short
     level drive the loss down and the training accuracy up."""
@@ -137,6 +138,7 @@ def test_expert_labels_from_any_state_complete_the_level(level):
     assert expert.searches <= searches + 2  # back on a plan: at most one more search each
 
 
+@pytest.mark.slow
 def test_tiny_bc_run_learns_the_level_and_writes_files(tmp_path, level):
     """A small BC + DAgger run on a short level: metrics.jsonl (loss, accuracy, evaluation,
     frames), model.pt/model.json and dataset.npz (demos + DAgger labels) are written, and the
@@ -184,6 +186,7 @@ def test_bad_demos_are_refused(tmp_path, level):
     assert not any((tmp_path / n).exists() for n in "abc")
 
 
+@pytest.mark.slow
 def test_resume_after_a_stop_ends_as_the_uninterrupted_run(tmp_path, level):
     """A run stopped inside its second DAgger round and resumed ends bit-identical to the run
     that was never stopped: same weights, dataset and (untimed) metrics. The checkpoint holds
@@ -205,6 +208,7 @@ def test_resume_after_a_stop_ends_as_the_uninterrupted_run(tmp_path, level):
     assert np.array_equal(da.obs, db.obs) and da.level_names == db.level_names
 
 
+@pytest.mark.slow
 def test_resume_refuses_what_does_not_fit(tmp_path, level):
     """Resuming a missing run, with other settings, with demos, or from a corrupt checkpoint:
     a TrainError naming the problem; more DAgger rounds are allowed."""

@@ -79,6 +79,7 @@ def _recall(cell: str, reset_every_step: bool, T: int, updates: int) -> float:
     return float(((logits[-1, :, 0] > 0).float() == cue).float().mean())
 
 
+@pytest.mark.slow
 def test_bptt_learns_a_cue_across_a_long_delay():
     """BPTT really learns through time: the answer to a cue shown at t = 0 is needed after 24
     steps of random grids. An LSTM trained by BPTT reaches > 90% accuracy; the same model with

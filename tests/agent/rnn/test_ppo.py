@@ -98,6 +98,7 @@ def test_minibatches_replay_the_rollout_exactly(tmp_path):
             assert not torch.allclose(logp_leak, ro.logprobs[:, mb], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_its_files_and_loads_as_an_agent(tmp_path):
     """Two updates of 4 envs x 16 steps complete and write run.json, metrics.jsonl (one line per
     update with frames, wall seconds, returns, completion rate, losses), model.pt/model.json
@@ -122,6 +123,7 @@ def test_tiny_run_writes_its_files_and_loads_as_an_agent(tmp_path):
     assert buttons.shape == (3, 6) and buttons.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_deterministic_and_resume_continues_exactly(tmp_path):
     """The same seed gives the same weights and metrics; a run stopped after 2 of 3 updates
     and resumed ends bit-identical to the uninterrupted run (the checkpoint holds the model,
@@ -147,6 +149,7 @@ def test_deterministic_and_resume_continues_exactly(tmp_path):
     assert [json.loads(x)["iteration"] for x in lines] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_bad_runs_are_refused(tmp_path):
     """Starting over an existing run, resuming nothing, changing settings on resume, a bad
     device or bad PPO settings: clear errors (ValueError subclasses), nothing overwritten."""
