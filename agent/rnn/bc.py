@@ -51,14 +51,14 @@ from agent.rnn.demos import (
 from agent.rnn.model import ModelConfig, RecurrentPolicy, resolve_device, save_model, torch_threads
 from agent.rnn.runfiles import (
     CHECKPOINT_FILE,
-    RUN_FILE,
+    RunTrainer,
     checkpoint_error,
     cpu_state_dict,
     plan_run,
     upgrade_metrics,
 )
-from agent.rnn.settings import load_settings, settings_from_dict
-from agent.runs import MetricsWriter, Progress, RunDir, TrainError
+from agent.rnn.settings import JsonSettings, load_settings
+from agent.runs import TrainError
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
 from envs.levels.level import Level
 from envs.solver import SolverConfig
@@ -86,8 +86,10 @@ _OLD_KEYS = {
 
 
 @dataclass
-class BCConfig:
+class BCConfig(JsonSettings):
     """Behaviour-cloning and DAgger settings."""
+
+    WHAT = "BC"
 
     window: int = 32  # BPTT window (time steps per sequence in a minibatch)
     batch_windows: int = 16  # windows per minibatch (parallel streams)
@@ -115,13 +117,6 @@ class BCConfig:
             raise TrainError("BCConfig: dagger_iters >= 0, label_expansions >= 1, lr > 0")
         if not 0.0 <= self.beta <= 1.0:
             raise TrainError(f"BCConfig.beta must be within [0, 1], got {self.beta}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], source: str = "bc settings") -> BCConfig:
-        return settings_from_dict(cls, d, source, "BC")
 
 
 def load_bc_config(path: str | Path | None = None) -> tuple[ModelConfig, BCConfig]:
@@ -203,13 +198,11 @@ def train_bc(
     # a new run records where its demonstrations came from once it has them
     run = plan.run_json("bc", **({"demos": plan.saved["demos"]} if plan.saved else {}))
     with torch_threads(threads):
-        trainer = BCTrainer(
-            plan.model, cfg, level_objs, run, plan.out, dev, progress, log, demos=demos
-        )
-        return trainer.run(plan.checkpoint, callback)
+        trainer = BCTrainer(plan.model, cfg, level_objs, run, plan.out, dev, progress, log)
+        return trainer.run(plan.checkpoint, callback, demos)
 
 
-class BCTrainer:
+class BCTrainer(RunTrainer):
     """The state of one BC/DAgger run: model, optimizer, generators, dataset, expert, counters.
 
     ``train_bc`` drives it (``run``): ``start`` (fresh, or from a checkpoint), then per round
@@ -217,29 +210,16 @@ class BCTrainer:
     metrics lines), ``save`` and ``checkpoint``; ``close`` at the end.
     """
 
-    def __init__(
-        self,
-        mcfg: ModelConfig,
-        cfg: BCConfig,
-        levels: list[Level],
-        run: dict[str, Any],
-        out: Path,
-        device: torch.device,
-        progress: bool,
-        log: Callable[[str], None] | None,
-        *,
-        demos: Demos | str | Path | None = None,
-    ):
-        self.mcfg, self.cfg, self.levels, self.runinfo = mcfg, cfg, levels, dict(run)
-        self.dir = RunDir(out)
-        self.out, self.device, self.progress, self.log = self.dir.path, device, progress, log
-        self.demos = demos
-        self.seed = int(run["seed"])
+    TRAINER = "bc"
+    cfg: BCConfig
+
+    def build(self) -> None:
+        cfg, device = self.cfg, self.device
         self.rng = np.random.default_rng(self.seed)
         self.gen = torch.Generator(device=device).manual_seed(self.seed + 1)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.model = RecurrentPolicy(mcfg)
+            self.model = RecurrentPolicy(self.mcfg)
             # PPO's small policy-head gain (0.01, for a maximum-entropy start) makes Adam push
             # the recurrent core into saturation before the head grows when cloning: gain 1.
             torch.nn.init.orthogonal_(self.model.policy_head.weight, 1.0)
@@ -252,25 +232,18 @@ class BCTrainer:
         )
         self.rules = play_rules(cfg.frame_skip, cfg.no_progress_frames, cfg.max_steps)
         self.rounds = cfg.dagger_iters + 1
-        self.writer: MetricsWriter | None = None
-        self._history: list[dict[str, Any]] = []
-
-    @property
-    def metrics(self) -> list[dict[str, Any]]:
-        """The run's metrics lines so far (those a checkpoint kept, then this session's)."""
-        return self.writer.lines if self.writer is not None else self._history
 
     # -- state -----------------------------------------------------------------------------
 
-    def _fresh(self) -> None:
+    def _fresh(self, demos: Demos | str | Path | None) -> None:
         cfg, radius = self.cfg, self.mcfg.view_radius
-        if self.demos is None:
+        if demos is None:
             self.data = record_solver_demos(
                 self.levels, view_radius=radius, frame_skip=cfg.frame_skip
             )
-            self.runinfo["demos"] = "solver"
+            self.files.runinfo["demos"] = "solver"
         else:
-            self.data, self.runinfo["demos"] = _given_demos(self.demos, radius, cfg.frame_skip)
+            self.data, self.files.runinfo["demos"] = _given_demos(demos, radius, cfg.frame_skip)
         self.demo_frames = len(self.data) * cfg.frame_skip
         self.counters = {"env_frames": self.demo_frames, "epoch": 0, "updates": 0}
         self.first: dict[str, Any] = {}
@@ -291,7 +264,7 @@ class BCTrainer:
             self.gen.set_state(ck["generator"])
             self.rng.bit_generator.state = t["rng"]
             self.counters, self.first, self.last_eval = t["counters"], t["first"], t["last_eval"]
-            self._history = upgrade_metrics(
+            self.files.history = upgrade_metrics(
                 t["metrics"], "bc", _OLD_KEYS, episodes=len(self.levels)
             )
             self.demo_frames, self.wall_before = t["demo_frames"], t["wall_seconds"]
@@ -300,26 +273,19 @@ class BCTrainer:
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise checkpoint_error(self.out, exc) from None
 
-    def start(self, ckpt: dict[str, Any] | None) -> None:
-        """Fresh state and the first dataset (``ckpt`` None) or the checkpoint's state and
-        dataset; then open the run directory and write run.json and the metrics kept so far."""
+    def start(self, ckpt: dict[str, Any] | None, demos: Demos | str | Path | None = None) -> None:
+        """Fresh state and the first dataset (``ckpt`` None: ``demos``, or the solver's run of
+        each level) or the checkpoint's state and dataset; then open the run directory and
+        write run.json and the metrics kept so far."""
         self.t0 = time.perf_counter()
         if ckpt is None:
-            self._fresh()
+            self._fresh(demos)
         else:
             self._restore(ckpt)
-        self.dir.open()
-        self.dir.write_json(RUN_FILE, self.runinfo)
-        self.writer = self.dir.metrics("bc", self._history)  # drops lines after the checkpoint
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self._history = self.writer.lines
-            self.writer.close()
-            self.writer = None
-
-    def wall(self) -> float:
-        return self.wall_before + time.perf_counter() - self.t0
+        self.open_files(
+            total=self.rounds * self.cfg.updates, unit="update", desc="bc",
+            initial=min(self.next_round, self.rounds) * self.cfg.updates,
+        )  # fmt: skip
 
     def save(self, round_: int) -> None:
         """model.pt + model.json and dataset.npz as they are at the end of ``round_``."""
@@ -357,35 +323,32 @@ class BCTrainer:
             "device_type": self.device.type,
             "trainer": json.dumps(state),
         }
-        self.dir.write_with(CHECKPOINT_FILE, lambda f: torch.save(ck, f))
+        self.files.dir.write_with(CHECKPOINT_FILE, lambda f: torch.save(ck, f))
 
     # -- main loop -------------------------------------------------------------------------
 
     def run(
-        self, ckpt: dict[str, Any] | None, callback: Callable[[dict[str, Any]], bool | None] | None
+        self,
+        ckpt: dict[str, Any] | None,
+        callback: Callable[[dict[str, Any]], bool | None] | None,
+        demos: Demos | str | Path | None = None,
     ) -> BCResult:
+        """Start (``demos``: see ``start``), then play the rounds left (a DAgger round, then
+        training, save, checkpoint) until the last, or until ``callback(metrics)`` says stop."""
         stopped = False
-        bar = None
         try:
-            self.start(ckpt)
+            self.start(ckpt, demos)
             if ckpt is None:
                 self.save(-1)
                 self.checkpoint(-1)  # the starting state: a run stopped in round 0 can resume
-            bar = Progress(
-                self.progress, total=self.rounds * self.cfg.updates,
-                initial=min(self.next_round, self.rounds) * self.cfg.updates, unit="update",
-                desc="bc", log=self.log,
-            )  # fmt: skip
             for round_ in range(self.next_round, self.rounds):
-                dagger = self.dagger_round(round_, bar) if round_ > 0 else {}
-                stopped = self.train_round(round_, dagger, bar, callback)
+                dagger = self.dagger_round(round_) if round_ > 0 else {}
+                stopped = self.train_round(round_, dagger, callback)
                 self.save(round_)
                 if stopped:  # mid-round: the checkpoint stays at the last whole round
                     break
                 self.checkpoint(round_)
         finally:
-            if bar is not None:
-                bar.close()
             self.close()
         return BCResult(
             out=self.out,
@@ -410,7 +373,7 @@ class BCTrainer:
                 "wall_seconds": round(self.wall(), 3),
             }
 
-    def dagger_round(self, round_: int, bar: Progress) -> dict[str, Any]:
+    def dagger_round(self, round_: int) -> dict[str, Any]:
         """The student's labelled episodes join the dataset; returns the round's figures."""
         cfg, expert = self.cfg, self.expert
         beta = cfg.beta * cfg.beta_decay ** (round_ - 1)
@@ -433,7 +396,7 @@ class BCTrainer:
         }
         if r.completed[np.arange(len(r.completed)) % cfg.dagger_episodes == 0].any():
             self._first_completion()  # a pure-student episode reached the flag
-        bar.line(
+        self.bar.line(
             f"dagger {round_}: beta {beta:.2f}  +{len(r.demos)} labelled steps  "
             f"student done {100 * dagger['dagger_completion_rate']:.0f}%  "
             f"{dagger['expert_searches']} searches in {dagger['expert_seconds']:.1f} s"
@@ -444,7 +407,6 @@ class BCTrainer:
         self,
         round_: int,
         dagger: dict[str, Any],
-        bar: Progress,
         callback: Callable[[dict[str, Any]], bool | None] | None,
     ) -> bool:
         """``updates`` gradient steps on the dataset, a metrics line (with an evaluation) every
@@ -475,8 +437,8 @@ class BCTrainer:
                 round_, {k: v / max(n_steps, 1.0) for k, v in acc.items()}, dagger
             )
             dagger = {}
-            bar.advance(chunk)
-            bar.line(
+            self.bar.advance(chunk)
+            self.bar.line(
                 f"round {round_} update {m['iteration']:5d}  loss {m['loss']:.4f}  "
                 f"acc {100 * m['accuracy']:5.1f}%  data {len(self.data):,} steps  "
                 f"eval done {100 * m['completion_rate']:5.1f}%  "
@@ -527,8 +489,7 @@ class BCTrainer:
             "demo_frames": self.demo_frames,
             "expert_searches_total": self.expert.searches,
         }
-        assert self.writer is not None, "BCTrainer.start() opens the metrics writer"
-        return self.writer.write(line)
+        return self.files.write(line)
 
 
 def _given_demos(demos: Demos | str | Path, radius: int, fs: int) -> tuple[Demos, str]:

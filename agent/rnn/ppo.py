@@ -69,7 +69,7 @@ from agent.rnn.ppo_loss import (
 )
 from agent.rnn.runfiles import (
     CHECKPOINT_FILE,
-    RUN_FILE,
+    RunTrainer,
     checkpoint_error,
     cpu_state_dict,
     plan_run,
@@ -77,7 +77,7 @@ from agent.rnn.runfiles import (
     set_rng_states,
     upgrade_metrics,
 )
-from agent.runs import MetricsWriter, Progress, RunDir, TrainError
+from agent.runs import TrainError
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
 from envs.levels.level import Level
 
@@ -157,7 +157,7 @@ def train_ppo(
         return trainer.run(plan.checkpoint, callback)
 
 
-class PPOTrainer:
+class PPOTrainer(RunTrainer):
     """The state of one PPO run: model, optimizer, generator, env and bookkeeping.
 
     ``train_ppo`` drives it (``run``); tests use ``collect_rollout``, ``minibatch_forward`` and
@@ -165,24 +165,14 @@ class PPOTrainer:
     and ``close()`` after (``run`` does both).
     """
 
-    def __init__(
-        self,
-        mcfg: ModelConfig,
-        cfg: PPOConfig,
-        levels: list[Level],
-        run: dict[str, Any],
-        out: Path,
-        device: torch.device,
-        progress: bool,
-        log: Callable[[str], None] | None,
-    ):
+    TRAINER = "ppo"
+    cfg: PPOConfig
+
+    def build(self) -> None:
         from envs.gym.vector import PlatformerVectorEnv
 
-        self.mcfg, self.cfg, self.levels, self.runinfo = mcfg, cfg, levels, run
-        self.dir = RunDir(out)
-        self.out, self.device, self.progress, self.log = self.dir.path, device, progress, log
-        self.seed = int(run["seed"])
-        self.total_frames = int(run["frames"])
+        cfg, device = self.cfg, self.device
+        self.total_frames = int(self.files.runinfo["frames"])
         self.num_updates = max(1, math.ceil(self.total_frames / cfg.frames_per_update))
         init_gen = torch.Generator().manual_seed(self.seed)
         self.model = self._build_model(init_gen).to(device)
@@ -192,13 +182,11 @@ class PPOTrainer:
         self.mb_gen = torch.Generator().manual_seed(self.seed + 2)
         self.env = PlatformerVectorEnv(
             cfg.num_envs,
-            levels,
+            self.levels,
             frame_skip=cfg.frame_skip,
-            view_radius=mcfg.view_radius,
+            view_radius=self.mcfg.view_radius,
             no_progress_frames=cfg.no_progress_frames,
         )
-        self.writer: MetricsWriter | None = None
-        self._history: list[dict[str, Any]] = []
 
     def _build_model(self, gen: torch.Generator) -> RecurrentPolicy:
         # Initialisation draws from the global generator: fork it so the run's seed alone fixes
@@ -206,11 +194,6 @@ class PPOTrainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
             return RecurrentPolicy(self.mcfg)
-
-    @property
-    def metrics(self) -> list[dict[str, Any]]:
-        """The run's metrics lines so far (those a checkpoint kept, then this session's)."""
-        return self.writer.lines if self.writer is not None else self._history
 
     # -- state -----------------------------------------------------------------------------
 
@@ -223,7 +206,7 @@ class PPOTrainer:
         self.update = 0
         self.frames = 0
         self.wall_before = 0.0
-        self._history: list[dict[str, Any]] = []
+        self.files.history = []
         self.ep_return = np.zeros(n)
         self.ep_length = np.zeros(n, np.int64)
         self.completions = 0
@@ -256,7 +239,7 @@ class PPOTrainer:
             self.frames = t["frames"]
             self.wall_before = t["wall_seconds"]
             # lines written before the shared keys: "update" was the iteration
-            self._history = upgrade_metrics(t["metrics"], "ppo", {"update": "iteration"})
+            self.files.history = upgrade_metrics(t["metrics"], "ppo", {"update": "iteration"})
             self.ep_return = np.asarray(t["ep_return"], dtype=np.float64)
             self.ep_length = np.asarray(t["ep_length"], dtype=np.int64)
             self.completions = t["completions"]
@@ -265,12 +248,12 @@ class PPOTrainer:
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise checkpoint_error(self.out, exc) from None
 
-    def _checkpoint(self) -> None:
+    def checkpoint(self) -> None:
         P, E, D = self.env.world.P, self.env.world.E, self.env.world.D
         trainer = {
             "update": self.update,
             "frames": self.frames,
-            "wall_seconds": self._wall(),
+            "wall_seconds": self.wall(),
             "metrics": self.metrics,
             "env_rngs": rng_states(self.env._rngs),
             "ep_return": self.ep_return.tolist(),
@@ -293,10 +276,10 @@ class PPOTrainer:
             "state": [x.detach().cpu() for x in self.state],
             "trainer": json.dumps(trainer),
         }
-        self.dir.write_with(CHECKPOINT_FILE, lambda f: torch.save(ck, f))
-        self._save_model()
+        self.files.dir.write_with(CHECKPOINT_FILE, lambda f: torch.save(ck, f))
+        self.save()
 
-    def _save_model(self) -> None:
+    def save(self) -> None:
         extra = {
             "trainer": "ppo",
             "frame_skip": self.cfg.frame_skip,
@@ -306,9 +289,6 @@ class PPOTrainer:
             "seed": self.seed,
         }
         save_model(self.out, self.model, self.mcfg, extra)
-
-    def _wall(self) -> float:
-        return self.wall_before + (time.perf_counter() - self.t0)
 
     # -- main loop -------------------------------------------------------------------------
 
@@ -322,60 +302,51 @@ class PPOTrainer:
         else:
             self._restore(ckpt)
             self.resumed_from = self.update
-        self.dir.open()
-        self.dir.write_json(RUN_FILE, self.runinfo)
-        self.writer = self.dir.metrics("ppo", self._history)  # drops lines after the checkpoint
+        self.open_files(
+            total=self.num_updates * self.cfg.frames_per_update, initial=self.frames,
+            unit="frame", desc="ppo", unit_scale=True,
+        )  # fmt: skip
 
     def close(self) -> None:
-        """Close the env and the metrics writer."""
+        """Close the env, the progress display and the metrics writer."""
         self.env.close()
-        if self.writer is not None:
-            self._history = self.writer.lines
-            self.writer.close()
-            self.writer = None
+        super().close()
 
     def run(
         self, ckpt: dict[str, Any] | None, callback: Callable[[dict[str, Any]], bool | None] | None
     ) -> PPOResult:
+        """Start, then update until the frame budget is spent or ``callback(metrics)`` says
+        stop; checkpoints every ``checkpoint_every`` updates and at the end."""
         stopped = False
-        bar = None
         try:
             self.start(ckpt)
-            resumed_from = self.resumed_from
             if ckpt is None:
-                self._checkpoint()  # the starting state: a run stopped early can still be resumed
-            bar = Progress(
-                self.progress, total=self.num_updates * self.cfg.frames_per_update,
-                initial=self.frames, unit="frame", desc="ppo", unit_scale=True, log=self.log,
-            )  # fmt: skip
+                self.checkpoint()  # the starting state: a run stopped early can still be resumed
             while self.update < self.num_updates:
                 m = self.one_update()
+                stopped = bool(callback is not None and callback(m))
                 last = self.update >= self.num_updates
-                if callback is not None and callback(m):
-                    stopped = True
                 if last or stopped or self.update % self.cfg.checkpoint_every == 0:
-                    self._checkpoint()
-                self._report(m, bar)
+                    self.checkpoint()
+                self._report(m)
                 if stopped:
                     break
-            if ckpt is not None and self.update == resumed_from:
-                self._save_model()
+            if ckpt is not None and self.update == self.resumed_from:
+                self.save()
         finally:
-            if bar is not None:
-                bar.close()
             self.close()
         fc = self.first_completion or {}
         return PPOResult(
             out=self.out,
             updates=self.update,
             frames=self.frames,
-            wall_seconds=self._wall(),
+            wall_seconds=self.wall(),
             metrics=self.metrics,
             first_completion_frames=fc.get("frames"),
             first_completion_seconds=fc.get("wall_seconds"),
             model_dir=self.out,
             stopped_early=stopped,
-            resumed_from=resumed_from,
+            resumed_from=self.resumed_from,
         )
 
     def collect_rollout(self) -> Rollout:
@@ -436,7 +407,7 @@ class PPOTrainer:
                 if self.first_completion is None and any(e["completed"] for e in ro.episodes):
                     self.first_completion = {
                         "frames": self.frames,
-                        "wall_seconds": round(self._wall(), 3),
+                        "wall_seconds": round(self.wall(), 3),
                         "update": self.update,
                     }
             _, next_value, _ = model.step(self.next_obs, self.state, self.next_start)
@@ -514,7 +485,7 @@ class PPOTrainer:
         m = {
             "iteration": self.update,
             "frames": self.frames,
-            "wall_seconds": round(self._wall(), 4),
+            "wall_seconds": round(self.wall(), 4),
             "frames_per_second": round(cfg.frames_per_update / max(seconds, 1e-9), 1),
             "episodes": len(eps),
             "completion_rate": mean("completed"),
@@ -536,15 +507,13 @@ class PPOTrainer:
             "rollout_seconds": round(ro.seconds, 4),
             "update_seconds": round(st["seconds"], 4),
         }
-        if self.writer is None:
-            raise RuntimeError("PPOTrainer.start() must come before one_update()")
-        return self.writer.write(m)
+        return self.files.write(m)
 
-    def _report(self, m: dict[str, Any], bar: Progress) -> None:
+    def _report(self, m: dict[str, Any]) -> None:
         def f(x: float | None, spec: str) -> str:
             return "   -" if x is None else format(x, spec)
 
-        bar.line(
+        self.bar.line(
             f"upd {m['iteration']:5d}/{self.num_updates}  frames {m['frames']:>11,}  "
             f"return {f(m['episode_return'], '7.1f')}  "
             f"progress {f(m['progress'] and 100 * m['progress'], '5.1f')}%  "
@@ -552,4 +521,4 @@ class PPOTrainer:
             f"pl {m['policy_loss']:+.3f} vl {m['value_loss']:.3f} ent {m['entropy']:.2f}  "
             f"{m['frames_per_second'] / 1000:6.1f}k frames/s"
         )
-        bar.advance(self.cfg.frames_per_update)
+        self.bar.advance(self.cfg.frames_per_update)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agent.rnn.model import ModelConfig
-from agent.rnn.settings import load_settings, settings_from_dict
+from agent.rnn.settings import JsonSettings, load_settings
 from agent.runs import TrainError
 
 __all__ = ["DEFAULT_CONFIG", "PPOConfig", "load_ppo_config"]
@@ -17,8 +15,10 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ppo.json"
 
 
 @dataclass
-class PPOConfig:
+class PPOConfig(JsonSettings):
     """PPO settings; defaults follow cleanrl's ppo_atari_lstm (and sb3 RecurrentPPO)."""
+
+    WHAT = "PPO"
 
     num_envs: int = 16
     num_steps: int = 128  # rollout length per env (the BPTT sequence length)
@@ -67,13 +67,6 @@ class PPOConfig:
     @property
     def frames_per_update(self) -> int:
         return self.num_envs * self.num_steps * self.frame_skip
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], source: str = "ppo settings") -> PPOConfig:
-        return settings_from_dict(cls, d, source, "PPO")
 
 
 def load_ppo_config(path: str | Path | None = None) -> tuple[ModelConfig, PPOConfig]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,14 @@ import torch
 
 from agent.rnn.model import MODEL_FILE, ModelConfig
 from agent.rnn.settings import level_names, training_levels
-from agent.runs import METRICS_FILE, SHARED_KEYS, RunDir, TrainError
+from agent.runs import METRICS_FILE, SHARED_KEYS, MetricsWriter, Progress, RunDir, TrainError
 from envs.levels.level import Level
 
 __all__ = [
     "CHECKPOINT_FILE",
     "RUN_FILE",
+    "RunFiles",
+    "RunTrainer",
     "TIMING_KEYS",
     "RunPlan",
     "checkpoint_error",
@@ -94,6 +96,90 @@ class RunPlan:
             "seed": self.seed,
             **extra,
         }
+
+
+class RunFiles:
+    """A trainer's files in its run directory: ``run.json``, the metrics lines (those a
+    checkpoint kept, ``history``, then the session's) and the writer that appends them."""
+
+    def __init__(self, out: str | Path, trainer: str, runinfo: dict[str, Any]) -> None:
+        self.dir = RunDir(out)
+        self.trainer = trainer
+        self.runinfo = runinfo
+        self.history: list[dict[str, Any]] = []
+        self.writer: MetricsWriter | None = None
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return self.writer.lines if self.writer is not None else self.history
+
+    def open(self) -> None:
+        """Create the directory (clearing temp files of killed writes), write ``run.json`` and
+        rewrite the metrics with ``history`` (dropping lines written after the checkpoint)."""
+        self.dir.open()
+        self.dir.write_json(RUN_FILE, self.runinfo)
+        self.writer = self.dir.metrics(self.trainer, self.history)
+
+    def write(self, line: dict[str, Any]) -> dict[str, Any]:
+        """Append a metrics line (and its TensorBoard scalars); returns it as written."""
+        if self.writer is None:
+            raise RuntimeError(f"the {self.trainer} run's files are not open (start() first)")
+        return self.writer.write(line)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.history = self.writer.lines
+            self.writer.close()
+            self.writer = None
+
+
+class RunTrainer:
+    """What the PPO and BC trainers share: settings, levels, device, seed, the run's files, the
+    progress display and the run's wall clock (resumes included). A trainer builds its model,
+    optimizer and generators in ``build``, called last by ``__init__``."""
+
+    TRAINER = "trainer"  # the metrics' "trainer"
+
+    def __init__(
+        self,
+        mcfg: ModelConfig,
+        cfg: Any,
+        levels: list[Level],
+        run: dict[str, Any],
+        out: Path,
+        device: torch.device,
+        progress: bool,
+        log: Callable[[str], None] | None,
+    ) -> None:
+        self.mcfg, self.cfg, self.levels = mcfg, cfg, levels
+        self.files = RunFiles(out, self.TRAINER, dict(run))
+        self.out, self.device, self.progress, self.log = self.files.dir.path, device, progress, log
+        self.seed = int(run["seed"])
+        self.bar = Progress(False, total=0)  # open_files() opens the run's
+        self.t0, self.wall_before = time.perf_counter(), 0.0
+        self.build()
+
+    def build(self) -> None:
+        """The trainer's own state (model, optimizer, generators, env)."""
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        """The run's metrics lines so far (those a checkpoint kept, then this session's)."""
+        return self.files.lines
+
+    def wall(self) -> float:
+        return self.wall_before + (time.perf_counter() - self.t0)
+
+    def open_files(self, **progress: Any) -> None:
+        """Open the run's files (``RunFiles.open``) and its progress display (``Progress``
+        arguments beside ``enabled`` and ``log``)."""
+        self.files.open()
+        self.bar = Progress(self.progress, log=self.log, **progress)
+
+    def close(self) -> None:
+        """Close the progress display and the metrics writer."""
+        self.bar.close()
+        self.files.close()
 
 
 def plan_run(

@@ -22,7 +22,22 @@ from agent.runs import TrainError
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
 from envs.levels.level import Level, load_level
 
-__all__ = ["level_names", "load_settings", "settings_from_dict", "training_levels"]
+__all__ = ["JsonSettings", "level_names", "load_settings", "settings_from_dict", "training_levels"]
+
+
+class JsonSettings:
+    """``to_dict`` / ``from_dict`` of a trainer's settings dataclass (``WHAT`` names them in
+    errors, e.g. "PPO")."""
+
+    WHAT = "trainer"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str | None = None) -> Any:
+        """The settings from a JSON object; ``TrainError`` naming ``source`` otherwise."""
+        return settings_from_dict(cls, d, source or f"{cls.WHAT.lower()} settings", cls.WHAT)
 
 
 def settings_from_dict(cls: type, d: Any, source: str, what: str) -> Any:

@@ -1,4 +1,4 @@
-"""Helpers of the recurrent-trainer tests: untimed metrics, saved weights, their equality."""
+"""Helpers of the recurrent-trainer tests: small levels, untimed metrics, saved weights."""
 
 from __future__ import annotations
 
@@ -8,6 +8,43 @@ from typing import Any
 import torch
 
 from agent.rnn.runfiles import TIMING_KEYS
+from envs.levels.level import Level
+from tests.helpers.levels import level_from_rows
+
+# A flat corridor, the flag 27 tiles from the start: the solver runs it in a few dozen steps,
+# and going right is all a policy has to learn.
+FLAT_ROWS = (
+    "................................",
+    "................................",
+    "................................",
+    "................................",
+    "................................",
+    "..S..........................F..",
+    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+)
+
+# Two pits and an enemy: a student has to learn when to jump.
+PITS_ROWS = (
+    "........................................",
+    "........................................",
+    "........................................",
+    "........................................",
+    "........................................",
+    "........................................",
+    "..S............E..................F.....",
+    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
+    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
+)
+
+
+def flat_level() -> Level:
+    return level_from_rows(*FLAT_ROWS, name="flat")
+
+
+def pits_level() -> Level:
+    """The level of the BC run in tests/agent/rnn/data/old-runs (given again on resume)."""
+    return level_from_rows(*PITS_ROWS, name="pits")
 
 
 def untimed(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:

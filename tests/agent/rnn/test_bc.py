@@ -18,27 +18,14 @@ from agent.runs import TrainError
 from envs.gym.vector import PlatformerVectorEnv
 from envs.sim.constants import COMPLETED, P_STATUS
 from envs.solver import solve, solve_from
-from tests.helpers.levels import level_from_rows
-from tests.helpers.rnn import same_weights, untimed, weights
+from tests.helpers.rnn import pits_level, same_weights, untimed, weights
 
-# Two pits and an enemy: the student has to learn when to jump.
-ROWS = (
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "..S............E..................F.....",
-    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
-    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
-)
 TINY_MODEL = ModelConfig(hidden=32, encoder=32, view_radius=3, encoder_type="mlp")
 
 
 @pytest.fixture(scope="module")
 def level():
-    return level_from_rows(*ROWS, name="pits")
+    return pits_level()
 
 
 def test_stream_windows_cover_the_data_once_with_masks():

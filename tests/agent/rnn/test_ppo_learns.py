@@ -14,25 +14,14 @@ import torch
 from agent.rnn.model import ModelConfig
 from agent.rnn.ppo import PPOConfig, PPOTrainer, train_ppo
 from agent.rnn.ppo_loss import Rollout
-from tests.helpers.levels import level_from_rows
+from tests.helpers.rnn import flat_level
 
-# A flat corridor with the flag 27 tiles from the start: going right is all there is to learn.
-FLAT = (
-    "................................",
-    "................................",
-    "................................",
-    "................................",
-    "................................",
-    "..S..........................F..",
-    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-)
 TINY_MODEL = ModelConfig(hidden=16, encoder=16, view_radius=2, encoder_type="mlp")
 
 
 @pytest.fixture(scope="module")
 def flat():
-    return level_from_rows(*FLAT, name="flat")
+    return flat_level()
 
 
 def clipped_objective(trainer: PPOTrainer, ro: Rollout) -> float:

@@ -18,33 +18,10 @@ from agent.rnn.policy import RecurrentAgent
 from agent.rnn.ppo import PPOConfig, train_ppo
 from agent.rnn.runfiles import upgrade_metrics
 from agent.runs import SHARED_KEYS, read_metrics_file
-from tests.helpers.levels import level_from_rows
-from tests.helpers.rnn import same_weights, untimed, weights
+from tests.helpers.rnn import flat_level, pits_level, same_weights, untimed, weights
 
 OLD_RUNS = Path(__file__).parent / "data" / "old-runs"
 TINY_MODEL = ModelConfig(hidden=8, encoder=8, view_radius=2, encoder_type="mlp")
-FLAT = (
-    "................................",
-    "................................",
-    "................................",
-    "................................",
-    "................................",
-    "..S..........................F..",
-    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-)
-# The level of the BC run in OLD_RUNS (made in memory: given again on resume).
-PITS = (
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "..S............E..................F.....",
-    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
-    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
-)
 
 
 def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -74,7 +51,7 @@ def test_ppo_run_holds_tensorboard_events_and_the_shared_keys(tmp_path):
     rollout's ended episodes."""
     cfg = PPOConfig(num_envs=4, num_steps=16, epochs=1, minibatches=1, no_progress_frames=20)
     out = tmp_path / "ppo"
-    flat = level_from_rows(*FLAT, name="flat")
+    flat = flat_level()
     train_ppo(
         TINY_MODEL, cfg, levels=[flat], frames=2 * cfg.frames_per_update, out_dir=out,
         device="cpu", progress=False,
@@ -98,7 +75,7 @@ def test_bc_run_holds_tensorboard_events_and_the_shared_keys(tmp_path):
     evaluation's episodes (one per level) and its completion rate and progress."""
     cfg = BCConfig(updates=4, eval_every=2, window=8, batch_windows=2, dagger_iters=0)
     out = tmp_path / "bc"
-    flat = level_from_rows(*FLAT, name="flat")
+    flat = flat_level()
     res = train_bc(TINY_MODEL, cfg, [flat], out_dir=out, device="cpu", progress=False)
     lines = check_shared_keys(out, "bc")
     assert [m["iteration"] for m in lines] == [2, 4]
@@ -151,7 +128,7 @@ def test_bc_checkpoint_from_before_the_move_resumes_to_the_same_model(tmp_path):
     evaluations and expert searches of the old code's uninterrupted run, and every metrics
     line (the old ones renamed) has the shared keys."""
     out = _copy("bc", tmp_path)
-    pits = level_from_rows(*PITS, name="pits")
+    pits = pits_level()
     res = train_bc(levels=[pits], resume=out, device="cpu", progress=False)
     assert same_weights(weights(out), weights(OLD_RUNS / "bc-full-model.pt"))
     old = _old_lines("bc-full-metrics.jsonl")
