@@ -25,7 +25,9 @@ from it. ``load_demos`` checks every array (presence, shape, dtype, values) and 
 
 Sources: :func:`record_solver_demos` (the search-based solver, an expert on any level),
 :func:`record_agent_demos` (any agent of ``agent/base.py``, e.g. a NEAT champion) and
-:class:`DemoRecorder` (human play: ``play.py`` feeds it step by step).
+:class:`DemoRecorder` (human play: ``play.py`` feeds it step by step). The first two play
+their episodes through the one episode loop (``agent.episodes.Episodes``), recording every
+decision with a :class:`DecisionRecorder` hook.
 """
 
 from __future__ import annotations
