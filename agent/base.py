@@ -48,10 +48,10 @@ def load_agent(spec: str | Path, levels: list[Level] | None = None) -> Agent:
         return agent  # type: ignore[return-value]
     path = Path(spec)
     if path.is_dir() and (path / "model.json").is_file():  # an LSTM/GRU/RNN run
-        from agent.rnn.policy import LstmAgent
+        from agent.rnn.policy import RecurrentAgent
 
         try:
-            return LstmAgent.from_dir(path)
+            return RecurrentAgent.from_dir(path)
         except ValueError as error:  # ModelError: missing, corrupt or mismatched files
             raise AgentError(str(error)) from None
     if path.is_dir():

@@ -37,7 +37,8 @@ import torch
 
 from agent.rnn.bc import BCConfig, load_bc_config, train_bc
 from agent.rnn.model import ModelConfig, RecurrentPolicy, resolve_device
-from agent.rnn.ppo import PPOConfig, PPOTrainer, load_ppo_config, train_ppo, training_levels
+from agent.rnn.ppo import PPOConfig, PPOTrainer, load_ppo_config, train_ppo
+from agent.rnn.settings import training_levels
 
 
 def _sync(device: torch.device) -> None:
@@ -66,7 +67,7 @@ def throughput(
         total.append(t2 - t0)
         rollout.append(t1 - t0)
         learn.append(t2 - t1)
-    trainer.env.close()
+    trainer.close()
     sec = statistics.median(total)
     return {
         "frames_per_second": cfg.frames_per_update / sec,
@@ -166,7 +167,7 @@ def bc_first_completion(
         "updates": res.updates,
         "dagger_rounds": last["round"],
         "expert_searches": last["expert_searches_total"],
-        "progress": last["eval_progress"],
+        "progress": last["progress"],
     }
 
 

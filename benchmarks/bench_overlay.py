@@ -70,10 +70,10 @@ def big_neat_agent(connections: int = 300, hidden: int = 40, seed: int = 1) -> N
 
 def lstm_agent():
     from agent.rnn.model import ModelConfig, RecurrentPolicy
-    from agent.rnn.policy import LstmAgent
+    from agent.rnn.policy import RecurrentAgent
 
     config = ModelConfig()  # the default: LSTM, 128 hidden, conv encoder, radius 6
-    return LstmAgent(RecurrentPolicy(config), config, name="lstm-128")
+    return RecurrentAgent(RecurrentPolicy(config), config, name="lstm-128")
 
 
 def measure(agent, overlay: bool, frames: int, level: str, scale: int) -> float:

@@ -117,7 +117,7 @@ def run_ours(
     # metrics.jsonl has one line per update: per-update means, weighted by episode counts.
     eps = [
         {
-            "update": m["update"],
+            "update": m["iteration"],
             "count": m["episodes"],
             "return": m["episode_return"],
             "completed": m["completion_rate"],

@@ -25,7 +25,9 @@ from it. ``load_demos`` checks every array (presence, shape, dtype, values) and 
 
 Sources: :func:`record_solver_demos` (the search-based solver, an expert on any level),
 :func:`record_agent_demos` (any agent of ``agent/base.py``, e.g. a NEAT champion) and
-:class:`DemoRecorder` (human play: ``play.py`` feeds it step by step).
+:class:`DemoRecorder` (human play: ``play.py`` feeds it step by step). The first two play
+their episodes through the one episode loop (``agent.episodes.Episodes``), recording every
+decision with a :class:`DecisionRecorder` hook.
 """
 
 from __future__ import annotations
@@ -39,16 +41,22 @@ from typing import Any
 
 import numpy as np
 
+from agent.episodes import EpisodeRules, Episodes
 from agent.files import atomic_write_with
 from envs.gym.episodes import LevelSpec, resolve_levels
 from envs.levels.level import Level
+from envs.sim.constants import RUNNING
+from envs.sim.world import LevelBank, World
 
 __all__ = [
     "DEMO_FORMAT",
+    "DecisionRecorder",
     "DemoError",
     "DemoRecorder",
     "Demos",
+    "episode_worlds",
     "load_demos",
+    "play_rules",
     "record_agent_demos",
     "record_solver_demos",
     "save_demos",
@@ -348,53 +356,55 @@ class DemoRecorder:
         return save_demos(path, self.demos())
 
 
-def _play(
-    agent: Any,
-    level: Level,
-    n: int,
-    *,
-    view_radius: int,
-    frame_skip: int,
-    no_progress_frames: int | None,
-    max_steps: int,
-) -> list[tuple[np.ndarray, np.ndarray, bool, float]]:
-    """``n`` episodes of ``agent`` on ``level`` in one vector env; per episode: obs, actions,
-    completed, progress."""
-    from envs.gym.vector import PlatformerVectorEnv
+class DecisionRecorder:
+    """Records, per world, the grids seen and the buttons chosen at every decision it made while
+    its episode was running: an ``on_decision`` hook of ``agent.episodes.Episodes`` (the buttons
+    may also be labels, as DAgger's expert gives)."""
 
-    env = PlatformerVectorEnv(
-        n,
-        level,
-        frame_skip=frame_skip,
-        view_radius=view_radius,
-        no_progress_frames=no_progress_frames,
-    )
-    obs, _ = env.reset(seed=0)
-    agent.reset(n)
-    running = np.ones(n, np.bool_)
-    obs_log: list[np.ndarray] = []
-    act_log: list[np.ndarray] = []
-    length = np.zeros(n, np.int64)
-    completed = np.zeros(n, np.bool_)
-    progress = np.zeros(n)
-    for _ in range(max_steps):
-        actions = np.asarray(agent.act(obs), dtype=np.uint8).reshape(n, 6)
-        obs_log.append(obs.copy())
-        act_log.append(actions.copy())
-        length += running
-        obs, _, terminated, truncated, info = env.step(actions)
-        ended = running & (terminated | truncated)
-        completed[ended] = info["completed"][ended]
-        progress[ended] = info["progress"][ended]
-        running &= ~ended
-        if not running.any():
-            break
-    progress[running] = env.batch.infos()["progress"][running]
-    env.close()
-    o, a = np.stack(obs_log), np.stack(act_log)
+    def __init__(self, worlds: Any) -> None:
+        self.worlds = worlds
+        self.obs: list[list[np.ndarray]] = [[] for _ in range(worlds.n)]
+        self.buttons: list[list[np.ndarray]] = [[] for _ in range(worlds.n)]
+
+    def __call__(self, rows: np.ndarray, obs: np.ndarray, buttons: np.ndarray) -> None:
+        # Called before the worlds step: status says which rows decide within their episode.
+        live = self.worlds.status()[rows] == RUNNING
+        for k in np.flatnonzero(live):
+            self.obs[rows[k]].append(obs[k].copy())
+            self.buttons[rows[k]].append(np.asarray(buttons[k], dtype=np.uint8).copy())
+
+    def episode(self, i: int, view_radius: int) -> tuple[np.ndarray, np.ndarray]:
+        """World ``i``'s (t, S, S) grids and (t, 6) buttons."""
+        s = 2 * view_radius + 1
+        if not self.obs[i]:
+            return np.zeros((0, s, s), np.float32), np.zeros((0, 6), np.uint8)
+        return np.stack(self.obs[i]), np.stack(self.buttons[i])
+
+
+def episode_worlds(levels: Sequence[Level], slots: Sequence[int] | np.ndarray) -> World:
+    """A batch of worlds at the start of their levels: world ``i`` plays ``levels[slots[i]]``."""
+    world = World(LevelBank(list(levels)), len(slots))
+    world.reset(np.asarray(slots, dtype=np.int32))
+    return world
+
+
+def play_rules(frame_skip: int, no_progress_frames: int | None, max_steps: int) -> EpisodeRules:
+    """The episode rules of recorded, DAgger and evaluation play: the Gymnasium envs' fixed
+    no-progress limit and a cap of ``max_steps`` decisions."""
+    return EpisodeRules(timeout_frames=no_progress_frames, max_frames=max_steps * frame_skip)
+
+
+def _play(
+    agent: Any, level: Level, n: int, rules: EpisodeRules, view_radius: int
+) -> list[tuple[np.ndarray, np.ndarray, bool, float]]:
+    """``n`` episodes of ``agent`` on ``level`` in one batch of worlds; per episode: obs,
+    actions, completed, progress."""
+    world = episode_worlds([level], np.zeros(n, np.int32))
+    recorder = DecisionRecorder(world)
+    Episodes(world, agent, rules=rules, on_decision=recorder).run()
     return [
-        (o[: length[i], i], a[: length[i], i], bool(completed[i]), float(progress[i]))
-        for i in range(n)
+        (*recorder.episode(i, view_radius), rec["completed"], rec["progress"])
+        for i, rec in enumerate(world.records())
     ]
 
 
@@ -419,15 +429,8 @@ def record_agent_demos(
     kept: list[tuple[str, np.ndarray, np.ndarray]] = []
     done_flags: list[bool] = []
     for level in lv:
-        for obs, act, completed, _ in _play(
-            agent,
-            level,
-            episodes,
-            view_radius=view_radius,
-            frame_skip=frame_skip,
-            no_progress_frames=no_progress_frames,
-            max_steps=max_steps,
-        ):
+        rules = play_rules(frame_skip, no_progress_frames, max_steps)
+        for obs, act, completed, _ in _play(agent, level, episodes, rules, view_radius):
             if only_completed and not completed:
                 continue
             kept.append((level.name, obs, act))
@@ -460,15 +463,8 @@ def record_solver_demos(
         agent.view_radius = view_radius  # type: ignore[attr-defined]
         agent.frame_skip = cfg.frame_skip
         plan_len = agent.solution(0).actions.shape[0]
-        ((obs, act, completed, _),) = _play(
-            agent,
-            level,
-            1,
-            view_radius=view_radius,
-            frame_skip=cfg.frame_skip,
-            no_progress_frames=None,
-            max_steps=plan_len + 1,
-        )
+        rules = play_rules(cfg.frame_skip, None, plan_len + 1)
+        ((obs, act, completed, _),) = _play(agent, level, 1, rules, view_radius)
         kept.append((level.name, obs, act))
         flags.append(completed)
     meta = {"source": "solver", "frame_skip": cfg.frame_skip, "completed": flags}

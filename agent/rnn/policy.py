@@ -1,6 +1,6 @@
 """A trained recurrent policy as an agent (the ``agent.base.Agent`` interface).
 
-``LstmAgent.from_dir("runs/ppo-...")`` loads ``model.pt`` + ``model.json``; ``reset(n)`` zeroes
+``RecurrentAgent.from_dir("runs/ppo-...")`` loads ``model.pt`` + ``model.json``; ``reset(n)`` zeroes
 the recurrent state of ``n`` worlds; ``act(obs)`` runs one time step for all of them and returns
 the (n, 6) uint8 buttons: pressed where the button's probability is above 0.5, or sampled from
 it with ``sample=True``. ``state`` (the recurrent state) and ``probabilities`` (the last (n, 6)
@@ -17,10 +17,10 @@ import torch
 
 from agent.rnn.model import ModelConfig, RecurrentPolicy, State, load_model, resolve_device
 
-__all__ = ["LstmAgent"]
+__all__ = ["RecurrentAgent"]
 
 
-class LstmAgent:
+class RecurrentAgent:
     """A ``RecurrentPolicy`` driving ``n`` worlds, one recurrent state per world."""
 
     def __init__(
@@ -33,6 +33,7 @@ class LstmAgent:
         seed: int | None = None,
         name: str | None = None,
         frame_skip: int = 5,
+        generator: torch.Generator | None = None,
     ):
         self.config = config or model.config
         self.device = resolve_device(device)
@@ -41,11 +42,14 @@ class LstmAgent:
         self.name = name or f"{self.config.cell}"
         self.frame_skip = int(frame_skip)
         self.view_radius = self.config.view_radius
-        self._gen = torch.Generator(device=self.device)
-        if seed is not None:
-            self._gen.manual_seed(seed)
+        if generator is not None:  # the caller's (e.g. a trainer's checkpointed generator)
+            self._gen = generator
         else:
-            self._gen.seed()
+            self._gen = torch.Generator(device=self.device)
+            if seed is not None:
+                self._gen.manual_seed(seed)
+            else:
+                self._gen.seed()
         self.state: State | None = None
         self.probabilities: np.ndarray | None = None  # (n, 6), last act's button probabilities
         self.values: np.ndarray | None = None  # (n,), the value head's last estimates
@@ -59,7 +63,7 @@ class LstmAgent:
         sample: bool = False,
         *,
         seed: int | None = None,
-    ) -> LstmAgent:
+    ) -> RecurrentAgent:
         """The policy saved in ``run_dir`` (``model.pt`` + ``model.json``); ``ModelError`` if
         missing or invalid."""
         run_dir = Path(run_dir)

@@ -15,21 +15,23 @@ One *update* (cleanrl's ``ppo_atari_lstm`` / sb3-contrib's ``RecurrentPPO`` reci
    groups, so each minibatch holds whole ``num_steps``-long sequences. Each is re-run through
    the model from its stored start state with the ``starts`` mask: the core is called once per
    stretch between episode boundaries (``RecurrentPolicy.forward``), never once per step,
-   and the state is zeroed exactly where an episode starts. Loss: clipped surrogate + clipped
-   value loss (``vf_coef``) - entropy bonus (``ent_coef``); Adam with gradient-norm clipping
-   (``max_grad_norm``) and a learning rate annealed linearly to 0 over the frame budget.
+   and the state is zeroed exactly where an episode starts. Loss (``agent.rnn.ppo_loss``):
+   clipped surrogate + clipped value loss (``vf_coef``) - entropy bonus (``ent_coef``); Adam
+   with gradient-norm clipping (``max_grad_norm``) and a learning rate annealed linearly to 0
+   over the frame budget.
 
 Rewards are the env's (tiles of progress, +50 flag, -25 death) times ``reward_scale``;
 ``metrics.jsonl`` reports the unscaled episode returns.
 
-Run directory (``out``)
------------------------
-``run.json`` (everything that defines the run: model and PPO settings, levels, seed),
-``model.pt`` + ``model.json`` (latest weights, see ``agent.rnn.model``), ``metrics.jsonl`` (one
-line per update), ``checkpoint-latest.pt`` (model, optimizer, generator and env state, the
-rollout's next observation and recurrent state, metrics). All written atomically. A resumed run
-continues bit-for-bit where the checkpoint left off (same device), and ``frames`` counts all
-frames, resumes included.
+Run directory (``out``, see ``agent.rnn.runfiles``)
+---------------------------------------------------
+``run.json``, ``model.pt`` + ``model.json`` (latest weights), ``metrics.jsonl`` (one line per
+update, with ``agent.runs.SHARED_KEYS``: ``iteration`` = updates, ``frames`` cumulative,
+``episodes`` = the rollout's ended episodes) and TensorBoard events beside it,
+``checkpoint-latest.pt`` (model, optimizer, generator and env state, the rollout's next
+observation and recurrent state, metrics). All written atomically. A resumed run continues
+bit-for-bit where the checkpoint left off (same device), and ``frames`` counts all frames,
+resumes included.
 
 Frames are game frames: agent steps x ``frame_skip`` x ``num_envs`` (the same unit as NEAT's
 ``frames_simulated``).
@@ -37,11 +39,8 @@ Frames are game frames: agent steps x ``frame_skip`` x ``num_envs`` (the same un
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,254 +49,48 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from agent.files import atomic_write_text, atomic_write_with
 from agent.rnn.model import (
     ModelConfig,
-    ModelError,
     RecurrentPolicy,
     State,
     resolve_device,
     save_model,
     torch_threads,
 )
-from envs.levels.level import Level, load_level
+from agent.rnn.ppo_config import PPOConfig, load_ppo_config
+from agent.rnn.ppo_loss import (
+    Rollout,
+    bernoulli_entropy,
+    bernoulli_log_prob,
+    compute_gae,
+    env_minibatches,
+    ppo_loss,
+)
+from agent.rnn.runfiles import (
+    CHECKPOINT_FILE,
+    RunTrainer,
+    checkpoint_error,
+    cpu_state_dict,
+    plan_run,
+    rng_states,
+    set_rng_states,
+    upgrade_metrics,
+)
+from agent.runs import TrainError
+from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
+from envs.levels.level import Level
 
 __all__ = [
-    "CHECKPOINT_FILE",
-    "METRICS_FILE",
-    "RUN_FILE",
     "PPOConfig",
     "PPOResult",
     "PPOTrainer",
-    "Rollout",
-    "TrainError",
-    "bernoulli_entropy",
-    "bernoulli_log_prob",
-    "compute_gae",
-    "env_minibatches",
     "load_ppo_config",
     "train_ppo",
-    "training_levels",
 ]
 
-RUN_FILE = "run.json"
-METRICS_FILE = "metrics.jsonl"
-CHECKPOINT_FILE = "checkpoint-latest.pt"
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ppo.json"
-
-#: Metrics that measure time (they differ between identical runs).
-TIMING_KEYS = (
-    "wall_seconds",
-    "frames_per_second",
-    "rollout_seconds",
-    "update_seconds",
-    "first_completion_seconds",
-)
-
-
-class TrainError(ValueError):
-    """Training cannot start or go on (bad settings, run directory, checkpoint); one line."""
-
-
-@dataclass
-class PPOConfig:
-    """PPO settings; defaults follow cleanrl's ppo_atari_lstm (and sb3 RecurrentPPO)."""
-
-    num_envs: int = 16
-    num_steps: int = 128  # rollout length per env (the BPTT sequence length)
-    epochs: int = 4
-    minibatches: int = 4  # split by environment: sequences stay whole
-    lr: float = 2.5e-4
-    anneal_lr: bool = True  # linearly to 0 over the frame budget
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_coef: float = 0.1
-    clip_vloss: bool = True
-    norm_adv: bool = True
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    target_kl: float | None = None  # stop an update's epochs early above this KL
-    reward_scale: float = 0.1  # env rewards (tiles, +50 flag, -25 death) times this
-    bootstrap_truncated: bool = True  # truncated episodes bootstrap from their last value
-    frame_skip: int = 5
-    no_progress_frames: int | None = 300  # end stuck episodes (frames without progress)
-    checkpoint_every: int = 10  # updates between checkpoints (and model.pt rewrites)
-
-    def __post_init__(self) -> None:
-        def need(ok: bool, what: str) -> None:
-            if not ok:
-                raise TrainError(f"PPOConfig: {what}")
-
-        for name in ("num_envs", "num_steps", "epochs", "minibatches", "frame_skip"):
-            v = getattr(self, name)
-            need(isinstance(v, int) and v >= 1, f"{name} must be a positive integer, got {v!r}")
-        need(
-            self.num_envs % self.minibatches == 0,
-            f"num_envs ({self.num_envs}) must be a multiple of minibatches ({self.minibatches})",
-        )
-        need(self.lr > 0, f"lr must be positive, got {self.lr}")
-        need(0 < self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma in (0, 1], gae in [0, 1]")
-        need(self.clip_coef > 0, "clip_coef must be positive")
-        need(self.max_grad_norm > 0, "max_grad_norm must be positive")
-        need(self.reward_scale > 0, "reward_scale must be positive")
-        need(self.checkpoint_every >= 1, "checkpoint_every must be at least 1")
-        need(
-            self.no_progress_frames is None or self.no_progress_frames >= 1,
-            "no_progress_frames must be positive or null",
-        )
-
-    @property
-    def frames_per_update(self) -> int:
-        return self.num_envs * self.num_steps * self.frame_skip
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], source: str = "ppo settings") -> PPOConfig:
-        return settings_from_dict(cls, d, source, "PPO")
-
-
-def settings_from_dict(cls: type, d: Any, source: str, what: str) -> Any:
-    """A settings dataclass from a JSON object: unknown keys and bad values are TrainErrors
-    naming ``source``."""
-    if not isinstance(d, dict):
-        raise TrainError(f"{source}: the {what} settings must be a JSON object")
-    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-    if unknown:
-        raise TrainError(f"{source}: unknown {what} setting(s) {', '.join(unknown)}")
-    try:
-        return cls(**d)
-    except (TrainError, TypeError) as exc:
-        raise TrainError(f"{source}: {exc}") from None
-
-
-def load_settings(path: str | Path, section: str, cls: type) -> tuple[ModelConfig, Any]:
-    """A ``{"model": {...}, SECTION: {...}}`` settings file: the model and ``cls`` settings."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TrainError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TrainError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or set(data) - {"model", section, "comment"}:
-        raise TrainError(f'{path}: expected an object with "model" and "{section}" sections')
-    try:
-        model = ModelConfig.from_dict(data.get("model", {}), str(path))
-    except ModelError as exc:
-        raise TrainError(str(exc)) from None
-    return model, cls.from_dict(data.get(section, {}), str(path))
-
-
-def load_ppo_config(path: str | Path | None = None) -> tuple[ModelConfig, PPOConfig]:
-    """The ``{"model": {...}, "ppo": {...}}`` settings file (default ``configs/ppo.json``)."""
-    return load_settings(DEFAULT_CONFIG if path is None else path, "ppo", PPOConfig)
-
-
-# --------------------------------------------------------------------------------------------
-# Pieces (tested on their own)
-# --------------------------------------------------------------------------------------------
-
-
-def bernoulli_log_prob(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """log p(actions) under 6 independent Bernoullis, summed over the last axis."""
-    return -F.binary_cross_entropy_with_logits(logits, actions, reduction="none").sum(-1)
-
-
-def bernoulli_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Entropy of 6 independent Bernoullis, summed over the last axis."""
-    p = torch.sigmoid(logits)
-    return (p * F.softplus(-logits) + (1 - p) * F.softplus(logits)).sum(-1)
-
-
-def compute_gae(
-    rewards: torch.Tensor,
-    values: torch.Tensor,
-    starts: torch.Tensor,
-    next_value: torch.Tensor,
-    next_start: torch.Tensor,
-    gamma: float,
-    lam: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Generalised advantage estimates and returns over a (T, N) rollout.
-
-    ``starts[t]`` marks ``obs[t]`` as the first of an episode, so the episode of step ``t``
-    ended after it when ``starts[t + 1]`` (``next_start`` after the last step); nothing is then
-    bootstrapped across the boundary.
-    """
-    T = rewards.shape[0]
-    adv = torch.zeros_like(rewards)
-    last = torch.zeros_like(next_value)
-    for t in reversed(range(T)):
-        if t == T - 1:
-            nonterminal, nxt = 1.0 - next_start.float(), next_value
-        else:
-            nonterminal, nxt = 1.0 - starts[t + 1].float(), values[t + 1]
-        delta = rewards[t] + gamma * nxt * nonterminal - values[t]
-        last = delta + gamma * lam * nonterminal * last
-        adv[t] = last
-    return adv, adv + values
-
-
-def env_minibatches(num_envs: int, minibatches: int, generator: torch.Generator) -> list:
-    """Env indices shuffled and split into equal groups: a minibatch holds whole sequences."""
-    perm = torch.randperm(num_envs, generator=generator)
-    return list(perm.view(minibatches, -1))
-
-
-def _level_seed(seed: int, index: int) -> int:
-    return int(np.random.SeedSequence([seed, 7919, index]).generate_state(1)[0])
-
-
-def training_levels(
-    levels: Sequence[str | Path | Level] | None,
-    generated: int | None = None,
-    difficulty: float = 0.3,
-    length: int = 150,
-    seed: int = 0,
-) -> list[Level]:
-    """The fixed levels plus ``generated`` generated ones (seeds derived from ``seed``)."""
-    out = [x if isinstance(x, Level) else load_level(x) for x in (levels or [])]
-    if generated:
-        from envs.levels.generator import generate_level
-
-        try:
-            out += [
-                generate_level(_level_seed(seed, i), difficulty, length) for i in range(generated)
-            ]
-        except ValueError as exc:
-            raise TrainError(f"generated levels: {exc}") from None
-    if not out:
-        raise TrainError("no training levels: give levels, generated levels, or both")
-    return out
-
-
-@dataclass
-class Rollout:
-    """One rollout of ``num_steps`` x ``num_envs``, time-major; ``starts[t, i]`` = 1 where
-    ``obs[t, i]`` is the first observation of an episode; ``init_state`` is the recurrent state
-    of every env before ``obs[0]``."""
-
-    obs: torch.Tensor  # (T, N, S, S)
-    actions: torch.Tensor  # (T, N, 6)
-    logprobs: torch.Tensor  # (T, N) under the policy that acted
-    values: torch.Tensor  # (T, N)
-    starts: torch.Tensor  # (T, N) float 0/1
-    rewards: torch.Tensor  # (T, N) scaled, with truncation bootstraps
-    init_state: State
-    advantages: torch.Tensor | None = None
-    returns: torch.Tensor | None = None
-    episodes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    seconds: float = 0.0
-
-
-# --------------------------------------------------------------------------------------------
-# Run files
-# --------------------------------------------------------------------------------------------
+DEFAULT_FRAMES = 2_000_000
+PPO_CHECKPOINT_FORMAT = "mario-neat-lab/ppo-checkpoint"
 
 
 @dataclass
@@ -314,118 +107,14 @@ class PPOResult:
     resumed_from: int | None = None  # the update the run resumed at
 
 
-def _write_metrics(out: Path, metrics: list[dict[str, Any]]) -> None:
-    atomic_write_text(out / METRICS_FILE, "".join(json.dumps(m) + "\n" for m in metrics))
-
-
-def _append_metrics(out: Path, line: dict[str, Any]) -> None:
-    with open(out / METRICS_FILE, "a", encoding="utf-8") as f:
-        f.write(json.dumps(line) + "\n")
-
-
-def check_fresh_out(out: Path, names: Sequence[str]) -> None:
-    """Refuse to start a run over another run's files."""
-    taken = [n for n in names if (out / n).exists()]
-    if taken:
-        raise TrainError(
-            f"{out} already holds a training run ({taken[0]}); continue it with --resume {out} "
-            "or choose another --out"
-        )
-
-
-def read_run_file(run_dir: Path, algo: str) -> dict[str, Any]:
-    if not run_dir.is_dir():
-        raise TrainError(f"{run_dir}: no such run directory to resume")
-    path = run_dir / RUN_FILE
-    try:
-        run = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TrainError(f"{run_dir}: nothing to resume ({RUN_FILE} is missing)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TrainError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(run, dict) or run.get("algo") != algo:
-        got = run.get("algo") if isinstance(run, dict) else None
-        raise TrainError(f"{run_dir}: a {got!r} run, not a {algo!r} run")
-    return run
-
-
-def resume_settings(
-    resume: str | Path,
-    out_dir: str | Path | None,
-    algo: str,
-    cls: type,
-    model_config: ModelConfig | None,
-    algo_config: Any,
-    given: dict[str, Any],
-) -> tuple[Path, dict[str, Any], ModelConfig, Any]:
-    """The run directory, its ``run.json`` and its model and algorithm settings, for a resume.
-
-    Settings passed in (``model_config``, ``algo_config`` and the ``given`` levels, generated
-    count and seed; None means "the run's own") must equal the run's: a resumed run continues
-    the same experiment. Raises ``TrainError`` naming the first that differs.
-    """
-    out = Path(resume)
-    if out_dir is not None and Path(out_dir).resolve() != out.resolve():
-        raise TrainError("out_dir and resume name different directories; give resume only")
-    run = read_run_file(out, algo)
-    source = str(out / RUN_FILE)
-    saved_model = ModelConfig.from_dict(run["model"], source)
-    saved_algo = cls.from_dict(run[algo], source)
-    levels = given.get("levels")
-    if levels is not None:
-        given = {**given, "levels": [x.name if isinstance(x, Level) else str(x) for x in levels]}
-    saved = {"model": saved_model, algo: saved_algo, **{k: run.get(k) for k in given}}
-    given = {"model": model_config, algo: algo_config, **given}
-    for key, value in given.items():
-        if value is not None and value != saved[key]:
-            raise TrainError(
-                f"{out}: the run was trained with other {key} settings; they cannot change "
-                "on resume (start a new run instead)"
-            )
-    return out, run, saved_model, saved_algo
-
-
-def load_checkpoint(out: Path) -> dict[str, Any]:
-    """The run's latest checkpoint (tensors only, no pickled objects), or ``TrainError``."""
-    path = out / CHECKPOINT_FILE
-    if not path.is_file():
-        raise TrainError(f"{out}: nothing to resume ({CHECKPOINT_FILE} is missing)")
-    try:
-        ck = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise TrainError(f"{path}: unreadable checkpoint ({first})") from None
-    if not isinstance(ck, dict):
-        raise TrainError(f"{path}: not a checkpoint of this project")
-    return ck
-
-
-def _pack(obj: dict[str, Any]) -> str:
-    return json.dumps(obj)
-
-
-def _rng_states(rngs: Sequence[np.random.Generator]) -> list[dict[str, Any]]:
-    return [r.bit_generator.state for r in rngs]
-
-
-def _set_rng_states(rngs: Sequence[np.random.Generator], states: list[dict[str, Any]]) -> None:
-    for r, s in zip(rngs, states, strict=True):
-        r.bit_generator.state = s
-
-
-# --------------------------------------------------------------------------------------------
-# Training
-# --------------------------------------------------------------------------------------------
-
-
 def train_ppo(
     model_config: ModelConfig | None = None,
     ppo_config: PPOConfig | None = None,
     *,
     levels: Sequence[str | Path | Level] | None = None,
     generated: int | None = None,
-    difficulty: float = 0.3,
-    length: int = 150,
+    difficulty: float = DEFAULT_DIFFICULTY,
+    length: int = DEFAULT_LENGTH,
     frames: int | None = None,
     seed: int | None = None,
     out_dir: str | Path | None = None,
@@ -452,81 +141,38 @@ def train_ppo(
     dev = resolve_device(device)
     if frames is not None and frames < 1:
         raise TrainError(f"frames must be at least 1, got {frames}")
-    if resume is not None:
-        given = {"levels": levels, "generated": generated, "seed": seed}
-        out, run, model_config, ppo_config = resume_settings(
-            resume, out_dir, "ppo", PPOConfig, model_config, ppo_config, given
-        )
-        frames = int(run["frames"]) if frames is None else frames
-        level_names = run["levels"]
-        # Level objects given on resume stand in for their names (levels made in memory)
-        specs = list(levels) if levels is not None else list(level_names)
-        generated, difficulty, length, seed = (
-            run["generated"],
-            run["difficulty"],
-            run["length"],
-            run["seed"],
-        )
-        ckpt = load_checkpoint(out)
-    else:
-        out = (
-            Path(out_dir)
-            if out_dir is not None
-            else Path("runs") / time.strftime("ppo-%Y%m%d-%H%M%S")
-        )
-        model_config = model_config or ModelConfig()
-        ppo_config = ppo_config or PPOConfig()
-        frames = 2_000_000 if frames is None else frames
-        seed = 0 if seed is None else seed
-        specs = list(levels) if levels is not None else []
-        if not specs and not generated:
-            specs = ["1-1"]
-        level_names = [x.name if isinstance(x, Level) else str(x) for x in specs]
-        check_fresh_out(out, (RUN_FILE, METRICS_FILE, CHECKPOINT_FILE, "model.pt"))
-        ckpt = None
-    if seed < 0:
-        raise TrainError(f"seed must be >= 0, got {seed}")
-    level_objs = training_levels(specs, generated, difficulty, length, seed)
-    run = {
-        "algo": "ppo",
-        "model": model_config.to_dict(),
-        "ppo": ppo_config.to_dict(),
-        "levels": level_names,
-        "generated": generated,
-        "difficulty": difficulty,
-        "length": length,
-        "seed": seed,
-        "frames": int(frames),
-    }
+    plan = plan_run(
+        "ppo", PPOConfig, model_config, ppo_config, levels=levels, generated=generated,
+        difficulty=difficulty, length=length, seed=seed, out_dir=out_dir, resume=resume,
+        run_files=(),
+    )  # fmt: skip
+    if frames is None:
+        frames = int(plan.saved["frames"]) if plan.saved is not None else DEFAULT_FRAMES
+    level_objs = plan.levels()
     with torch_threads(threads):
-        trainer = PPOTrainer(model_config, ppo_config, level_objs, run, out, dev, progress, log)
-        return trainer.run(ckpt, callback)
+        trainer = PPOTrainer(
+            plan.model, plan.settings, level_objs, plan.run_json("ppo", frames=int(frames)),
+            plan.out, dev, progress, log,
+        )  # fmt: skip
+        return trainer.run(plan.checkpoint, callback)
 
 
-class PPOTrainer:
+class PPOTrainer(RunTrainer):
     """The state of one PPO run: model, optimizer, generator, env and bookkeeping.
 
     ``train_ppo`` drives it (``run``); tests use ``collect_rollout``, ``minibatch_forward`` and
-    ``learn`` directly. Call ``start(None)`` (fresh) or ``start(checkpoint)`` before stepping.
+    ``learn`` directly. Call ``start(None)`` (fresh) or ``start(checkpoint)`` before stepping
+    and ``close()`` after (``run`` does both).
     """
 
-    def __init__(
-        self,
-        mcfg: ModelConfig,
-        cfg: PPOConfig,
-        levels: list[Level],
-        run: dict[str, Any],
-        out: Path,
-        device: torch.device,
-        progress: bool,
-        log: Callable[[str], None] | None,
-    ):
+    TRAINER = "ppo"
+    cfg: PPOConfig
+
+    def build(self) -> None:
         from envs.gym.vector import PlatformerVectorEnv
 
-        self.mcfg, self.cfg, self.levels, self.runinfo = mcfg, cfg, levels, run
-        self.out, self.device, self.progress, self.log = out, device, progress, log
-        self.seed = int(run["seed"])
-        self.total_frames = int(run["frames"])
+        cfg, device = self.cfg, self.device
+        self.total_frames = int(self.files.runinfo["frames"])
         self.num_updates = max(1, math.ceil(self.total_frames / cfg.frames_per_update))
         init_gen = torch.Generator().manual_seed(self.seed)
         self.model = self._build_model(init_gen).to(device)
@@ -536,9 +182,9 @@ class PPOTrainer:
         self.mb_gen = torch.Generator().manual_seed(self.seed + 2)
         self.env = PlatformerVectorEnv(
             cfg.num_envs,
-            levels,
+            self.levels,
             frame_skip=cfg.frame_skip,
-            view_radius=mcfg.view_radius,
+            view_radius=self.mcfg.view_radius,
             no_progress_frames=cfg.no_progress_frames,
         )
 
@@ -560,7 +206,7 @@ class PPOTrainer:
         self.update = 0
         self.frames = 0
         self.wall_before = 0.0
-        self.metrics: list[dict[str, Any]] = []
+        self.files.history = []
         self.ep_return = np.zeros(n)
         self.ep_length = np.zeros(n, np.int64)
         self.completions = 0
@@ -585,33 +231,31 @@ class PPOTrainer:
             self.env.world.restore(
                 WorldState(ck["world_P"].numpy(), ck["world_E"].numpy(), ck["world_D"].numpy())
             )
-            _set_rng_states(self.env._rngs, t["env_rngs"])
+            set_rng_states(self.env._rngs, t["env_rngs"])
             self.next_obs = torch.as_tensor(self.env.batch.observe().copy(), device=self.device)
             self.next_start = ck["next_start"].to(self.device)
             self.state = tuple(x.to(self.device) for x in ck["state"])
+            self.update = t["update"]
+            self.frames = t["frames"]
+            self.wall_before = t["wall_seconds"]
+            # lines written before the shared keys: "update" was the iteration
+            self.files.history = upgrade_metrics(t["metrics"], "ppo", {"update": "iteration"})
+            self.ep_return = np.asarray(t["ep_return"], dtype=np.float64)
+            self.ep_length = np.asarray(t["ep_length"], dtype=np.int64)
+            self.completions = t["completions"]
+            self.episodes = t["episodes"]
+            self.first_completion = t["first_completion"]
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise TrainError(
-                f"{self.out / CHECKPOINT_FILE}: does not fit this run ({first})"
-            ) from None
-        self.update = t["update"]
-        self.frames = t["frames"]
-        self.wall_before = t["wall_seconds"]
-        self.metrics = t["metrics"]
-        self.ep_return = np.asarray(t["ep_return"], dtype=np.float64)
-        self.ep_length = np.asarray(t["ep_length"], dtype=np.int64)
-        self.completions = t["completions"]
-        self.episodes = t["episodes"]
-        self.first_completion = t["first_completion"]
+            raise checkpoint_error(self.out, exc) from None
 
-    def _checkpoint(self) -> None:
+    def checkpoint(self) -> None:
         P, E, D = self.env.world.P, self.env.world.E, self.env.world.D
         trainer = {
             "update": self.update,
             "frames": self.frames,
-            "wall_seconds": self._wall(),
+            "wall_seconds": self.wall(),
             "metrics": self.metrics,
-            "env_rngs": _rng_states(self.env._rngs),
+            "env_rngs": rng_states(self.env._rngs),
             "ep_return": self.ep_return.tolist(),
             "ep_length": self.ep_length.tolist(),
             "completions": self.completions,
@@ -619,8 +263,8 @@ class PPOTrainer:
             "first_completion": self.first_completion,
         }
         ck = {
-            "format": "mario-neat-lab/ppo-checkpoint",
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "format": PPO_CHECKPOINT_FORMAT,
+            "model": cpu_state_dict(self.model),
             "optimizer": self.opt.state_dict(),
             "generator": self.gen.get_state(),
             "mb_generator": self.mb_gen.get_state(),
@@ -630,12 +274,12 @@ class PPOTrainer:
             "world_D": torch.from_numpy(D.copy()),
             "next_start": self.next_start.cpu(),
             "state": [x.detach().cpu() for x in self.state],
-            "trainer": _pack(trainer),
+            "trainer": json.dumps(trainer),
         }
-        atomic_write_with(self.out / CHECKPOINT_FILE, lambda f: torch.save(ck, f))
-        self._save_model()
+        self.files.dir.write_with(CHECKPOINT_FILE, lambda f: torch.save(ck, f))
+        self.save()
 
-    def _save_model(self) -> None:
+    def save(self) -> None:
         extra = {
             "trainer": "ppo",
             "frame_skip": self.cfg.frame_skip,
@@ -646,13 +290,11 @@ class PPOTrainer:
         }
         save_model(self.out, self.model, self.mcfg, extra)
 
-    def _wall(self) -> float:
-        return self.wall_before + (time.perf_counter() - self.t0)
-
     # -- main loop -------------------------------------------------------------------------
 
     def start(self, ckpt: dict[str, Any] | None) -> None:
-        """Fresh state (``ckpt`` None) or the checkpoint's; then write run.json/metrics.jsonl."""
+        """Fresh state (``ckpt`` None) or the checkpoint's; then open the run directory and
+        write run.json and the metrics kept so far."""
         self.t0 = time.perf_counter()
         self.resumed_from = None
         if ckpt is None:
@@ -660,60 +302,51 @@ class PPOTrainer:
         else:
             self._restore(ckpt)
             self.resumed_from = self.update
-        self.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.out / RUN_FILE, json.dumps(self.runinfo, indent=2) + "\n")
-        _write_metrics(self.out, self.metrics)  # drops lines written after the checkpoint
+        self.open_files(
+            total=self.num_updates * self.cfg.frames_per_update, initial=self.frames,
+            unit="frame", desc="ppo", unit_scale=True,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Close the env, the progress display and the metrics writer."""
+        self.env.close()
+        super().close()
 
     def run(
         self, ckpt: dict[str, Any] | None, callback: Callable[[dict[str, Any]], bool | None] | None
     ) -> PPOResult:
-        self.start(ckpt)
-        resumed_from = self.resumed_from
-        if ckpt is None:
-            self._checkpoint()  # the starting state: a run stopped early can still be resumed
-        bar = None
-        if self.progress and self.log is None:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=self.num_updates * self.cfg.frames_per_update,
-                initial=self.frames,
-                desc="ppo",
-                unit="frame",
-                unit_scale=True,
-                file=sys.stderr,
-                dynamic_ncols=True,
-            )
+        """Start, then update until the frame budget is spent or ``callback(metrics)`` says
+        stop; checkpoints every ``checkpoint_every`` updates and at the end."""
         stopped = False
         try:
+            self.start(ckpt)
+            if ckpt is None:
+                self.checkpoint()  # the starting state: a run stopped early can still be resumed
             while self.update < self.num_updates:
                 m = self.one_update()
+                stopped = bool(callback is not None and callback(m))
                 last = self.update >= self.num_updates
-                if callback is not None and callback(m):
-                    stopped = True
                 if last or stopped or self.update % self.cfg.checkpoint_every == 0:
-                    self._checkpoint()
-                self._report(m, bar)
+                    self.checkpoint()
+                self._report(m)
                 if stopped:
                     break
+            if ckpt is not None and self.update == self.resumed_from:
+                self.save()
         finally:
-            if bar is not None:
-                bar.close()
-            self.env.close()
-        if ckpt is not None and self.update == resumed_from:
-            self._save_model()
+            self.close()
         fc = self.first_completion or {}
         return PPOResult(
             out=self.out,
             updates=self.update,
             frames=self.frames,
-            wall_seconds=self._wall(),
+            wall_seconds=self.wall(),
             metrics=self.metrics,
             first_completion_frames=fc.get("frames"),
             first_completion_seconds=fc.get("wall_seconds"),
             model_dir=self.out,
             stopped_early=stopped,
-            resumed_from=resumed_from,
+            resumed_from=self.resumed_from,
         )
 
     def collect_rollout(self) -> Rollout:
@@ -774,7 +407,7 @@ class PPOTrainer:
                 if self.first_completion is None and any(e["completed"] for e in ro.episodes):
                     self.first_completion = {
                         "frames": self.frames,
-                        "wall_seconds": round(self._wall(), 3),
+                        "wall_seconds": round(self.wall(), 3),
                         "update": self.update,
                     }
             _, next_value, _ = model.step(self.next_obs, self.state, self.next_start)
@@ -806,32 +439,19 @@ class PPOTrainer:
             for mb in env_minibatches(cfg.num_envs, cfg.minibatches, self.mb_gen):
                 mb = mb.to(dev)
                 newlogp, ent, values = self.minibatch_forward(ro, mb)
-                entropy = ent.mean()
-                logratio = newlogp - ro.logprobs[:, mb]
-                ratio = logratio.exp()
-                with torch.no_grad():
-                    approx_kl = ((ratio - 1) - logratio).mean()
-                    clipfrac = ((ratio - 1.0).abs() > cfg.clip_coef).float().mean()
-                a = ro.advantages[:, mb]
-                if cfg.norm_adv:
-                    a = (a - a.mean()) / (a.std() + 1e-8)
-                pg = torch.max(
-                    -a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
-                ).mean()
-                ret, old_v = ro.returns[:, mb], ro.values[:, mb]
-                if cfg.clip_vloss:
-                    v_clip = old_v + (values - old_v).clamp(-cfg.clip_coef, cfg.clip_coef)
-                    v_loss = 0.5 * torch.max((values - ret) ** 2, (v_clip - ret) ** 2).mean()
-                else:
-                    v_loss = 0.5 * ((values - ret) ** 2).mean()
-                loss = pg - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+                loss, parts = ppo_loss(
+                    newlogp, ro.logprobs[:, mb], ro.advantages[:, mb], ent, values,
+                    ro.values[:, mb], ro.returns[:, mb], clip_coef=cfg.clip_coef,
+                    ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef, norm_adv=cfg.norm_adv,
+                    clip_vloss=cfg.clip_vloss,
+                )  # fmt: skip
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 self.opt.step()
-                for k, v in zip(stats, (pg, v_loss, entropy, approx_kl, clipfrac), strict=True):
-                    stats[k].append(v.item())
-                if cfg.target_kl is not None and float(approx_kl) > cfg.target_kl:
+                for k in stats:
+                    stats[k].append(parts[k].item())
+                if cfg.target_kl is not None and float(parts["kl"]) > cfg.target_kl:
                     stop = True
                     break
             if stop:
@@ -863,15 +483,18 @@ class PPOTrainer:
             return float(np.mean([e[key] for e in eps])) if eps else None
 
         m = {
-            "update": self.update,
+            "iteration": self.update,
             "frames": self.frames,
-            "wall_seconds": round(self._wall(), 4),
+            "wall_seconds": round(self.wall(), 4),
+            "frames_per_second": round(cfg.frames_per_update / max(seconds, 1e-9), 1),
             "episodes": len(eps),
-            "episode_return": mean("return"),
-            "episode_length": mean("length"),
             "completion_rate": mean("completed"),
             "progress": mean("progress"),
             "max_progress": max((e["progress"] for e in eps), default=None),
+            "first_completion_frames": fc.get("frames"),
+            "first_completion_seconds": fc.get("wall_seconds"),
+            "episode_return": mean("return"),
+            "episode_length": mean("length"),
             "completions_total": self.completions,
             "episodes_total": self.episodes,
             "policy_loss": st["pg"],
@@ -881,33 +504,21 @@ class PPOTrainer:
             "clipfrac": st["clip"],
             "explained_variance": None if math.isnan(ev) else ev,
             "lr": lr,
-            "frames_per_second": round(cfg.frames_per_update / max(seconds, 1e-9), 1),
             "rollout_seconds": round(ro.seconds, 4),
             "update_seconds": round(st["seconds"], 4),
-            "first_completion_frames": fc.get("frames"),
-            "first_completion_seconds": fc.get("wall_seconds"),
         }
-        self.metrics.append(m)
-        _append_metrics(self.out, m)
-        return m
+        return self.files.write(m)
 
-    def _report(self, m: dict[str, Any], bar: Any) -> None:
-        if not self.progress:
-            return
-
+    def _report(self, m: dict[str, Any]) -> None:
         def f(x: float | None, spec: str) -> str:
             return "   -" if x is None else format(x, spec)
 
-        line = (
-            f"upd {m['update']:5d}/{self.num_updates}  frames {m['frames']:>11,}  "
+        self.bar.line(
+            f"upd {m['iteration']:5d}/{self.num_updates}  frames {m['frames']:>11,}  "
             f"return {f(m['episode_return'], '7.1f')}  "
             f"progress {f(m['progress'] and 100 * m['progress'], '5.1f')}%  "
             f"done {f(m['completion_rate'] and 100 * m['completion_rate'], '5.1f')}%  "
             f"pl {m['policy_loss']:+.3f} vl {m['value_loss']:.3f} ent {m['entropy']:.2f}  "
             f"{m['frames_per_second'] / 1000:6.1f}k frames/s"
         )
-        if self.log is not None:
-            self.log(line)
-        elif bar is not None:
-            bar.write(line, file=sys.stdout)
-            bar.update(self.cfg.frames_per_update)
+        self.bar.advance(self.cfg.frames_per_update)

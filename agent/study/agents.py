@@ -145,9 +145,9 @@ def load(spec: str, levels: list[Level], sample: bool = False, seed: int = 0) ->
     try:
         agent = load_agent(spec, levels)
         if sample and getattr(agent, "model", None) is not None:  # a recurrent policy
-            from agent.rnn.policy import LstmAgent
+            from agent.rnn.policy import RecurrentAgent
 
-            return LstmAgent.from_dir(spec, sample=True, seed=seed)
+            return RecurrentAgent.from_dir(spec, sample=True, seed=seed)
         return agent
     except (AgentError, OSError) as exc:
         raise CompareError.of(exc) from None

@@ -318,9 +318,9 @@ def _load_trained(model: str, run_dir: Path) -> Any:
         from agent.neat.policy import NeatAgent
 
         return NeatAgent.from_file(run_dir / "run" / "champion.json")
-    from agent.rnn.policy import LstmAgent
+    from agent.rnn.policy import RecurrentAgent
 
-    return LstmAgent.from_dir(run_dir)
+    return RecurrentAgent.from_dir(run_dir)
 
 
 def _evaluate(model: str, run_dir: Path, train: list[Level], held_out: list[Level]) -> dict:

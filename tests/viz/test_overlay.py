@@ -11,7 +11,7 @@ import pygame
 import pytest
 
 from agent.rnn.model import ModelConfig, RecurrentPolicy
-from agent.rnn.policy import LstmAgent
+from agent.rnn.policy import RecurrentAgent
 from envs.sim.constants import BTN_A, BTN_RIGHT, BUTTONS
 from tests.helpers.champions import neat_agent
 from viz.games import WorldGame
@@ -28,10 +28,10 @@ from viz.network_view import (
 from viz.overlay import Overlay
 
 
-def lstm_agent() -> LstmAgent:
+def lstm_agent() -> RecurrentAgent:
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    return LstmAgent(RecurrentPolicy(ModelConfig(hidden=32, encoder=32)), name="lstm:test")
+    return RecurrentAgent(RecurrentPolicy(ModelConfig(hidden=32, encoder=32)), name="lstm:test")
 
 
 def frame_with_enemy(small_level):

@@ -8,42 +8,24 @@ import numpy as np
 import pytest
 import torch
 
-from agent.rnn.bc import (
-    BCConfig,
-    SolverExpert,
-    bc_update,
-    load_bc_config,
-    stream_windows,
-    train_bc,
-    window_batches,
-)
+from agent.rnn.bc import BCConfig, load_bc_config, train_bc
+from agent.rnn.bptt import bc_update, stream_windows, window_batches
+from agent.rnn.dagger import SolverExpert
 from agent.rnn.demos import DemoError, Demos, load_demos, record_solver_demos, save_demos
 from agent.rnn.model import ModelConfig, RecurrentPolicy
-from agent.rnn.policy import LstmAgent
-from agent.rnn.ppo import TrainError
+from agent.rnn.policy import RecurrentAgent
+from agent.runs import TrainError
 from envs.gym.vector import PlatformerVectorEnv
 from envs.sim.constants import COMPLETED, P_STATUS
 from envs.solver import solve, solve_from
-from tests.helpers.levels import level_from_rows
+from tests.helpers.rnn import pits_level, same_weights, untimed, weights
 
-# Two pits and an enemy: the student has to learn when to jump.
-ROWS = (
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "........................................",
-    "..S............E..................F.....",
-    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
-    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
-)
 TINY_MODEL = ModelConfig(hidden=32, encoder=32, view_radius=3, encoder_type="mlp")
 
 
 @pytest.fixture(scope="module")
 def level():
-    return level_from_rows(*ROWS, name="pits")
+    return pits_level()
 
 
 def test_stream_windows_cover_the_data_once_with_masks():
@@ -85,6 +67,7 @@ def test_carried_state_equals_one_long_forward():
     torch.testing.assert_close(torch.cat(parts), whole, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bc_update_fits_a_small_dataset(level):
     """BCE on the 6 buttons over windows: a few dozen updates on the solver's demo of a short
     level drive the loss down and the training accuracy up."""
@@ -95,11 +78,10 @@ def test_bc_update_fits_a_small_dataset(level):
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     obs = torch.as_tensor(demos.obs_float())
     acts = torch.as_tensor(demos.actions, dtype=torch.float32)
-    cfg = BCConfig(window=16, batch_windows=4)
-    batches = window_batches([len(demos)], cfg, np.random.default_rng(0))
+    batches = window_batches([len(demos)], 16, 4, np.random.default_rng(0))
     state, first = None, None
     for _ in range(150):
-        stats, state = bc_update(model, opt, obs, acts, next(batches), state, cfg)
+        stats, state = bc_update(model, opt, obs, acts, next(batches), state, 1.0)
         first = first or stats
     assert stats["loss"] < 0.5 * first["loss"] and stats["button_accuracy"] > 0.95
 
@@ -143,10 +125,11 @@ def test_expert_labels_from_any_state_complete_the_level(level):
     assert expert.searches <= searches + 2  # back on a plan: at most one more search each
 
 
+@pytest.mark.slow
 def test_tiny_bc_run_learns_the_level_and_writes_files(tmp_path, level):
     """A small BC + DAgger run on a short level: metrics.jsonl (loss, accuracy, evaluation,
     frames), model.pt/model.json and dataset.npz (demos + DAgger labels) are written, and the
-    student completes the level; the model plays as an LstmAgent."""
+    student completes the level; the model plays as a RecurrentAgent."""
     cfg = BCConfig(updates=200, eval_every=100, window=16, batch_windows=8, lr=3e-3)
     res = train_bc(
         TINY_MODEL, cfg, [level], dagger_iters=1, out_dir=tmp_path / "bc", device="cpu",
@@ -154,14 +137,14 @@ def test_tiny_bc_run_learns_the_level_and_writes_files(tmp_path, level):
     )  # fmt: skip
     out = tmp_path / "bc"
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [m["update"] for m in lines] == [100, 200, 300, 400]
-    for key in ("loss", "accuracy", "eval_completion_rate", "env_frames", "wall_seconds"):
+    assert [m["iteration"] for m in lines] == [100, 200, 300, 400]
+    for key in ("loss", "accuracy", "completion_rate", "frames", "wall_seconds"):
         assert key in lines[-1]
     assert lines[2]["dagger_steps"] > 0 and "dagger_steps" not in lines[3]
     data = load_demos(out / "dataset.npz")
     assert data.num_episodes == 1 + cfg.dagger_episodes and len(data) == res.dataset_steps
     assert res.completed == [True] and res.first_completion_frames is not None
-    agent = LstmAgent.from_dir(out)
+    agent = RecurrentAgent.from_dir(out)
     assert agent.view_radius == 3 and agent.frame_skip == 5
     env = PlatformerVectorEnv(1, level, view_radius=3)
     obs, _ = env.reset(seed=0)
@@ -190,15 +173,7 @@ def test_bad_demos_are_refused(tmp_path, level):
     assert not any((tmp_path / n).exists() for n in "abc")
 
 
-def _weights(run_dir) -> dict:
-    return torch.load(run_dir / "model.pt", map_location="cpu", weights_only=True)
-
-
-def _untimed(metrics: list[dict]) -> list[dict]:
-    drop = ("wall_seconds", "first_completion_seconds", "expert_seconds")
-    return [{k: v for k, v in m.items() if k not in drop} for m in metrics]
-
-
+@pytest.mark.slow
 def test_resume_after_a_stop_ends_as_the_uninterrupted_run(tmp_path, level):
     """A run stopped inside its second DAgger round and resumed ends bit-identical to the run
     that was never stopped: same weights, dataset and (untimed) metrics. The checkpoint holds
@@ -212,15 +187,15 @@ def test_resume_after_a_stop_ends_as_the_uninterrupted_run(tmp_path, level):
     assert b.stopped_early and len(b.metrics) == 5
     r = train_bc(levels=[level], resume=tmp_path / "b", device="cpu", progress=False)
     assert r.updates == a.updates == 120 and r.dataset_steps == a.dataset_steps
-    wa, wr = _weights(tmp_path / "a"), _weights(tmp_path / "b")
-    assert all(torch.equal(wa[k], wr[k]) for k in wa)
-    assert _untimed(r.metrics) == _untimed(a.metrics)
+    assert same_weights(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    assert untimed(r.metrics) == untimed(a.metrics)
     lines = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
-    assert _untimed(lines) == _untimed(a.metrics)
+    assert untimed(lines) == untimed(a.metrics)
     da, db = load_demos(tmp_path / "a" / "dataset.npz"), load_demos(tmp_path / "b" / "dataset.npz")
     assert np.array_equal(da.obs, db.obs) and da.level_names == db.level_names
 
 
+@pytest.mark.slow
 def test_resume_refuses_what_does_not_fit(tmp_path, level):
     """Resuming a missing run, with other settings, with demos, or from a corrupt checkpoint:
     a TrainError naming the problem; more DAgger rounds are allowed."""

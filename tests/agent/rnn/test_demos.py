@@ -17,24 +17,12 @@ from agent.rnn.demos import (
     save_demos,
 )
 from envs.solver import SolverAgent
-from tests.helpers.levels import level_from_rows
-
-# A short flat level: the solver runs it in a few dozen steps.
-ROWS = (
-    "................................",
-    "................................",
-    "................................",
-    "................................",
-    "................................",
-    "..S..........................F..",
-    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-)
+from tests.helpers.rnn import flat_level
 
 
 @pytest.fixture(scope="module")
 def level():
-    return level_from_rows(*ROWS, name="flat")
+    return flat_level()
 
 
 def _demos(n_episodes: int = 2, steps: int = 5) -> Demos:

@@ -79,6 +79,7 @@ def _recall(cell: str, reset_every_step: bool, T: int, updates: int) -> float:
     return float(((logits[-1, :, 0] > 0).float() == cue).float().mean())
 
 
+@pytest.mark.slow
 def test_bptt_learns_a_cue_across_a_long_delay():
     """BPTT really learns through time: the answer to a cue shown at t = 0 is needed after 24
     steps of random grids. An LSTM trained by BPTT reaches > 90% accuracy; the same model with
@@ -275,15 +276,15 @@ def test_config_validation():
 
 
 def test_lstm_agent_follows_the_agent_interface(tmp_path):
-    """LstmAgent is an agent.base.Agent: reset(n) gives n zero states, act maps (n, S, S) grids
+    """RecurrentAgent is an agent.base.Agent: reset(n) gives n zero states, act maps (n, S, S) grids
     to (n, 6) uint8 buttons (probability > 0.5), each world keeps its own state (a batch acts
     like n separate agents), reset replays identically, and the last probabilities and the
     state are exposed."""
     from agent.base import Agent
-    from agent.rnn.policy import LstmAgent
+    from agent.rnn.policy import RecurrentAgent
 
     save_model(tmp_path, _policy("lstm", seed=5), extra={"frame_skip": 4})
-    agent = LstmAgent.from_dir(tmp_path)
+    agent = RecurrentAgent.from_dir(tmp_path)
     assert isinstance(agent, Agent)
     assert agent.view_radius == 2 and agent.frame_skip == 4 and agent.name.startswith("lstm:")
     seq = _obs(6, 3, seed=6).numpy()
@@ -305,18 +306,18 @@ def test_lstm_agent_follows_the_agent_interface(tmp_path):
 def test_lstm_agent_sampling_and_partial_resets(tmp_path):
     """sample=True draws buttons from the probabilities (reproducible with a seed);
     reset_worlds zeroes only the chosen worlds' state."""
-    from agent.rnn.policy import LstmAgent
+    from agent.rnn.policy import RecurrentAgent
 
     model = _policy("gru", seed=7)
     torch.nn.init.normal_(model.policy_head.bias, 0.0, 1.0)  # probabilities away from 0.5
     seq = _obs(5, 2, seed=8).numpy()
     runs = []
     for _ in range(2):
-        agent = LstmAgent(model, sample=True, seed=11)
+        agent = RecurrentAgent(model, sample=True, seed=11)
         agent.reset(2)
         runs.append(np.stack([agent.act(seq[t]) for t in range(5)]))
     assert np.array_equal(runs[0], runs[1])
-    agent = LstmAgent(model)
+    agent = RecurrentAgent(model)
     agent.reset(2)
     agent.act(seq[0])
     before = [x.clone() for x in agent.state]

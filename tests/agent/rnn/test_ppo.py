@@ -9,17 +9,12 @@ import pytest
 import torch
 
 from agent.rnn.model import ModelConfig, ModelError, load_model
-from agent.rnn.policy import LstmAgent
-from agent.rnn.ppo import (
-    PPOConfig,
-    PPOTrainer,
-    TrainError,
-    compute_gae,
-    env_minibatches,
-    load_ppo_config,
-    train_ppo,
-    training_levels,
-)
+from agent.rnn.policy import RecurrentAgent
+from agent.rnn.ppo import PPOConfig, PPOTrainer, load_ppo_config, train_ppo
+from agent.rnn.ppo_loss import compute_gae, env_minibatches
+from agent.rnn.settings import training_levels
+from agent.runs import TrainError
+from tests.helpers.rnn import same_weights, untimed, weights
 
 TINY_MODEL = ModelConfig(hidden=16, encoder=16, view_radius=3, encoder_type="mlp")
 TINY = {"num_envs": 4, "num_steps": 16, "epochs": 2, "minibatches": 2, "checkpoint_every": 1}
@@ -103,6 +98,7 @@ def test_minibatches_replay_the_rollout_exactly(tmp_path):
             assert not torch.allclose(logp_leak, ro.logprobs[:, mb], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_its_files_and_loads_as_an_agent(tmp_path):
     """Two updates of 4 envs x 16 steps complete and write run.json, metrics.jsonl (one line per
     update with frames, wall seconds, returns, completion rate, losses), model.pt/model.json
@@ -113,7 +109,7 @@ def test_tiny_run_writes_its_files_and_loads_as_an_agent(tmp_path):
     )
     assert res.updates == 2 and res.frames == 2 * FRAMES_PER_UPDATE
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [m["update"] for m in lines] == [1, 2]
+    assert [m["iteration"] for m in lines] == [1, 2]
     for key in ("frames", "wall_seconds", "episode_return", "completion_rate", "policy_loss",
                 "value_loss", "entropy", "frames_per_second"):  # fmt: skip
         assert key in lines[0]
@@ -121,26 +117,13 @@ def test_tiny_run_writes_its_files_and_loads_as_an_agent(tmp_path):
         assert (out / name).is_file()
     model, config, extra = load_model(out)
     assert config == TINY_MODEL and extra["trainer"] == "ppo" and extra["frames"] == res.frames
-    agent = LstmAgent.from_dir(out)
+    agent = RecurrentAgent.from_dir(out)
     agent.reset(3)
     buttons = agent.act(np.zeros((3, 7, 7), np.float32))
     assert buttons.shape == (3, 6) and buttons.dtype == np.uint8
 
 
-def _weights(out) -> dict[str, torch.Tensor]:
-    return torch.load(out / "model.pt", weights_only=True)
-
-
-def _same(a, b) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-def _strip(metrics):
-    timing = ("wall_seconds", "frames_per_second", "rollout_seconds", "update_seconds")
-    return [{k: v for k, v in m.items() if k not in timing + ("first_completion_seconds",)}
-            for m in metrics]  # fmt: skip
-
-
+@pytest.mark.slow
 def test_deterministic_and_resume_continues_exactly(tmp_path):
     """The same seed gives the same weights and metrics; a run stopped after 2 of 3 updates
     and resumed ends bit-identical to the uninterrupted run (the checkpoint holds the model,
@@ -151,21 +134,22 @@ def test_deterministic_and_resume_continues_exactly(tmp_path):
     kw["levels"] = ["1-1", "1-2"]
     a = train_ppo(TINY_MODEL, _cfg(), out_dir=tmp_path / "a", **kw)
     b = train_ppo(TINY_MODEL, _cfg(), out_dir=tmp_path / "b", **kw)
-    assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
-    assert _strip(a.metrics) == _strip(b.metrics)
+    assert same_weights(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    assert untimed(a.metrics) == untimed(b.metrics)
 
     c = train_ppo(
-        TINY_MODEL, _cfg(), out_dir=tmp_path / "c", callback=lambda m: m["update"] == 2, **kw
+        TINY_MODEL, _cfg(), out_dir=tmp_path / "c", callback=lambda m: m["iteration"] == 2, **kw
     )
     assert c.stopped_early and c.updates == 2
     resumed = train_ppo(resume=tmp_path / "c", frames=frames, device="cpu", progress=False)
     assert resumed.resumed_from == 2 and resumed.updates == 3
-    assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "c"))
-    assert _strip(resumed.metrics) == _strip(a.metrics)
+    assert same_weights(weights(tmp_path / "a"), weights(tmp_path / "c"))
+    assert untimed(resumed.metrics) == untimed(a.metrics)
     lines = (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(x)["update"] for x in lines] == [1, 2, 3]
+    assert [json.loads(x)["iteration"] for x in lines] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_bad_runs_are_refused(tmp_path):
     """Starting over an existing run, resuming nothing, changing settings on resume, a bad
     device or bad PPO settings: clear errors (ValueError subclasses), nothing overwritten."""

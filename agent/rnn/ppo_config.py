@@ -1,0 +1,74 @@
+"""PPO's settings (``PPOConfig``) and their file, ``configs/ppo.json`` (``load_ppo_config``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.rnn.model import ModelConfig
+from agent.rnn.settings import JsonSettings, load_settings
+from agent.runs import TrainError
+
+__all__ = ["DEFAULT_CONFIG", "PPOConfig", "load_ppo_config"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ppo.json"
+
+
+@dataclass
+class PPOConfig(JsonSettings):
+    """PPO settings; defaults follow cleanrl's ppo_atari_lstm (and sb3 RecurrentPPO)."""
+
+    WHAT = "PPO"
+
+    num_envs: int = 16
+    num_steps: int = 128  # rollout length per env (the BPTT sequence length)
+    epochs: int = 4
+    minibatches: int = 4  # split by environment: sequences stay whole
+    lr: float = 2.5e-4
+    anneal_lr: bool = True  # linearly to 0 over the frame budget
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_coef: float = 0.1
+    clip_vloss: bool = True
+    norm_adv: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float | None = None  # stop an update's epochs early above this KL
+    reward_scale: float = 0.1  # env rewards (tiles, +50 flag, -25 death) times this
+    bootstrap_truncated: bool = True  # truncated episodes bootstrap from their last value
+    frame_skip: int = 5
+    no_progress_frames: int | None = 300  # end stuck episodes (frames without progress)
+    checkpoint_every: int = 10  # updates between checkpoints (and model.pt rewrites)
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, what: str) -> None:
+            if not ok:
+                raise TrainError(f"PPOConfig: {what}")
+
+        for name in ("num_envs", "num_steps", "epochs", "minibatches", "frame_skip"):
+            v = getattr(self, name)
+            need(isinstance(v, int) and v >= 1, f"{name} must be a positive integer, got {v!r}")
+        need(
+            self.num_envs % self.minibatches == 0,
+            f"num_envs ({self.num_envs}) must be a multiple of minibatches ({self.minibatches})",
+        )
+        need(self.lr > 0, f"lr must be positive, got {self.lr}")
+        need(0 < self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma in (0, 1], gae in [0, 1]")
+        need(self.clip_coef > 0, "clip_coef must be positive")
+        need(self.max_grad_norm > 0, "max_grad_norm must be positive")
+        need(self.reward_scale > 0, "reward_scale must be positive")
+        need(self.checkpoint_every >= 1, "checkpoint_every must be at least 1")
+        need(
+            self.no_progress_frames is None or self.no_progress_frames >= 1,
+            "no_progress_frames must be positive or null",
+        )
+
+    @property
+    def frames_per_update(self) -> int:
+        return self.num_envs * self.num_steps * self.frame_skip
+
+
+def load_ppo_config(path: str | Path | None = None) -> tuple[ModelConfig, PPOConfig]:
+    """The ``{"model": {...}, "ppo": {...}}`` settings file (default ``configs/ppo.json``)."""
+    return load_settings(DEFAULT_CONFIG if path is None else path, "ppo", PPOConfig)

@@ -1,0 +1,104 @@
+"""Settings of the recurrent trainers: their JSON files and the levels a run trains on.
+
+PPO (``configs/ppo.json``) and BC (``configs/bc.json``) settings files are ``{"model": {...},
+SECTION: {...}}`` objects (plus an optional ``"comment"``); each section becomes a settings
+dataclass, and an unknown key or a bad value is a one-line ``agent.runs.TrainError`` naming the
+file. ``training_levels`` turns level names, files and a count of generated levels into the
+``Level`` objects a run plays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.rnn.model import ModelConfig, ModelError
+from agent.runs import TrainError
+from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
+from envs.levels.level import Level, load_level
+
+__all__ = ["JsonSettings", "level_names", "load_settings", "settings_from_dict", "training_levels"]
+
+
+class JsonSettings:
+    """``to_dict`` / ``from_dict`` of a trainer's settings dataclass (``WHAT`` names them in
+    errors, e.g. "PPO")."""
+
+    WHAT = "trainer"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str | None = None) -> Any:
+        """The settings from a JSON object; ``TrainError`` naming ``source`` otherwise."""
+        return settings_from_dict(cls, d, source or f"{cls.WHAT.lower()} settings", cls.WHAT)
+
+
+def settings_from_dict(cls: type, d: Any, source: str, what: str) -> Any:
+    """A settings dataclass from a JSON object: unknown keys and bad values are TrainErrors
+    naming ``source``."""
+    if not isinstance(d, dict):
+        raise TrainError(f"{source}: the {what} settings must be a JSON object")
+    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise TrainError(f"{source}: unknown {what} setting(s) {', '.join(unknown)}")
+    try:
+        return cls(**d)
+    except (TrainError, TypeError) as exc:
+        raise TrainError(f"{source}: {exc}") from None
+
+
+def load_settings(path: str | Path, section: str, cls: type) -> tuple[ModelConfig, Any]:
+    """A ``{"model": {...}, SECTION: {...}}`` settings file: the model and ``cls`` settings."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TrainError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TrainError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or set(data) - {"model", section, "comment"}:
+        raise TrainError(f'{path}: expected an object with "model" and "{section}" sections')
+    try:
+        model = ModelConfig.from_dict(data.get("model", {}), str(path))
+    except ModelError as exc:
+        raise TrainError(str(exc)) from None
+    return model, cls.from_dict(data.get(section, {}), str(path))
+
+
+def _level_seed(seed: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, 7919, index]).generate_state(1)[0])
+
+
+def level_names(specs: Sequence[str | Path | Level]) -> list[str]:
+    """What ``run.json`` records of level specs: names of Level objects, else the spec."""
+    return [x.name if isinstance(x, Level) else str(x) for x in specs]
+
+
+def training_levels(
+    levels: Sequence[str | Path | Level] | None,
+    generated: int | None = None,
+    difficulty: float = DEFAULT_DIFFICULTY,
+    length: int = DEFAULT_LENGTH,
+    seed: int = 0,
+) -> list[Level]:
+    """The fixed levels plus ``generated`` generated ones (seeds derived from ``seed``)."""
+    out = [x if isinstance(x, Level) else load_level(x) for x in (levels or [])]
+    if generated:
+        from envs.levels.generator import generate_level
+
+        try:
+            out += [
+                generate_level(_level_seed(seed, i), difficulty, length) for i in range(generated)
+            ]
+        except ValueError as exc:
+            raise TrainError(f"generated levels: {exc}") from None
+    if not out:
+        raise TrainError("no training levels: give levels, generated levels, or both")
+    return out

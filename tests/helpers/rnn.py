@@ -1,0 +1,62 @@
+"""Helpers of the recurrent-trainer tests: small levels, untimed metrics, saved weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agent.rnn.runfiles import TIMING_KEYS
+from envs.levels.level import Level
+from tests.helpers.levels import level_from_rows
+
+# A flat corridor, the flag 27 tiles from the start: the solver runs it in a few dozen steps,
+# and going right is all a policy has to learn.
+FLAT_ROWS = (
+    "................................",
+    "................................",
+    "................................",
+    "................................",
+    "................................",
+    "..S..........................F..",
+    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+)
+
+# Two pits and an enemy: a student has to learn when to jump.
+PITS_ROWS = (
+    "........................................",
+    "........................................",
+    "........................................",
+    "........................................",
+    "........................................",
+    "........................................",
+    "..S............E..................F.....",
+    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
+    "XXXXXXXXXXXX...XXXXXXXXX..XXXXXXXXXXXXXX",
+)
+
+
+def flat_level() -> Level:
+    return level_from_rows(*FLAT_ROWS, name="flat")
+
+
+def pits_level() -> Level:
+    """The level of the BC run in tests/agent/rnn/data/old-runs (given again on resume)."""
+    return level_from_rows(*PITS_ROWS, name="pits")
+
+
+def untimed(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Metrics lines without the keys that measure time (they differ between identical runs)."""
+    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
+
+
+def weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict in ``path`` (a ``model.pt``, or a run directory holding one)."""
+    path = Path(path)
+    return torch.load(path / "model.pt" if path.is_dir() else path, weights_only=True)
+
+
+def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
