@@ -11,7 +11,7 @@
     python train.py rnn --algo bc --cell gru --level 1-1 --out runs/bc    # from solver demos
 
 ``neat``: neuroevolution (docs/neat.md); ``rnn``: LSTM/GRU/RNN policies by recurrent PPO or
-behaviour cloning with DAgger (docs/lstm.md). Shared flags mean what they mean in play.py and
+behaviour cloning with DAgger (docs/rnn.md). Shared flags mean what they mean in play.py and
 compare.py (README, "Command-line vocabulary"). Exit status: 0 done, 2 bad input (one line on
 stderr; nothing saved is touched), 130 interrupted (resume from the latest checkpoint).
 """
