@@ -95,6 +95,8 @@ def test_play_headless_replays_the_training_score(smb_run, capsys):
 
 
 def test_record_the_real_game_with_the_overlay(smb_run, tmp_path):
+    """A real-game champion recorded with --record gives a GIF of exactly --max-frames frames,
+    each the NES frame at the chosen scale."""
     out, proc = smb_run
     assert proc.returncode == 0, proc.stderr
     gif = tmp_path / "smb.gif"
