@@ -75,7 +75,7 @@ def test_train_tiny_preset_end_to_end(tmp_path):
         assert a["training"]["frames"] > 0
         if a["kind"] == "neat":  # stopped by the budget: at most one generation past it
             neat_lines = (Path(a["run_dir"]) / "metrics.jsonl").read_text().splitlines()
-            before = [json.loads(x)["frames_simulated"] for x in neat_lines[:-1]]
+            before = [json.loads(x)["frames"] for x in neat_lines[:-1]]
             assert a["training"]["frames"] >= preset["frames"] > max(before, default=0)
         if a["kind"] == "ppo-lstm":
             assert a["training"]["frames"] >= preset["frames"]

@@ -71,7 +71,7 @@ def curve_series(kind: str, metrics: Sequence[Mapping[str, Any]]) -> CurveSeries
         return [m.get(key) for m in metrics]
 
     if trainer == "neat":
-        frames = col("frames_simulated")
+        frames = [m.get("frames_simulated", m.get("frames")) for m in metrics]  # old, new runs
         completion = [
             None if m.get("levels") in (None, 0) else m.get("best_completed", 0) / m["levels"]
             for m in metrics

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
 from envs.sim.constants import BUTTONS, COMPLETED, DEAD, FPS, RUNNING, TIMEOUT  # noqa: E402
+from envs.sim.rules import out_of_time  # noqa: E402
 from envs.smb.console import STAGE_END_X, Console, SmbRun  # noqa: E402
 from envs.smb.ram import parse_stage, tile_grid  # noqa: E402
 from viz.keys import QUIT_KEYS, WatchKeys  # noqa: E402
@@ -174,8 +175,9 @@ def play_episodes(
         while run.running and (not max_frames or run.frames < max_frames):
             held = controller(None, game)
             game.advance(held)
-            limit = s.stall_limit(run.frames)
-            if run.running and run.frames % skip == 0 and run.frames_since_progress >= limit:
+            late = out_of_time(run.frames, run.frames_since_progress, s.timeout_frames,
+                               s.timeout_growth)  # fmt: skip
+            if run.running and run.frames % skip == 0 and late:
                 run.status = TIMEOUT
             if writer is not None:
                 from envs.render.frame import surface_to_array

@@ -3,16 +3,12 @@
 import numpy as np
 import pytest
 
-from agent.neat.evaluator import (
-    ConfigMismatch,
-    FitnessSettings,
-    PopulationEvaluator,
-    check_config_matches,
-    reference_fitness,
-)
+from agent.neat.evaluator import PopulationEvaluator
+from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
 from envs.levels.level import load_level, parse_level
 from envs.sim.world import World
 from tests.helpers.neat import CONFIG, load_config, random_population, wired_genome
+from tests.helpers.reference import reference_fitness
 
 GROUND_BELOW = -1 - (7 * 13 + 6)  # input key of the grid cell under the player (row 7, col 6)
 RIGHT, A = 5, 0
@@ -80,25 +76,6 @@ def test_batched_fitness_equals_neat_python_reference():
     ref = [reference_fitness(g, config, levels, FitnessSettings()) for _, g in genomes]
     np.testing.assert_allclose(ev.fitness, ref, rtol=0, atol=1e-9)
     assert len(set(np.round(ev.fitness, 3))) > 3  # the population really behaves differently
-
-
-def test_worker_shards_give_identical_results():
-    """Evaluating in 2 worker processes gives exactly the in-process result."""
-    config = load_config()
-    genomes = random_population(config, 16, seed=4)
-    levels = [load_level("1-1"), load_level("1-2")]
-    here = PopulationEvaluator(levels).evaluate(genomes, config)
-    pool = PopulationEvaluator(levels, workers=2)
-    try:
-        there = pool.evaluate(genomes, config)
-        pool.set_levels(levels[:1])  # a new level set travels to the workers
-        there_1 = pool.evaluate(genomes, config)
-    finally:
-        pool.close()
-    for key in ("fitness", "level_fitness", "completed", "rightmost", "frames"):
-        assert np.array_equal(getattr(here, key), getattr(there, key)), key
-    assert np.array_equal(there_1.level_fitness[:, 0], here.level_fitness[:, 0])
-    assert here.frames_simulated == there.frames_simulated
 
 
 def test_evaluator_sets_genome_fitness_for_neat():

@@ -87,7 +87,7 @@ def test_compare_writes_results_that_follow_the_schema(tmp_path):
     assert all(e["completed"] for e in solver)
     agents = {a["kind"]: a for a in results["agents"]}
     metrics = [json.loads(x) for x in (neat_run / "metrics.jsonl").read_text().splitlines()]
-    assert agents["neat"]["training"]["frames"] == metrics[-1]["frames_simulated"]
+    assert agents["neat"]["training"]["frames"] == metrics[-1]["frames"]
     assert agents["neat"]["seed"] == 0
     champion = json.loads((neat_run / "champion.json").read_text())
     assert agents["neat"]["network"]["connections"] > 0
