@@ -394,4 +394,10 @@ def _read_connections(r: _Reader, connections: list, genome: Any, config: neat.C
 
 
 if __name__ == "__main__":  # the scoring command moved; say where, as an old command may ask
-    raise SystemExit("agent.neat.champion: scoring moved: python -m agent.neat.score PATH")
+    import sys
+
+    print(
+        "agent.neat.champion: error: scoring moved: python -m agent.neat.score PATH",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)

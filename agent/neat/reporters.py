@@ -148,7 +148,7 @@ class ChampionReporter(BaseReporter):
     def post_evaluate(self, config: Any, population: Any, species: Any, best_genome: Any) -> None:
         rec, state = self.state.current, self.state
         ev = rec.evaluation
-        validation = rec.validation = self._validate(rec) if self.validator else None
+        validation = rec.validation = None if self.validator is None else self._validate(rec)
         if validation is not None:
             cand_i, cand_fitness, cand_completed = validation
             better = state.champion is None or cand_fitness > state.champion["validation_fitness"]
