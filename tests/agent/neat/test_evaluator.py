@@ -97,3 +97,16 @@ def test_config_mismatch_is_reported(tmp_path):
     check_config_matches(load_config())
     with pytest.raises(ConfigMismatch, match="num_inputs = 169.*81 cells"):
         check_config_matches(load_config(), view_radius=4)
+
+
+def test_torch_networks_score_like_the_compiled_loop():
+    """With torch networks (the path --device cuda takes; here on the CPU) the step-by-step
+    loop gives exactly the compiled loop's fitness, frames, completions and progress."""
+    config = load_config()
+    genomes = random_population(config, 16, seed=6)
+    levels = [load_level("1-1"), load_level("1-2")]
+    fast = PopulationEvaluator(levels).evaluate(genomes, config)
+    torch = PopulationEvaluator(levels, net_backend="torch").evaluate(genomes, config)
+    for key in ("fitness", "level_fitness", "completed", "rightmost", "frames", "progress"):
+        assert np.array_equal(getattr(fast, key), getattr(torch, key)), key
+    assert 0.0 < fast.progress.max() <= 1.0
