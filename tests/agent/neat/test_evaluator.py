@@ -99,6 +99,7 @@ def test_config_mismatch_is_reported(tmp_path):
         check_config_matches(load_config(), view_radius=4)
 
 
+@pytest.mark.slow  # imports torch
 def test_torch_networks_score_like_the_compiled_loop():
     """With torch networks (the path --device cuda takes; here on the CPU) the step-by-step
     loop gives exactly the compiled loop's fitness, frames, completions and progress."""
