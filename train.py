@@ -166,7 +166,7 @@ def run_neat(args: argparse.Namespace) -> int:
     print(f"champion:       {result.champion_path}")
     print(f"run files:      {result.out} (metrics.jsonl, {CHECKPOINT_FILE}, config.ini)")
     print(f"watch it:       python play.py {shlex.join(watch)}{level}")
-    print(f"score it:       python -m agent.neat.champion {shlex.quote(str(result.champion_path))}"
+    print(f"score it:       python -m agent.neat.score {shlex.quote(str(result.champion_path))}"
           " [--level NAME|PATH]")  # fmt: skip
     if args.watch:
         import play  # the window; imported only here, so training never loads pygame

@@ -35,7 +35,8 @@ import numpy as np
 from bench_neat_eval import load_config  # this folder is on sys.path when run as a script
 
 from agent.neat.backends import EvaluatorFactory, make_backend
-from agent.neat.evaluator import FitnessSettings, PopulationEvaluator
+from agent.neat.evaluator import PopulationEvaluator
+from agent.neat.fitness import FitnessSettings
 from envs.levels.level import load_level
 
 

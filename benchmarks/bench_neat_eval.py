@@ -4,11 +4,13 @@ Side by side on the same population and level, in one run:
 
 - ``batched``: ``agent.neat.evaluator.PopulationEvaluator`` (all genomes in lockstep in one compiled
   loop, one process);
-- ``batched, 2 worker processes``: the same split into two worker-process shards;
+- ``batched, 2 worker processes``: the same split into two worker-process shards
+  (``agent.neat.backends``, the trainer's ``processes`` backend);
 - ``batched, Python-driven lockstep loop``: the evaluator's step-by-step path (numba physics and
   network kernels called from Python at each decision), which populations with a function the
   compiled loop lacks still take;
-- ``neat-python serial``: for each genome ``RecurrentNetwork.create`` and a single-env loop;
+- ``neat-python serial``: for each genome ``RecurrentNetwork.create`` and a single-env loop
+  (``tests.helpers.reference.reference_fitness``, the tests' yardstick);
 - ``neat-python ParallelEvaluator (2)``: the same loop in neat-python's process pool.
 
 All must give the same fitness values (checked, every run). The population is that of a real
@@ -23,13 +25,22 @@ from __future__ import annotations
 import argparse
 import functools
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import neat
 import numpy as np
 
-from agent.neat.evaluator import FitnessSettings, PopulationEvaluator, reference_fitness
-from envs.levels.level import load_level
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: the tests' yardstick lives in tests/helpers
+    sys.path.insert(0, str(ROOT))
+
+from agent.neat.backends import EvaluatorFactory, make_backend  # noqa: E402
+from agent.neat.evaluator import PopulationEvaluator  # noqa: E402
+from agent.neat.fitness import FitnessSettings  # noqa: E402
+from envs.levels.level import load_level  # noqa: E402
+from tests.helpers.reference import reference_fitness  # noqa: E402
 
 SERIAL = "neat-python serial: RecurrentNetwork + single env"
 PARALLEL = "neat-python ParallelEvaluator, 2 workers"
@@ -83,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = FitnessSettings()
     batched = PopulationEvaluator(levels, settings)
     stepwise = PopulationEvaluator(levels, settings, compiled_loop=False)
-    sharded = PopulationEvaluator(levels, settings, workers=2)
+    factory = EvaluatorFactory(PopulationEvaluator, (levels, settings))
+    sharded = make_backend("processes", factory, workers=2)
     ev = batched.evaluate(genomes, config)  # warm-up: compiles the kernels
     for other in (stepwise, sharded):
         other.evaluate(genomes, config)
@@ -147,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{paired:.0f}x), {times[PARALLEL] / times[name]:.0f}x ParallelEvaluator(2)"
         )
     print(f"all {len(rows)} evaluators gave identical fitness values in every run")
-    for evaluator in (batched, stepwise, sharded):
-        evaluator.close()
+    sharded.close()
     parallel.close() if hasattr(parallel, "close") else None
     return 0
 

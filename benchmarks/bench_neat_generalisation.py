@@ -29,7 +29,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, installed or not
     sys.path.insert(0, str(ROOT))
 
 from agent.neat.champion import load_champion  # noqa: E402
-from agent.neat.evaluator import FitnessSettings, PopulationEvaluator  # noqa: E402
+from agent.neat.evaluator import PopulationEvaluator  # noqa: E402
+from agent.neat.fitness import FitnessSettings  # noqa: E402
 from agent.neat.trainer import TrainSettings, train  # noqa: E402
 from envs.levels.generator import generate_level  # noqa: E402
 from envs.levels.level import Level, builtin_names, load_level  # noqa: E402

@@ -173,13 +173,13 @@ def part_neat(args: argparse.Namespace) -> None:
         tag = " (resumed)" if m["generation"] >= n else ""
         print(
             f"| {m['generation']}{tag} | {m.get('max_rightmost', float('nan')):.0f} | "
-            f"{m['best_fitness']:.0f} | {m['frames']:,} | {m['eval_seconds']:.1f} | "
+            f"{m['best_fitness']:.0f} | {m['generation_frames']:,} | {m['eval_seconds']:.1f} | "
             f"{m['wall_seconds']:.0f} |"
         )
     best = max(metrics, key=lambda m: m.get("max_rightmost", 0))
     print(
         f"\nfarthest: x = {best.get('max_rightmost', 0):.0f} at generation {best['generation']}; "
-        f"{metrics[-1]['frames_simulated']:,} frames in all"
+        f"{metrics[-1]['frames']:,} frames in all"
     )
     if first.returncode not in (0, 130) or resumed.returncode != 0:
         print("stderr:", first.stderr[-2000:], resumed.stderr[-2000:])

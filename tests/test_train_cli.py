@@ -50,7 +50,7 @@ def test_tiny_run_end_to_end(finished_run):
     assert len(lines) == 2
     assert all(METRIC_KEYS <= set(json.loads(line)) for line in lines)
     assert str(out / CHAMPION_FILE) in proc.stdout
-    assert "python play.py" in proc.stdout and "python -m agent.neat.champion" in proc.stdout
+    assert "python play.py" in proc.stdout and "python -m agent.neat.score" in proc.stdout
     assert "gen    1" in proc.stdout  # the per-generation summary
     assert "Traceback" not in proc.stderr
 

@@ -49,6 +49,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+import agent
+import envs
+
 BACKENDS = ("local", "processes", "ray")
 RAY_INSTALL_HINT = 'the ray backend needs Ray: pip install -e ".[ray]"'
 
@@ -289,9 +292,6 @@ def import_ray() -> Any:
 def _project_packages() -> list[str]:
     """The directories of this project's packages that evaluation imports (for Ray's
     ``py_modules``; paths, as Ray Client cannot ship module objects)."""
-    import agent
-    import envs
-
     return [os.path.dirname(m.__file__) for m in (agent, envs)]
 
 

@@ -11,22 +11,16 @@ Format in ``docs/neat.md``.
 and the problem: a truncated or non-JSON file, a missing or mistyped field, a connection naming
 an unknown node, a config that does not parse, inputs/outputs that do not fit the environment.
 
-This module also hosts the NEAT config loading shared with the trainer (``ConfigError``,
-``read_config_file``, ``config_from_text``), since a champion carries its config as text.
+The config text is parsed by ``agent.neat.config``; the play settings are checked against
+``agent.neat.fitness.FitnessSettings``. Score a champion headless with ``agent.neat.score``::
 
-Evaluate a champion headless::
-
-    python -m agent.neat.champion runs/neat-1-1/champion.json [--level 1-1 ...]
+    python -m agent.neat.score runs/neat-1-1/champion.json [--level 1-1 ...]
 """
 
 from __future__ import annotations
 
-import configparser
-import dataclasses
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,19 +29,17 @@ import neat
 from neat.graphs import creates_cycle
 
 from agent.files import atomic_write_text
-from agent.neat.network import register_custom
+from agent.neat.config import ConfigError, config_from_text
+from agent.neat.fitness import FitnessSettings
 
 __all__ = [
     "FORMAT",
     "VERSION",
     "Champion",
     "ChampionError",
-    "ConfigError",
     "champion_dict",
-    "config_from_text",
     "dumps_champion",
     "load_champion",
-    "read_config_file",
     "save_champion",
 ]
 
@@ -55,101 +47,6 @@ FORMAT = "mario-neat-lab/neat-champion"
 VERSION = 1
 NUM_BUTTONS = 6  # A, B, UP, DOWN, LEFT, RIGHT (envs.sim.constants.BUTTONS)
 DEFAULT_VIEW_RADIUS = 6
-
-# The config sections neat-python reads for the default genome/reproduction/species/stagnation.
-CONFIG_SECTIONS = (
-    "NEAT",
-    "DefaultGenome",
-    "DefaultSpeciesSet",
-    "DefaultStagnation",
-    "DefaultReproduction",
-)
-
-
-# --------------------------------------------------------------------------------------------
-# NEAT config text
-# --------------------------------------------------------------------------------------------
-
-
-class ConfigError(ValueError):
-    """A NEAT config file that cannot be used; the message is one line naming the file."""
-
-
-def _one_line(exc: BaseException) -> str:
-    parts = [p.strip() for p in str(exc).splitlines() if p.strip()]
-    return " ".join(parts) or type(exc).__name__
-
-
-def read_config_file(path: str | Path) -> str:
-    """The text of a NEAT config file; ``ConfigError`` if it is missing or not text."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not a text config file (undecodable byte at offset {exc.start})"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config: {exc.strerror}") from None
-
-
-def config_from_text(text: str, source: str = "<config>") -> neat.Config:
-    """Parse NEAT config text into a ``neat.Config`` (default genome, reproduction, species set
-    and stagnation), with this project's custom activations registered.
-
-    Stricter than neat-python: unknown sections, unknown ``[DefaultGenome]`` keys (neat only
-    rejects unknown keys in the other sections) and activation/aggregation names that no
-    function is registered for are errors too. Every problem is a ``ConfigError`` whose one-line
-    message starts with ``source``.
-    """
-    parser = configparser.ConfigParser()
-    try:
-        parser.read_string(text, source=source)
-    except configparser.Error as exc:
-        raise ConfigError(f"{source}: cannot parse the config: {_one_line(exc)}") from None
-    unknown = [s for s in parser.sections() if s not in CONFIG_SECTIONS]
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown section [{unknown[0]}]; expected {', '.join(CONFIG_SECTIONS)}"
-        )
-    missing = [s for s in CONFIG_SECTIONS if not parser.has_section(s)]
-    if missing:
-        raise ConfigError(f"{source}: missing section [{missing[0]}]")
-
-    # neat.Config only reads files: hand it a private temporary copy.
-    with tempfile.TemporaryDirectory(prefix="neat-config-") as tmp:
-        tmp_path = os.path.join(tmp, "config.ini")
-        with open(tmp_path, "w", encoding="utf-8") as f:
-            f.write(text)
-        try:
-            config = neat.Config(
-                neat.DefaultGenome,
-                neat.DefaultReproduction,
-                neat.DefaultSpeciesSet,
-                neat.DefaultStagnation,
-                tmp_path,
-            )
-        except Exception as exc:  # neat raises bare Exception, RuntimeError, NameError, ...
-            raise ConfigError(f"{source}: {_one_line(exc)}") from None
-
-    gc = config.genome_config
-    known = {p.name for p in gc._params}
-    extra = [k for k in parser["DefaultGenome"] if k not in known]
-    if extra:
-        raise ConfigError(f"{source}: unknown configuration item {extra[0]!r} in [DefaultGenome]")
-    register_custom(config)
-    for kind, options, defs in (
-        ("activation", gc.activation_options, gc.activation_defs),
-        ("aggregation", gc.aggregation_options, gc.aggregation_function_defs),
-    ):
-        for name in options:
-            if not defs.is_valid(name):
-                raise ConfigError(f"{source}: unknown {kind} function {name!r} in {kind}_options")
-    if config.pop_size < 2:
-        raise ConfigError(f"{source}: pop_size must be at least 2, got {config.pop_size}")
-    return config
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,16 +225,12 @@ class _Reader:
 def _check_env_settings(r: Any, env: dict[str, Any]) -> None:
     """The play settings an agent is rebuilt from must be usable: the same checks as the
     trainer's FitnessSettings, plus the types the JSON may have been edited into."""
-    from agent.neat.evaluator import FitnessSettings
-
-    known = {f.name for f in dataclasses.fields(FitnessSettings)}
-    settings = {k: v for k, v in env.items() if k in known}
     for name in ("frame_skip", "view_radius", "activations_per_step", "timeout_frames"):
-        value = settings.get(name, 1)
+        value = env.get(name, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise r.fail(f"env_settings field {name!r} must be a positive int, got {value!r}")
     try:
-        FitnessSettings(**settings)
+        FitnessSettings.from_env_settings(env)
     except (TypeError, ValueError) as exc:
         raise r.fail(f"env_settings: {exc}") from None
     levels = env.get("levels", [])
@@ -499,60 +392,3 @@ def _read_connections(r: _Reader, connections: list, genome: Any, config: neat.C
             enabled_keys.append((src, dst))
         genome.connections[(src, dst)] = cg
 
-
-# --------------------------------------------------------------------------------------------
-# Headless evaluation
-# --------------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m agent.neat.champion PATH [--level NAME|PATH ...]``: play the champion headless on
-    levels (default: the named levels it was trained on, else 1-1) and print its scores."""
-    import argparse
-    import sys
-    from dataclasses import fields
-
-    from agent.neat.evaluator import FitnessSettings, PopulationEvaluator
-    from envs.levels.level import LevelError, load_level
-
-    parser = argparse.ArgumentParser(prog="python -m agent.neat.champion", description=main.__doc__)
-    parser.add_argument("champion", type=Path)
-    parser.add_argument("--level", action="append", metavar="NAME|PATH")
-    args = parser.parse_args(argv)
-    try:
-        champ = load_champion(args.champion)
-        names = args.level or champ.env_settings.get("levels") or ["1-1"]
-        smb = champ.env_settings.get("env") == "smb"  # trained on the real game: scored there
-        levels = names if smb else [load_level(name) for name in names]
-    except (ChampionError, LevelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    known = {f.name for f in fields(FitnessSettings)}
-    settings = FitnessSettings(**{k: v for k, v in champ.env_settings.items() if k in known})
-    if smb:
-        from agent.neat.smb_evaluator import SmbPopulationEvaluator
-        from envs.smb.console import NES_EXTRA_HINT, nes_available
-
-        try:
-            if not nes_available():
-                raise ValueError(NES_EXTRA_HINT)
-            evaluator = SmbPopulationEvaluator(levels, settings, emulators=1)
-        except ValueError as exc:  # the nes extra missing, a bad stage name
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-    else:
-        evaluator = PopulationEvaluator(levels, settings)
-    ev = evaluator.evaluate([(0, champ.genome)], champ.config)
-    print(f"{args.champion}: generation {champ.generation}, trained fitness {champ.fitness:.1f}")
-    for j, name in enumerate(names):
-        done = "completed" if ev.completed[0, j] else "not completed"
-        print(
-            f"  {name}: fitness {ev.level_fitness[0, j]:.1f}, rightmost {ev.rightmost[0, j]:.0f} "
-            f"px, {ev.frames[0, j]:.0f} frames, {done}"
-        )
-    print(f"  {settings.aggregate} fitness {ev.fitness[0]:.1f}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

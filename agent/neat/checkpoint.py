@@ -21,12 +21,17 @@ payload's SHA-256 (32 bytes), then the pickled payload. Files are written atomic
 (``agent.files``). ``load_checkpoint`` checks all of it and raises ``CheckpointError`` with one
 line naming the file for anything wrong: not a checkpoint, truncated, corrupted, unreadable.
 
+Checkpoints written before the code moved into packages name their classes by the old modules
+(``agent.checkpoint.TrainState``, ...); ``load_checkpoint`` finds them at their new homes
+(``_NEW_HOME``), so old runs resume.
+
 Checkpoints are pickles: load only checkpoints you wrote (never ones from strangers).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 import random
 from dataclasses import dataclass, field
@@ -50,6 +55,39 @@ __all__ = [
 
 MAGIC = b"MARIO-NEAT-LAB CHECKPOINT v1\n"
 _HEADER = len(MAGIC) + 8 + 32
+
+#: Where this project's classes (and functions) that a checkpoint may name live now ...
+_NEW_HOME = {
+    "TrainState": "agent.neat.checkpoint",
+    "TrainSettings": "agent.neat.settings",
+    "FitnessSettings": "agent.neat.fitness",
+    "Evaluation": "agent.neat.fitness",
+    "PopulationEvaluator": "agent.neat.evaluator",
+    "SmbPopulationEvaluator": "agent.neat.smb_evaluator",
+    "Champion": "agent.neat.champion",
+    "CompiledPopulation": "agent.neat.network",
+    "BatchedRecurrent": "agent.neat.batched",
+    "KernelArrays": "agent.neat.batched",
+    "mario_sigmoid": "agent.neat.activations",
+    "NeatAgent": "agent.neat.policy",
+    "NeatPolicy": "agent.neat.policy",
+    "EvaluatorFactory": "agent.neat.backends",
+}
+#: ... and the modules where they used to live (flat ``agent/`` files, then split modules).
+_OLD_MODULES = {
+    "agent.checkpoint",
+    "agent.neat_eval",
+    "agent.neat_trainer",
+    "agent.neat_agent",
+    "agent.neat_rollout",
+    "agent.champion",
+    "agent.network",
+    "agent.smb_eval",
+    "agent.backends",
+    "agent.neat.evaluator",
+    "agent.neat.network",
+    "agent.neat.trainer",
+}
 
 
 class CheckpointError(ValueError):
@@ -168,6 +206,15 @@ def save_checkpoint(path: str | Path, state: TrainState) -> None:
     atomic_write_with(path, write)
 
 
+class _Unpickler(pickle.Unpickler):
+    """Reads names of moved classes (``_OLD_MODULES``) at their new homes (``_NEW_HOME``)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _OLD_MODULES and name in _NEW_HOME:
+            module = _NEW_HOME[name]
+        return super().find_class(module, name)
+
+
 def load_checkpoint(path: str | Path) -> TrainState:
     """Read and verify a checkpoint; ``CheckpointError`` (one line) if it cannot be used."""
     path = Path(path)
@@ -197,7 +244,7 @@ def load_checkpoint(path: str | Path) -> TrainState:
     if hashlib.sha256(payload).digest() != digest:
         raise CheckpointError(f"{path}: corrupt checkpoint (checksum mismatch)")
     try:
-        state = pickle.loads(payload)
+        state = _Unpickler(io.BytesIO(payload)).load()
     except Exception as exc:  # a matching checksum makes this a code-version problem
         raise CheckpointError(f"{path}: cannot unpickle the checkpoint: {exc}") from None
     if not isinstance(state, TrainState):

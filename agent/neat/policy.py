@@ -1,4 +1,9 @@
-"""NEAT networks as agents: outputs above zero press buttons, as in MarI/O."""
+"""NEAT networks as agents: outputs above zero press buttons, as in MarI/O.
+
+``NeatPolicy`` drives a batch of worlds with a whole compiled population (the evaluators' use);
+``NeatAgent`` is one evolved genome as an ``agent.base.Agent`` (play, compare, watch), loaded
+from a ``champion.json`` with ``NeatAgent.from_file``.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,41 @@ from pathlib import Path
 import neat
 import numpy as np
 
-from agent.neat.network import BatchedRecurrent, compile_population
+from agent.neat.batched import BatchedRecurrent
+from agent.neat.champion import load_champion
+from agent.neat.network import CompiledPopulation, compile_population
 
 
 class NeatPolicy:
     """Buttons from a batch of compiled networks: one row of observations per instance.
 
     Each decision runs ``activations_per_step`` synchronous network updates on the flattened
-    grid and presses every button whose output is positive.
+    grid and presses every button whose output is positive. With ``frame_skip`` and
+    ``view_radius`` it is an agent of ``agent.episodes.Episodes`` over exactly
+    ``net.num_instances`` worlds.
     """
 
-    def __init__(self, net: BatchedRecurrent, activations_per_step: int = 1):
+    def __init__(
+        self,
+        net: BatchedRecurrent,
+        activations_per_step: int = 1,
+        *,
+        frame_skip: int = 5,
+        view_radius: int = 6,
+        name: str = "neat-population",
+    ):
         self.net = net
         self.activations_per_step = activations_per_step
+        self.frame_skip = frame_skip
+        self.view_radius = view_radius
+        self.name = name
         self.outputs: np.ndarray | None = None  # last outputs, for overlays
+
+    def reset(self, n: int) -> None:
+        """Fresh episodes: every instance's node state back to 0."""
+        if n != self.net.num_instances:
+            raise ValueError(f"the policy has {self.net.num_instances} networks, not {n}")
+        self.net.reset()
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         x = observations.reshape(observations.shape[0], -1)
@@ -67,7 +93,7 @@ class NeatAgent:
         return self.policy.act(observations)
 
     @property
-    def network(self):
+    def network(self) -> CompiledPopulation:
         """The compiled network (one genome): node order, links and weights, for drawing."""
         return self._compiled
 
@@ -80,8 +106,6 @@ class NeatAgent:
     @classmethod
     def from_file(cls, path: str | Path) -> NeatAgent:
         """Load a ``champion.json`` written by the trainer (validated, no pickle)."""
-        from agent.neat.champion import load_champion
-
         champ = load_champion(path)
         env = champ.env_settings
         return cls(

@@ -1,18 +1,19 @@
 """A NEAT population's episodes played inside one compiled loop: observe, think, act, in lockstep.
 
-``agent.neat.evaluator.play_population`` steps the worlds and the networks from Python, one numpy or
-numba call after another per decision. At a few dozen microseconds of work per decision for 300
+``agent.neat.evaluator.play_population`` steps the worlds and the networks from Python, one numpy
+or numba call after another per decision. At a few dozen microseconds of work per decision for 300
 genomes, those calls and the arrays between them cost as much as the work itself. Here the whole
 loop runs in compiled code: at each decision every running world, in order, reads the grid cells
 its genome looks at (``envs.sim.physics.observe_cells``), runs its network's synchronous updates,
 presses the buttons whose outputs are positive and holds them for ``frame_skip`` frames
-(``envs.sim.physics.step_world``), then the MarI/O no-progress timeout is checked. The physics and
-the grid are the one copy in ``envs.sim.physics``; the network arrays are those of
-``agent.neat.network.BatchedRecurrent`` (``kernel_arrays``), and activations are neat-python's own
-functions compiled, so fitness equals the step-by-step path's and neat-python's. (A node's inputs
-are added one by one in gene order, as neat's ``sum`` aggregation does on Python 3.11; from 3.12
-Python's ``sum`` compensates rounding, so there node values can differ in the last bits, and a
-button only if an output lies within that of zero.)
+(``envs.sim.physics.step_world``), then MarI/O's no-progress timeout is checked
+(``envs.sim.rules.out_of_time``). The physics, the grid and the timeout rule are the one copy in
+``envs.sim``; the network arrays are those of ``agent.neat.batched.BatchedRecurrent``
+(``kernel_arrays``), and activations are neat-python's own functions compiled
+(``agent.neat.activations``), so fitness equals the step-by-step path's and neat-python's. (A
+node's inputs are added one by one in gene order, as neat's ``sum`` aggregation does on Python
+3.11; from 3.12 Python's ``sum`` compensates rounding, so there node values can differ in the
+last bits, and a button only if an output lies within that of zero.)
 """
 
 from __future__ import annotations
@@ -20,14 +21,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from neat import activations as neat_activations
 from numba import njit
 
-from agent.neat.network import KernelArrays, activate_code
+from agent.neat import activations
+from agent.neat.activations import activate_code
+from agent.neat.batched import KernelArrays
+from agent.neat.fitness import FitnessSettings
+from envs.sim import constants, physics, rules
 from envs.sim.constants import BUTTONS, P_FRAMES, P_LAST_PROGRESS, P_STATUS, RUNNING, TIMEOUT
 from envs.sim.physics import controls, observe_cells, step_world
+from envs.sim.rules import out_of_time
 from envs.sim.world import World
 
 __all__ = ["play_compiled"]
@@ -61,19 +67,14 @@ def _decide(w, net, shape, grid, new, actions, updates):
 
 def _sources_stamp() -> str:
     """A hash of the other sources compiled into the loop (the physics, its constants, the
-    network's activation table, neat-python's activations).
+    timeout rule, the activation table, neat-python's activations).
 
     numba's cache only notices edits to the file a cached function is written in; everything
     ``_play`` calls is inlined into it, and this stamp sits in its closure, which numba does hash
     into the cache key. So an edit to any of those files recompiles the loop instead of leaving
     it running the old code from its cache."""
-    from neat import activations
-
-    from agent.neat import network
-    from envs.sim import constants, physics
-
     digest = hashlib.sha256()
-    for module in (physics, constants, network, activations):
+    for module in (physics, constants, rules, activations, neat_activations):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
@@ -113,8 +114,8 @@ def _compile_loop(stamp: str):
                 a, b, d = controls(actions, w)
                 step_world(w, P, E, D, tiles, dyn, LD, a, b, d, frame_skip)
                 frames = P[w, P_FRAMES]
-                stalled = frames - P[w, P_LAST_PROGRESS] >= timeout + growth * frames
-                if stalled and P[w, P_STATUS] == RUNNING:
+                late = out_of_time(frames, frames - P[w, P_LAST_PROGRESS], timeout, growth)
+                if late and P[w, P_STATUS] == RUNNING:
                     P[w, P_STATUS] = TIMEOUT
             kept = 0
             for t in range(n_live):
@@ -129,13 +130,13 @@ def _compile_loop(stamp: str):
 _play = _compile_loop(_sources_stamp())
 
 
-def play_compiled(net: KernelArrays, world: World, settings: Any) -> int:
+def play_compiled(net: KernelArrays, world: World, settings: FitnessSettings) -> int:
     """Play network instance b in world b until every run ends; returns frames simulated.
 
-    ``settings`` is an ``agent.neat.evaluator.FitnessSettings`` (frame skip, view radius, timeout,
-    network updates per decision). The same rules as ``agent.neat.evaluator.play_population``: a run
-    ends when its world does or when it has gone ``timeout_frames + timeout_growth * frames``
-    frames without a new rightmost position, checked at each decision.
+    ``settings``: frame skip, view radius, timeout, network updates per decision. The same rules
+    as ``agent.neat.evaluator.play_population``: a run ends when its world does or when it has
+    gone ``timeout_frames + timeout_growth * frames`` frames without a new rightmost position,
+    checked at each decision.
     """
     s = settings
     n = world.n

@@ -1,22 +1,22 @@
-"""Fitness of a NEAT population on the real Super Mario Bros. (``envs.smb.env``), MarI/O's way.
+"""Fitness of a NEAT population on the real Super Mario Bros. (``envs.smb``), MarI/O's way.
 
 ``SmbPopulationEvaluator`` has the contract of ``agent.neat.evaluator.PopulationEvaluator``
 (``evaluate_local(genomes, config) -> Evaluation``, ``set_levels(levels)``, ``close()``), so
-``agent.neat.backends`` shards it over worker processes or Ray in the same way. Its levels are stage
-names (``"1-1"``), not built-in levels.
+``agent.neat.backends`` shards it over worker processes or Ray in the same way. Its levels are
+stage names (``"1-1"``), not built-in levels.
 
 Inside one process a few emulators (``emulators``, default 4) serve the whole shard: the
 genomes are played in waves of that many (genome, level) runs, in lockstep with one batched
-network (``agent.neat.network.BatchedRecurrent``, one instance per run), and every emulator
-goes back to its post-title-screen snapshot between runs (``Console.restart``). Each emulator
-boots once per process (about 0.3 s) and is reused for every later generation. The emulator
-costs ~1.4 ms a frame and the network a few microseconds, so the wave size matters little.
+network (``agent.neat.batched.BatchedRecurrent``, one instance per run) through the episode loop
+of ``agent.episodes`` over ``envs.smb.console.SmbWorlds``, and every emulator goes back to its
+post-title-screen snapshot between runs (``Console.restart``). Each emulator boots once per
+process (about 0.3 s) and is reused for every later generation. The emulator costs ~1.4 ms a
+frame and the network a few microseconds, so the wave size matters little.
 
-Scoring is ``agent.neat.evaluator``'s: ``fitness_of`` (MarI/O's ``rightmost - frames / 2``, plus
-1000 for the flag) and the stall rule of ``stalled`` (no new rightmost x for ``timeout_frames``
-frames plus a quarter of the frames played, checked at each decision). A run also ends when
-Mario loses his life or reaches the flag. ``reference_fitness`` computes the same numbers the
-plain way (one ``neat.nn.RecurrentNetwork``, one ``SuperMarioBrosTilesEnv``) for tests.
+Scoring is ``agent.neat.fitness``'s (MarI/O's ``rightmost - frames / 2``, plus 1000 for the
+flag) and a run ends as in the built-in world: MarI/O's no-progress timeout checked at each
+decision (``envs.sim.rules``), Mario losing his life, or the flag. A run's progress is known
+only where the stage's end is (``envs.smb.console.STAGE_END_X``), else NaN.
 """
 
 from __future__ import annotations
@@ -26,19 +26,13 @@ from collections.abc import Sequence
 import neat
 import numpy as np
 
-from agent.neat.evaluator import (
-    Evaluation,
-    FitnessSettings,
-    aggregate_scores,
-    assign_fitness,
-    fitness_of,
-    reference_episode,
-)
-from agent.neat.network import BatchedRecurrent, compile_population
+from agent.episodes import Episodes
+from agent.neat.batched import BatchedRecurrent
+from agent.neat.fitness import Evaluation, FitnessSettings, assign_fitness
+from agent.neat.network import CompiledPopulation, compile_population
 from agent.neat.policy import NeatPolicy
-from envs.sim.constants import COMPLETED, TIMEOUT
-from envs.smb.console import Console, SmbRun
-from envs.smb.ram import joypad_bytes, parse_stage, tile_grid
+from envs.smb.console import Console, SmbWorlds
+from envs.smb.ram import parse_stage
 
 
 class SmbPopulationEvaluator:
@@ -82,59 +76,46 @@ class SmbPopulationEvaluator:
     def evaluate_local(self, genomes: list, config: neat.Config) -> Evaluation:
         """Play every genome on every stage in this process; genomes are not modified."""
         genomes = list(genomes)
-        s = self.settings
         n_levels = len(self.stages)
         shape = (len(genomes), n_levels)
         rightmost = np.zeros(shape, dtype=np.float64)
         frames = np.zeros(shape, dtype=np.int64)
         completed = np.zeros(shape, dtype=bool)
+        progress = np.full(shape, np.nan)
         if genomes:
             compiled = compile_population(genomes, config)
             per_wave = max(1, self.emulators // n_levels)  # genomes per wave
             for g0 in range(0, len(genomes), per_wave):
                 g1 = min(g0 + per_wave, len(genomes))
-                runs = self._play_wave(compiled.select(np.arange(g0, g1)), g1 - g0)
-                for k, run in enumerate(runs):
-                    g, lv = g0 + k // n_levels, k % n_levels
-                    rightmost[g, lv] = run.rightmost
-                    frames[g, lv] = run.frames
-                    completed[g, lv] = run.status == COMPLETED
-        level_fitness = fitness_of(rightmost, frames, completed, s)
-        if s.aggregate == "mean":
-            agg = level_fitness.mean(axis=1)
-        else:
-            agg = level_fitness.min(axis=1)
-        return Evaluation(agg, level_fitness, completed, rightmost, frames, int(frames.sum()))
+                records = self._play_wave(compiled.select(np.arange(g0, g1)), g1 - g0)
+                for k, rec in enumerate(records):
+                    at = (g0 + k // n_levels, k % n_levels)
+                    rightmost[at], frames[at] = rec["rightmost"], rec["frames"]
+                    completed[at] = rec["completed"]
+                    if rec["progress"] is not None:
+                        progress[at] = rec["progress"]
+        return Evaluation.of_runs(rightmost, frames, completed, progress, self.settings)
 
-    def _play_wave(self, compiled, n_genomes: int) -> list[SmbRun]:
-        """Genomes ``compiled`` (n_genomes of them) on every stage at once: run b = g * L + l."""
+    def _play_wave(self, compiled: CompiledPopulation, n_genomes: int) -> list[dict]:
+        """Genomes ``compiled`` (n_genomes of them) on every stage at once: run b = g * L + l;
+        returns the runs' episode records (``SmbWorlds.records``)."""
         s = self.settings
         n_levels = len(self.stages)
         consoles = {
             stage: iter(self._consoles_for(stage, n_genomes * self.stages.count(stage)))
             for stage in set(self.stages)
         }
-        runs = [
-            SmbRun(next(consoles[self.stages[b % n_levels]])) for b in range(n_genomes * n_levels)
-        ]
+        worlds = SmbWorlds(
+            [next(consoles[self.stages[b % n_levels]]) for b in range(n_genomes * n_levels)]
+        )
         net = BatchedRecurrent(
             compiled, n_levels, device=self.device, backend=self.net_backend, dtype=np.float64
         )
-        policy = NeatPolicy(net, s.activations_per_step)
-        size = 2 * s.view_radius + 1
-        obs = np.zeros((len(runs), size, size), dtype=np.float32)
-        live = list(range(len(runs)))
-        while live:
-            for b in live:
-                tile_grid(runs[b].console.ram, s.view_radius, out=obs[b])
-            pads = joypad_bytes(policy.act(obs))
-            for b in live:
-                run = runs[b]
-                run.advance(int(pads[b]), s.frame_skip)
-                if run.running and run.frames_since_progress >= s.stall_limit(run.frames):
-                    run.status = TIMEOUT
-            live = [b for b in live if runs[b].running]
-        return runs
+        policy = NeatPolicy(
+            net, s.activations_per_step, frame_skip=s.frame_skip, view_radius=s.view_radius
+        )
+        Episodes(worlds, policy, rules=s.episode_rules()).run()
+        return worlds.records()
 
     def __call__(self, genomes: Sequence[tuple[int, object]], config: neat.Config) -> None:
         """neat-python's fitness function: sets ``genome.fitness`` for every genome."""
@@ -145,36 +126,3 @@ class SmbPopulationEvaluator:
             for console in consoles:
                 console.close()
         self._consoles.clear()
-
-
-def reference_fitness(
-    genome: object,
-    config: neat.Config,
-    levels: Sequence[str],
-    settings: FitnessSettings,
-    env: object | None = None,
-) -> float:
-    """The same fitness the way neat-python users write it: one ``RecurrentNetwork``, one
-    ``SuperMarioBrosTilesEnv`` (``env``, reused when given), one stage after another (the
-    yardstick of the tests)."""
-    from envs.smb.env import SuperMarioBrosTilesEnv
-
-    s = settings
-    own = env is None
-    if env is None:
-        env = SuperMarioBrosTilesEnv(frame_skip=s.frame_skip, view_radius=s.view_radius)
-    if (env.frame_skip, env.view_radius) != (s.frame_skip, s.view_radius):
-        raise ValueError("env: frame_skip and view_radius must be the settings' ones")
-    net = neat.nn.RecurrentNetwork.create(genome, config)
-
-    def stalled(_env: object, info: dict) -> bool:
-        return info["frames_since_progress"] >= s.stall_limit(info["frames"])
-
-    scores = []
-    try:
-        for level in levels:
-            scores.append(reference_episode(net, env, s, stalled, options={"level": level}))
-    finally:
-        if own:
-            env.close()
-    return aggregate_scores(scores, s)

@@ -3,14 +3,23 @@ or at random, and readers of a run directory."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
 import random
 import re
+import sys
+import types
 from pathlib import Path
 
 import neat
+import pytest
 
-from agent.neat.trainer import DEFAULT_CONFIG, METRICS_FILE, TIMING_KEYS, TrainSettings
+from agent.neat.checkpoint import MAGIC, TrainState
+from agent.neat.config import DEFAULT_CONFIG
+from agent.neat.reporters import TIMING_KEYS
+from agent.neat.settings import TrainSettings
+from agent.runs import METRICS_FILE, SHARED_KEYS
 
 DATA = Path(__file__).resolve().parents[1] / "agent" / "neat" / "data"
 
@@ -51,18 +60,23 @@ XXXXXXXXXXXXXXXX
 """
 
 
-METRIC_KEYS = {
+#: Keys of every NEAT metrics line: those every trainer writes, and NEAT's own (docs/neat.md).
+METRIC_KEYS = set(SHARED_KEYS) | {
     "generation",
     "best_fitness",
     "mean_fitness",
     "median_fitness",
-    "completion_rate",
+    "solved_rate",
     "best_completed",
+    "max_rightmost",
+    "levels",
+    "champion_fitness",
+    "champion_generation",
     "species",
     "best_nodes",
     "best_connections",
-    "frames_simulated",
-    "wall_seconds",
+    "generation_frames",
+    "eval_seconds",
 }
 
 
@@ -165,3 +179,17 @@ def random_population(config: neat.Config, n: int, seed: int, mutations: int = 8
             g.mutate(config.genome_config)
         genomes.append((key, g))
     return genomes
+
+
+def write_as_old_module(path: Path, state: TrainState) -> None:
+    """Write ``state`` as a checkpoint from before the move to packages: its pickle names the
+    class ``agent.checkpoint.TrainState`` (length and hash in the header computed for it)."""
+    old = types.ModuleType("agent.checkpoint")
+    old.TrainState = TrainState
+    with pytest.MonkeyPatch.context() as mp:  # pickle finds the class under its old name
+        mp.setitem(sys.modules, "agent.checkpoint", old)
+        mp.setattr(TrainState, "__module__", "agent.checkpoint")
+        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    assert b"agent.checkpoint" in payload and b"agent.neat.checkpoint" not in payload
+    digest = hashlib.sha256(payload).digest()
+    path.write_bytes(MAGIC + len(payload).to_bytes(8, "big") + digest + payload)

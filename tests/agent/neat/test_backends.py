@@ -27,7 +27,7 @@ from envs.levels.level import load_level
 from tests.helpers.neat import load_config, random_population, settings_for, snapshot, untimed
 
 ROOT = Path(__file__).resolve().parents[3]
-FIELDS = ("fitness", "level_fitness", "completed", "rightmost", "frames")
+FIELDS = ("fitness", "level_fitness", "completed", "rightmost", "frames", "progress")
 
 
 class DiesOnce(PopulationEvaluator):
@@ -88,7 +88,7 @@ def ray_session():
 
 def assert_same(a, b) -> None:
     for key in FIELDS:
-        assert np.array_equal(getattr(a, key), getattr(b, key)), key
+        assert np.array_equal(getattr(a, key), getattr(b, key), equal_nan=True), key
     assert a.frames_simulated == b.frames_simulated
 
 
@@ -105,6 +105,7 @@ def local_eval(genomes, config, levels):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_process_shards_equal_local(setup):
     """2 worker processes give exactly the in-process Evaluation, also after a new level set
     (sent to the workers with the next shards), and with more shards than genomes."""
@@ -123,6 +124,7 @@ def test_process_shards_equal_local(setup):
         assert_same(backend.evaluate(genomes, config), here)
 
 
+@pytest.mark.slow
 def test_ray_shards_equal_local(setup, ray_session):
     """Shards as Ray tasks give exactly the in-process Evaluation, also after a new level set."""
     config, genomes, levels = setup
@@ -134,6 +136,7 @@ def test_ray_shards_equal_local(setup, ray_session):
     assert ray_session.is_initialized()  # a session the backend did not start stays up
 
 
+@pytest.mark.slow
 def test_the_real_game_on_every_backend(setup, ray_session):
     """The Super Mario Bros. evaluator (any evaluator with evaluate_local and set_levels) is
     sharded the same way: processes and Ray give exactly its in-process scores."""
@@ -153,6 +156,7 @@ def test_the_real_game_on_every_backend(setup, ray_session):
             assert_same(backend.evaluate(genomes, config), here)
 
 
+@pytest.mark.slow
 def test_training_on_every_backend_gives_the_same_champion(tmp_path, ray_session):
     """Two generations (fixed plus a generated level each generation, so level sets travel)
     give byte-identical champions and the same metrics locally, on 2 processes and on Ray."""
@@ -169,6 +173,7 @@ def test_training_on_every_backend_gives_the_same_champion(tmp_path, ray_session
         assert untimed(runs[backend].metrics) == untimed(runs["local"].metrics), backend
 
 
+@pytest.mark.slow
 def test_ray_from_the_command_line(tmp_path):
     """train.py neat --backend ray starts its own local Ray cluster, runs two generations on
     it and ends with the champion of the same run done locally."""
@@ -199,6 +204,7 @@ def test_ray_from_the_command_line(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_killed_process_worker_has_its_shard_rerun(setup, tmp_path):
     """A worker process that dies mid-generation breaks the pool: a new pool plays the lost
     shards, and the generation's scores are exactly the local ones (none lost or zeroed)."""
@@ -210,6 +216,7 @@ def test_a_killed_process_worker_has_its_shard_rerun(setup, tmp_path):
     assert_same(ev, local_eval(genomes, config, levels))
 
 
+@pytest.mark.slow
 def test_a_killed_ray_worker_has_its_shard_rerun(setup, tmp_path, ray_session):
     """A Ray worker that dies mid-generation has its shard retried by Ray: same scores."""
     config, genomes, levels = setup
@@ -220,6 +227,7 @@ def test_a_killed_ray_worker_has_its_shard_rerun(setup, tmp_path, ray_session):
     assert_same(ev, local_eval(genomes, config, levels))
 
 
+@pytest.mark.slow
 def test_workers_that_keep_dying_give_a_clear_error(setup, ray_session):
     """Past the retries, a generation fails with BackendError, never with made-up scores."""
     config, genomes, levels = setup
@@ -231,6 +239,7 @@ def test_workers_that_keep_dying_give_a_clear_error(setup, ray_session):
             backend.evaluate(genomes, config)
 
 
+@pytest.mark.slow
 def test_evaluator_errors_are_raised_not_retried(setup, ray_session):
     """An error of the evaluator itself (playing, or being built in the worker) comes back as
     it is, from either kind of worker, without retries."""
@@ -250,6 +259,9 @@ def test_evaluator_errors_are_raised_not_retried(setup, ray_session):
 
 
 def test_bad_backend_choices(setup, tmp_path):
+    """Unknown backends, workers for the local one, a Ray address for another backend, no
+    workers, and Ray on a GPU are refused with one line (BackendError, or TrainError from the
+    trainer) before any run directory is made."""
     _, _, levels = setup
     with pytest.raises(BackendError, match="unknown backend 'gpu'.*local, processes, ray"):
         make_backend("gpu", factory(levels))
@@ -297,6 +309,7 @@ def test_missing_ray_is_one_line(setup, tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "noray").exists()
 
 
+@pytest.mark.slow
 def test_cli_backend_settings(tmp_path):
     """--backend/--workers/--ray-address on the command line, and on --resume a new backend
     replaces the run's workers and address (results do not depend on them)."""
@@ -324,6 +337,7 @@ def test_cli_backend_settings(tmp_path):
     assert snapshot(run.out) == before
 
 
+@pytest.mark.slow
 def test_resume_on_another_backend(tmp_path, ray_session):
     """A run checkpointed on processes and resumed on Ray (or the other way round: the backend
     is not part of what a run optimises) ends like an uninterrupted local run."""

@@ -12,14 +12,8 @@ import numpy as np
 import pytest
 from neat.innovation import InnovationTracker
 
-from agent.neat.champion import (
-    FORMAT,
-    ChampionError,
-    ConfigError,
-    config_from_text,
-    load_champion,
-    save_champion,
-)
+from agent.neat.champion import FORMAT, ChampionError, load_champion, save_champion
+from agent.neat.config import ConfigError, config_from_text
 from tests.helpers.neat import set_key, tiny_config_text
 
 ENV = {"frame_skip": 5, "view_radius": 6, "levels": ["1-1"]}

@@ -3,13 +3,13 @@ refused with one line, and taking a snapshot does not disturb the run."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 import neat
 import pytest
 
 from agent.files import atomic_write_bytes, atomic_write_text
-from agent.neat.champion import config_from_text
 from agent.neat.checkpoint import (
     MAGIC,
     CheckpointError,
@@ -18,7 +18,8 @@ from agent.neat.checkpoint import (
     restore_population,
     save_checkpoint,
 )
-from tests.helpers.neat import tiny_config_text
+from agent.neat.config import config_from_text
+from tests.helpers.neat import tiny_config_text, write_as_old_module
 
 
 def grown_population(seed: int = 0) -> tuple[neat.Population, str]:
@@ -143,3 +144,27 @@ def test_atomic_writes_get_the_usual_file_mode(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_checkpoints_naming_old_modules_still_load(tmp_path):
+    """A checkpoint pickled when TrainState lived in ``agent.checkpoint`` loads as today's
+    TrainState with the same contents; a class that exists nowhere stays a one-line
+    CheckpointError."""
+    pop, text = grown_population()
+    state = state_of(pop, text, note="old")
+    path = tmp_path / "old.pkl"
+    write_as_old_module(path, state)
+    loaded = load_checkpoint(path)
+    assert type(loaded).__module__ == "agent.neat.checkpoint"
+    assert loaded.trainer == {"note": "old"} and loaded.generation == state.generation
+    assert [str(g) for g in loaded.population.values()] == [
+        str(g) for g in state.population.values()
+    ]
+
+    data = path.read_bytes()
+    payload = data[len(MAGIC) + 40 :].replace(b"TrainState", b"TrainStatX")
+    digest = hashlib.sha256(payload).digest()
+    path.write_bytes(MAGIC + len(payload).to_bytes(8, "big") + digest + payload)
+    with pytest.raises(CheckpointError, match="cannot unpickle") as info:
+        load_checkpoint(path)
+    assert "\n" not in str(info.value)

@@ -3,16 +3,12 @@
 import numpy as np
 import pytest
 
-from agent.neat.evaluator import (
-    ConfigMismatch,
-    FitnessSettings,
-    PopulationEvaluator,
-    check_config_matches,
-    reference_fitness,
-)
+from agent.neat.evaluator import PopulationEvaluator
+from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
 from envs.levels.level import load_level, parse_level
 from envs.sim.world import World
 from tests.helpers.neat import CONFIG, load_config, random_population, wired_genome
+from tests.helpers.reference import reference_fitness
 
 GROUND_BELOW = -1 - (7 * 13 + 6)  # input key of the grid cell under the player (row 7, col 6)
 RIGHT, A = 5, 0
@@ -82,25 +78,6 @@ def test_batched_fitness_equals_neat_python_reference():
     assert len(set(np.round(ev.fitness, 3))) > 3  # the population really behaves differently
 
 
-def test_worker_shards_give_identical_results():
-    """Evaluating in 2 worker processes gives exactly the in-process result."""
-    config = load_config()
-    genomes = random_population(config, 16, seed=4)
-    levels = [load_level("1-1"), load_level("1-2")]
-    here = PopulationEvaluator(levels).evaluate(genomes, config)
-    pool = PopulationEvaluator(levels, workers=2)
-    try:
-        there = pool.evaluate(genomes, config)
-        pool.set_levels(levels[:1])  # a new level set travels to the workers
-        there_1 = pool.evaluate(genomes, config)
-    finally:
-        pool.close()
-    for key in ("fitness", "level_fitness", "completed", "rightmost", "frames"):
-        assert np.array_equal(getattr(here, key), getattr(there, key)), key
-    assert np.array_equal(there_1.level_fitness[:, 0], here.level_fitness[:, 0])
-    assert here.frames_simulated == there.frames_simulated
-
-
 def test_evaluator_sets_genome_fitness_for_neat():
     """Called as neat-python's fitness function it sets every genome's fitness."""
     config = load_config()
@@ -120,3 +97,17 @@ def test_config_mismatch_is_reported(tmp_path):
     check_config_matches(load_config())
     with pytest.raises(ConfigMismatch, match="num_inputs = 169.*81 cells"):
         check_config_matches(load_config(), view_radius=4)
+
+
+@pytest.mark.slow  # imports torch
+def test_torch_networks_score_like_the_compiled_loop():
+    """With torch networks (the path --device cuda takes; here on the CPU) the step-by-step
+    loop gives exactly the compiled loop's fitness, frames, completions and progress."""
+    config = load_config()
+    genomes = random_population(config, 16, seed=6)
+    levels = [load_level("1-1"), load_level("1-2")]
+    fast = PopulationEvaluator(levels).evaluate(genomes, config)
+    torch = PopulationEvaluator(levels, net_backend="torch").evaluate(genomes, config)
+    for key in ("fitness", "level_fitness", "completed", "rightmost", "frames", "progress"):
+        assert np.array_equal(getattr(fast, key), getattr(torch, key)), key
+    assert 0.0 < fast.progress.max() <= 1.0

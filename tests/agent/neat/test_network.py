@@ -20,13 +20,13 @@ from neat.activations import ActivationFunctionSet
 from neat.graphs import creates_cycle
 from neat.innovation import InnovationTracker
 
+from agent.neat.activations import mario_sigmoid, register_custom
+from agent.neat.batched import BatchedRecurrent
 from agent.neat.network import (
     PAD_KEY,
-    BatchedRecurrent,
     CompiledPopulation,
     compile_population,
-    mario_sigmoid,
-    register_custom,
+    required_for_output,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -377,8 +377,6 @@ def test_torch_backend_accepts_tensors() -> None:
 def test_required_for_output_matches_neat_python() -> None:
     """Our linear-time required-node search returns neat-python's set for mutated genomes."""
     from neat.graphs import required_for_output as neat_required
-
-    from agent.neat.network import required_for_output
 
     config = load_config()
     gc = config.genome_config

@@ -6,13 +6,14 @@ Needs the ``nes`` extra (skipped without it, with that reason).
 import numpy as np
 import pytest
 
-from agent.neat.evaluator import FitnessSettings
+from agent.neat.fitness import FitnessSettings
 from tests.helpers.neat import load_config, random_population, wired_genome
 
 pytest.importorskip("nes_py", reason='the real game needs the nes extra: pip install -e ".[nes]"')
 
-from agent.neat.smb_evaluator import SmbPopulationEvaluator, reference_fitness  # noqa: E402
+from agent.neat.smb_evaluator import SmbPopulationEvaluator  # noqa: E402
 from envs.smb.env import SuperMarioBrosTilesEnv  # noqa: E402
+from tests.helpers.reference import smb_reference_fitness  # noqa: E402
 
 GROUND_BELOW = -1 - (8 * 13 + 6)  # the cell two rows under MarI/O's centre: 1-1's ground
 RIGHT = 5
@@ -44,6 +45,7 @@ def test_walking_right_dies_at_the_first_goomba(evaluator):
     assert ev.fitness[0] == ev.rightmost[0, 0] - ev.frames[0, 0] / 2
 
 
+@pytest.mark.slow
 def test_batched_fitness_equals_neat_python_reference(evaluator):
     """Random recurrent genomes, two emulators serving five runs (restored between genomes):
     the same fitness as RecurrentNetwork + one SuperMarioBrosTilesEnv per genome."""
@@ -53,7 +55,9 @@ def test_batched_fitness_equals_neat_python_reference(evaluator):
     ev = evaluator.evaluate_local(genomes, config)
     env = SuperMarioBrosTilesEnv()
     try:
-        ref = [reference_fitness(g, config, ["1-1"], FitnessSettings(), env) for _, g in genomes]
+        ref = [
+            smb_reference_fitness(g, config, ["1-1"], FitnessSettings(), env) for _, g in genomes
+        ]
     finally:
         env.close()
     np.testing.assert_allclose(ev.fitness, ref, rtol=0, atol=1e-9)

@@ -13,14 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.neat.champion import ConfigError, config_from_text, load_champion
+from agent.neat.champion import load_champion
 from agent.neat.checkpoint import CheckpointError, load_checkpoint
-from agent.neat.evaluator import (
-    ConfigMismatch,
-    FitnessSettings,
-    PopulationEvaluator,
-    check_config_matches,
-)
+from agent.neat.config import ConfigError, config_from_text
+from agent.neat.evaluator import PopulationEvaluator
+from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
 from agent.neat.trainer import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
@@ -66,6 +63,7 @@ def test_shipped_configs_fit_the_environment():
     assert diff == [("feed_forward = False", "feed_forward = True")]
 
 
+@pytest.mark.slow
 def test_a_run_writes_its_files(tmp_path):
     """A run leaves champion.json (loadable, best fitness of all generations), metrics.jsonl
     (one line per generation with the documented keys), the checkpoint and the config copy."""
@@ -77,13 +75,14 @@ def test_a_run_writes_its_files(tmp_path):
     assert [m["generation"] for m in metrics] == [0, 1, 2]
     assert all(METRIC_KEYS <= set(m) for m in metrics)
     assert metrics == result.metrics
-    assert metrics[-1]["frames_simulated"] == result.frames_simulated > 0
+    assert metrics[-1]["frames"] == result.frames_simulated > 0
     champ = load_champion(run / CHAMPION_FILE)
     assert champ.fitness == max(m["best_fitness"] for m in metrics) == result.champion_fitness
     assert load_checkpoint(run / CHECKPOINT_FILE).generation == 3
     assert (run / CONFIG_FILE).read_text() == s.config.read_text()
 
 
+@pytest.mark.slow
 def test_same_seed_same_champion(tmp_path):
     """Two runs with the same settings and seed give byte-identical champion.json files and the
     same metrics (timings aside); another seed gives another population."""
@@ -96,6 +95,7 @@ def test_same_seed_same_champion(tmp_path):
     assert untimed(a.metrics) != untimed(c.metrics)
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(tmp_path):
     """4 generations straight == 2 generations, then resume for 2 more: same champion, same
     metrics (timings aside), same final population. Lines and a champion written after the
@@ -136,6 +136,7 @@ def str_genomes(population: dict) -> list[str]:
     return [f"{k} {g}" for k, g in population.items()]
 
 
+@pytest.mark.slow
 def test_resume_settings_come_from_the_checkpoint(tmp_path):
     """load_run_settings gives back the run's settings; resuming with a different run-defining
     setting (seed) is refused before anything is written."""
@@ -150,6 +151,7 @@ def test_resume_settings_come_from_the_checkpoint(tmp_path):
     assert snapshot(run) == before
 
 
+@pytest.mark.slow
 def test_stops_when_solved(tmp_path):
     """With stop_when_solved the run ends at the first generation whose champion completes every
     training level; the champion file says so."""
@@ -165,6 +167,7 @@ def test_stops_when_solved(tmp_path):
     assert again.generations == result.generations
 
 
+@pytest.mark.slow
 def test_generated_levels_follow_the_seed_schedule(tmp_path):
     """With generated=N each generation plays N fresh levels whose seeds come from the run seed
     and the generation (recorded in the metrics); the schedule is deterministic."""
@@ -225,6 +228,7 @@ def test_bad_config_values_are_refused(tmp_path):
         assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_failing_starts_overwrite_nothing(tmp_path):
     """A fresh run into a directory holding a run, a missing level, a corrupt checkpoint and an
     incompatible config on resume all fail before writing: the run's files are unchanged."""
@@ -254,6 +258,7 @@ def test_failing_starts_overwrite_nothing(tmp_path):
     assert snapshot(broken) == before
 
 
+@pytest.mark.slow
 def test_a_run_stopped_in_its_first_generation_can_be_resumed(tmp_path, monkeypatch):
     """Ctrl-C during generation 0 leaves a checkpoint of the start, so --resume works and ends
     like an uninterrupted run (the directory is never left unusable)."""
@@ -288,6 +293,7 @@ def generated_settings(tmp: Path, out: str, **kw: object) -> TrainSettings:
     return settings_for(tmp, out, **base)
 
 
+@pytest.mark.slow
 def test_validation_levels_choose_the_champion(tmp_path):
     """With validation=N the champion is the genome that scored best on N fixed held-out
     generated levels (seeds apart from every training seed): champion.json records that score,
@@ -323,6 +329,7 @@ def test_next_difficulty_steps_up_to_the_target():
     assert next_difficulty(plain, 0.3, 1.0) == 0.3
 
 
+@pytest.mark.slow
 def test_curriculum_raises_the_difficulty_as_levels_are_finished(tmp_path):
     """With a curriculum the first generation plays levels at the start difficulty, and each
     next generation's difficulty follows next_difficulty from the previous generation's best
@@ -346,6 +353,7 @@ def test_curriculum_raises_the_difficulty_as_levels_are_finished(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_curriculum_and_validation_resume_exactly(tmp_path):
     """A run with a curriculum and validation levels, stopped after 3 generations and resumed
     to 6, ends with the champion and metrics of one never stopped; changing the curriculum or
@@ -371,7 +379,7 @@ def test_curriculum_and_validation_resume_exactly(tmp_path):
     "kw, match",
     [
         ({"validation": 0}, "validation must be at least 1"),
-        ({"curriculum": 0.5}, r"curriculum start must be within \[0, difficulty = 0.3\]"),
+        ({"curriculum": 0.6}, r"curriculum start must be within \[0, difficulty = 0.5\]"),
         ({"curriculum": -0.1}, "curriculum start"),
         ({"curriculum": 0.1, "curriculum_step": 0.0}, r"curriculum_step must be within \(0, 1\]"),
         ({"curriculum": 0.1, "curriculum_share": 1.5}, "curriculum_share must be within"),
@@ -386,3 +394,71 @@ def test_bad_generalisation_settings_are_refused(tmp_path, kw, match):
         train(s, progress=False)
     assert "\n" not in str(info.value)
     assert not (tmp_path / "run").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# neat-python's own loop: its stopping criterion and its failures
+# --------------------------------------------------------------------------------------------
+
+
+def tiny_run(tmp: Path, out: str, **config: object) -> TrainSettings:
+    """``settings_for`` with the tiny config's keys overridden."""
+    s = settings_for(tmp, out)
+    s.config.write_text(tiny_config_text(**config))
+    return s
+
+
+@pytest.mark.slow
+def test_neat_pythons_fitness_criterion_ends_the_run(tmp_path):
+    """With no_fitness_termination = False, neat-python's own fitness criterion ends evolution
+    at the generation that meets it (here the first): one metrics line, a champion, and a
+    resume that has nothing more to do."""
+    s = tiny_run(tmp_path, "run", no_fitness_termination=False, fitness_threshold=-1e9)
+    s = TrainSettings(**{**s.__dict__, "generations": 5})
+    result = train(s, progress=False)
+    assert result.generations == 1 and result.champion_path is not None
+    assert load_checkpoint(result.out / CHECKPOINT_FILE).generation == 0
+    before = snapshot(result.out)
+    again = train(s, resume=result.out, progress=False)
+    assert again.generations == 1 and snapshot(result.out) == before
+
+
+@pytest.mark.slow
+def test_a_generation_neat_python_cannot_reproduce_is_one_line(tmp_path):
+    """A config whose species cannot all get their minimum offspring (every genome its own
+    species, two offspring each, twelve genomes) stops with a one-line TrainError naming the
+    generation, after generation 0's line was written."""
+    s = tiny_run(tmp_path, "run", compatibility_threshold=0.001, min_species_size=2)
+    with pytest.raises(TrainError, match="generation 0: neat-python cannot reproduce") as info:
+        train(s, progress=False)
+    assert "\n" not in str(info.value)
+    assert [m["generation"] for m in read_metrics(s.out)] == [0]
+
+
+@pytest.mark.slow
+def test_extinction_without_a_reset_is_one_line(tmp_path):
+    """When every species stagnates away and reset_on_extinction is off, the run stops with a
+    one-line TrainError saying what to change in the config."""
+    s = tiny_run(
+        tmp_path, "run", reset_on_extinction=False, max_stagnation=1, species_elitism=0,
+        compatibility_threshold=100.0,
+    )  # fmt: skip
+    s = TrainSettings(**{**s.__dict__, "generations": 20})
+    with pytest.raises(TrainError, match="every species went extinct") as info:
+        train(s, progress=False)
+    assert "\n" not in str(info.value) and "reset_on_extinction" in str(info.value)
+
+
+def test_an_evaluators_own_runtime_error_is_not_called_a_reproduction_failure(
+    tmp_path, monkeypatch
+):
+    """A RuntimeError raised while evaluating comes out as it is, not as neat-python failing to
+    reproduce."""
+    import agent.neat.evaluator as evaluator
+
+    def broken(self, genomes, config):
+        raise RuntimeError("the emulator fell over")
+
+    monkeypatch.setattr(evaluator.PopulationEvaluator, "evaluate_local", broken)
+    with pytest.raises(RuntimeError, match="the emulator fell over"):
+        train(settings_for(tmp_path, "run"), progress=False)

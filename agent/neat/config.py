@@ -1,0 +1,118 @@
+"""NEAT config files: read, parsed strictly, with this project's custom activations registered.
+
+``config_from_text`` builds a ``neat.Config`` (default genome, reproduction, species set and
+stagnation) from config text, as the trainer reads it from a file (``read_config_file``) and a
+champion or checkpoint carries it; every problem is a one-line ``ConfigError`` naming its
+source. ``DEFAULT_CONFIG`` is the shipped ``configs/neat.ini``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import tempfile
+from pathlib import Path
+
+import neat
+
+from agent.neat.activations import register_custom
+
+__all__ = [
+    "CONFIG_SECTIONS",
+    "DEFAULT_CONFIG",
+    "ConfigError",
+    "config_from_text",
+    "read_config_file",
+]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "neat.ini"
+
+# The config sections neat-python reads for the default genome/reproduction/species/stagnation.
+CONFIG_SECTIONS = (
+    "NEAT",
+    "DefaultGenome",
+    "DefaultSpeciesSet",
+    "DefaultStagnation",
+    "DefaultReproduction",
+)
+
+
+class ConfigError(ValueError):
+    """A NEAT config file that cannot be used; the message is one line naming the file."""
+
+
+def _one_line(exc: BaseException) -> str:
+    parts = [p.strip() for p in str(exc).splitlines() if p.strip()]
+    return " ".join(parts) or type(exc).__name__
+
+
+def read_config_file(path: str | Path) -> str:
+    """The text of a NEAT config file; ``ConfigError`` if it is missing or not text."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a text config file (undecodable byte at offset {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config: {exc.strerror}") from None
+
+
+def config_from_text(text: str, source: str = "<config>") -> neat.Config:
+    """Parse NEAT config text into a ``neat.Config`` (default genome, reproduction, species set
+    and stagnation), with this project's custom activations registered.
+
+    Stricter than neat-python: unknown sections, unknown ``[DefaultGenome]`` keys (neat only
+    rejects unknown keys in the other sections) and activation/aggregation names that no
+    function is registered for are errors too. Every problem is a ``ConfigError`` whose one-line
+    message starts with ``source``.
+    """
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as exc:
+        raise ConfigError(f"{source}: cannot parse the config: {_one_line(exc)}") from None
+    unknown = [s for s in parser.sections() if s not in CONFIG_SECTIONS]
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown section [{unknown[0]}]; expected {', '.join(CONFIG_SECTIONS)}"
+        )
+    missing = [s for s in CONFIG_SECTIONS if not parser.has_section(s)]
+    if missing:
+        raise ConfigError(f"{source}: missing section [{missing[0]}]")
+
+    # neat.Config only reads files: hand it a private temporary copy.
+    with tempfile.TemporaryDirectory(prefix="neat-config-") as tmp:
+        tmp_path = os.path.join(tmp, "config.ini")
+        with open(tmp_path, "w", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            config = neat.Config(
+                neat.DefaultGenome,
+                neat.DefaultReproduction,
+                neat.DefaultSpeciesSet,
+                neat.DefaultStagnation,
+                tmp_path,
+            )
+        except Exception as exc:  # neat raises bare Exception, RuntimeError, NameError, ...
+            raise ConfigError(f"{source}: {_one_line(exc)}") from None
+
+    gc = config.genome_config
+    known = {p.name for p in gc._params}
+    extra = [k for k in parser["DefaultGenome"] if k not in known]
+    if extra:
+        raise ConfigError(f"{source}: unknown configuration item {extra[0]!r} in [DefaultGenome]")
+    register_custom(config)
+    for kind, options, defs in (
+        ("activation", gc.activation_options, gc.activation_defs),
+        ("aggregation", gc.aggregation_options, gc.aggregation_function_defs),
+    ):
+        for name in options:
+            if not defs.is_valid(name):
+                raise ConfigError(f"{source}: unknown {kind} function {name!r} in {kind}_options")
+    if config.pop_size < 2:
+        raise ConfigError(f"{source}: pop_size must be at least 2, got {config.pop_size}")
+    return config

@@ -1,0 +1,159 @@
+"""How NEAT genomes are scored: the play settings, MarI/O's fitness, and a population's scores.
+
+* ``FitnessSettings``: how a genome plays (frame skip, view radius, network updates per
+  decision), when a run that makes no progress ends (MarI/O's timeout: ``timeout_frames`` plus
+  ``timeout_growth`` times the frames played, the rule of ``envs.sim.rules``) and how runs are
+  scored (``agent.episodes.mario_fitness``, the one copy of the formula: ``rightmost - frames /
+  2``, plus 1000 for the flag) and combined over levels (mean or min).
+* ``Evaluation``: one population's results on one level set, per (genome, level) run; what
+  every evaluator returns (``agent.neat.evaluator``, ``agent.neat.smb_evaluator``) and every
+  backend concatenates (``agent.neat.backends``).
+* ``check_config_matches``: a NEAT config's inputs and outputs must fit the grid and buttons.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import neat
+import numpy as np
+
+from agent.episodes import EpisodeRules, mario_fitness
+from envs.sim.constants import BUTTONS
+
+__all__ = [
+    "ConfigMismatch",
+    "Evaluation",
+    "FitnessSettings",
+    "assign_fitness",
+    "check_config_matches",
+    "fitness_of",
+]
+
+
+class ConfigMismatch(ValueError):
+    """A NEAT config whose inputs or outputs do not fit the environment."""
+
+
+@dataclass(frozen=True)
+class FitnessSettings:
+    """How genomes are played and scored (MarI/O's choices by default)."""
+
+    frame_skip: int = 5  # the network decides every 5th frame, buttons held in between
+    view_radius: int = 6  # a 13 x 13 input grid
+    timeout_frames: int = 20  # MarI/O's TimeoutConstant
+    timeout_growth: float = 0.25  # the no-progress allowance grows by frames / 4
+    completion_bonus: float = 1000.0
+    frame_penalty: float = 0.5  # fitness loses frames * 0.5
+    aggregate: str = "mean"  # "mean" or "min" over the evaluation levels
+    activations_per_step: int = 1  # synchronous network updates per decision
+
+    def __post_init__(self) -> None:
+        if self.aggregate not in ("mean", "min"):
+            raise ValueError(f"aggregate must be 'mean' or 'min', got {self.aggregate!r}")
+        for name in ("frame_skip", "view_radius", "activations_per_step"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @classmethod
+    def from_env_settings(cls, env_settings: dict[str, Any]) -> FitnessSettings:
+        """The settings stored in a champion's ``env_settings`` (other keys ignored);
+        ``ValueError`` or ``TypeError`` if they are not usable."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in env_settings.items() if k in known})
+
+    @property
+    def num_inputs(self) -> int:
+        return (2 * self.view_radius + 1) ** 2
+
+    def episode_rules(self, max_frames: int = 0) -> EpisodeRules:
+        """The episode loop's rules for these settings (``agent.episodes.Episodes``)."""
+        return EpisodeRules(self.timeout_frames, self.timeout_growth, max_frames)
+
+    def aggregate_levels(self, level_fitness: np.ndarray) -> np.ndarray:
+        """(P, L) per-level fitness -> (P,): the mean or the minimum over the levels."""
+        if self.aggregate == "mean":
+            return level_fitness.mean(axis=1)
+        return level_fitness.min(axis=1)
+
+
+def fitness_of(
+    rightmost_px: np.ndarray, frames: np.ndarray, completed: np.ndarray, s: FitnessSettings
+) -> np.ndarray:
+    """MarI/O's fitness of runs under ``s``'s frame penalty and flag bonus."""
+    return mario_fitness(rightmost_px, frames, completed, s.frame_penalty, s.completion_bonus)
+
+
+_PER_RUN = ("fitness", "level_fitness", "completed", "rightmost", "frames", "progress")
+
+
+@dataclass
+class Evaluation:
+    """Scores of one population on one level set; rows follow the genome order given."""
+
+    fitness: np.ndarray  # (P,) aggregated over levels
+    level_fitness: np.ndarray  # (P, L)
+    completed: np.ndarray  # (P, L) bool
+    rightmost: np.ndarray  # (P, L) px
+    frames: np.ndarray  # (P, L) frames each run lasted
+    progress: np.ndarray  # (P, L) share of the way to the flag, 0..1 (NaN: unknown)
+    frames_simulated: int
+
+    @classmethod
+    def of_runs(
+        cls,
+        rightmost: np.ndarray,
+        frames: np.ndarray,
+        completed: np.ndarray,
+        progress: np.ndarray,
+        s: FitnessSettings,
+    ) -> Evaluation:
+        """The evaluation of (P, L) runs: their fitness, aggregated per genome as ``s`` says."""
+        level_fitness = fitness_of(rightmost, frames, completed, s)
+        return cls(
+            fitness=s.aggregate_levels(level_fitness),
+            level_fitness=level_fitness,
+            completed=completed,
+            rightmost=rightmost,
+            frames=frames,
+            progress=progress,
+            frames_simulated=int(frames.sum()),
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[Evaluation]) -> Evaluation:
+        cat = {k: np.concatenate([getattr(p, k) for p in parts]) for k in _PER_RUN}
+        return Evaluation(**cat, frames_simulated=sum(p.frames_simulated for p in parts))
+
+
+def check_config_matches(config: neat.Config, view_radius: int = 6) -> None:
+    """Raise ConfigMismatch unless the config's inputs and outputs fit the grid and buttons."""
+    gc = config.genome_config
+    want_in = (2 * view_radius + 1) ** 2
+    if gc.num_inputs != want_in:
+        raise ConfigMismatch(
+            f"the config has num_inputs = {gc.num_inputs}, but the observation grid with "
+            f"view radius {view_radius} has {want_in} cells"
+        )
+    if gc.num_outputs != len(BUTTONS):
+        raise ConfigMismatch(
+            f"the config has num_outputs = {gc.num_outputs}, but the controller has "
+            f"{len(BUTTONS)} buttons ({', '.join(BUTTONS)})"
+        )
+
+
+def assign_fitness(
+    genomes: Sequence[tuple[int, Any]],
+    evaluate: Callable[[list, neat.Config], Evaluation],
+    config: neat.Config,
+) -> Evaluation:
+    """Evaluate ``genomes`` and set each one's ``fitness``, as neat-python's fitness function
+    must; returns the evaluation."""
+    genomes = list(genomes)
+    result = evaluate(genomes, config)
+    for (_, genome), fit in zip(genomes, result.fitness, strict=True):
+        genome.fitness = float(fit)
+    return result

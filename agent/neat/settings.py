@@ -1,0 +1,409 @@
+"""What a NEAT training run is asked to do, checked in full before anything is written.
+
+* ``TrainSettings``: the levels (fixed, generated each generation, held-out validation levels,
+  a difficulty curriculum), the budget (generations, frames), the config, the seed, where
+  genomes are evaluated (``agent.neat.backends``) and the fitness settings.
+* The level schedule: ``level_seed`` (generated level ``i`` of a generation), ``validation_seed``
+  (kept apart from every training seed) and ``next_difficulty`` (the curriculum's step).
+* ``prepare(settings, resume)``: every check of the inputs (settings, config, levels,
+  checkpoint, champion, device, run directory) with no write; the ``Plan`` it returns is what
+  ``agent.neat.trainer`` runs. Problems are ``ValueError`` subclasses with one-line messages:
+  ``ConfigError``, ``ConfigMismatch``, ``LevelError``, ``CheckpointError``, ``ChampionError``
+  or ``agent.runs.TrainError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import neat
+import numpy as np
+
+from agent.neat.backends import BACKENDS
+from agent.neat.champion import ChampionError, load_champion
+from agent.neat.checkpoint import TrainState, load_checkpoint
+from agent.neat.config import DEFAULT_CONFIG, ConfigError, config_from_text, read_config_file
+from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
+from agent.runs import METRICS_FILE, RunDir, TrainError
+from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generate_level
+from envs.levels.level import Level, load_level
+from envs.smb.console import NES_EXTRA_HINT, nes_available
+from envs.smb.ram import parse_stage
+
+__all__ = [
+    "CHAMPION_FILE",
+    "CHECKPOINT_FILE",
+    "CONFIG_FILE",
+    "ENVS",
+    "RUN_FIELDS",
+    "Plan",
+    "TrainSettings",
+    "eval_backend",
+    "eval_device",
+    "level_seed",
+    "load_run_settings",
+    "next_difficulty",
+    "prepare",
+    "validation_seed",
+]
+
+CHAMPION_FILE = "champion.json"
+CHECKPOINT_FILE = "checkpoint-latest.pkl"
+CONFIG_FILE = "config.ini"
+RUN_FILES = (CHAMPION_FILE, METRICS_FILE, CHECKPOINT_FILE)
+
+#: Settings that define what a run optimises; a resumed run must keep them.
+RUN_FIELDS = (
+    "env",
+    "levels",
+    "generated",
+    "difficulty",
+    "generated_length",
+    "seed",
+    "aggregate",
+    "fitness",
+    "validation",
+    "curriculum",
+    "curriculum_step",
+    "curriculum_share",
+)
+
+#: Environments a run can train on: the built-in world, or the real game in the NES emulator.
+ENVS = ("world", "smb")
+
+
+@dataclass
+class TrainSettings:
+    """What to train on and how. ``levels`` are built-in names or level file paths (with
+    ``env="smb"``: Super Mario Bros. stages such as ``"1-1"``)."""
+
+    levels: list[str] = field(default_factory=lambda: ["1-1"])
+    env: str = "world"  # "world": the built-in platformer; "smb": the real game (nes extra)
+    generated: int | None = None  # fresh generated levels per generation (None: none)
+    difficulty: float = DEFAULT_DIFFICULTY  # of the generated levels, in [0, 1]
+    generated_length: int = DEFAULT_LENGTH  # columns of each generated level
+    generations: int = 100  # stop after this many generations in all (resumes included)
+    max_frames: int | None = None  # also stop once this many frames were simulated in all
+    config: str | Path | None = None  # NEAT config file; None: configs/neat.ini (or, when
+    # resuming, the config text stored in the checkpoint)
+    seed: int = 0
+    out: str | Path = "runs/neat"
+    checkpoint_every: int = 5
+    device: str = "cpu"  # "cuda" (or "cuda:N") evaluates with the torch backend
+    backend: str | None = None  # where genomes are evaluated: "local", "processes" or "ray";
+    # None: local, or processes when workers > 1 (the meaning of workers before backends)
+    workers: int | None = None  # processes (default: the CPU count) or Ray shards (default: the
+    # cluster's CPUs); local takes 1
+    ray_address: str | None = None  # ray: "auto" or "ray://HOST:10001"; None starts a local Ray
+    aggregate: str = "mean"  # fitness over several levels: "mean" or "min"
+    stop_when_solved: bool = True  # stop once the champion completes every training level
+    fitness: FitnessSettings = field(default_factory=FitnessSettings)  # its aggregate is
+    # replaced by ``aggregate``
+    validation: int | None = None  # held-out generated levels that choose the champion (None:
+    # none, the champion is the best by training fitness)
+    curriculum: float | None = None  # start difficulty of the generated levels, raised to
+    # ``difficulty`` (None: ``difficulty`` from the start)
+    curriculum_step: float = 0.05  # the difficulty rises by this much ...
+    curriculum_share: float = 0.5  # ... after a generation whose best genome finished at least
+    # this share of the generated levels
+
+    def fitness_settings(self) -> FitnessSettings:
+        return dataclasses.replace(self.fitness, aggregate=self.aggregate)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["config"] = None if self.config is None else str(self.config)
+        d["out"] = str(self.out)
+        d["levels"] = [str(x) for x in self.levels]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if isinstance(kw.get("fitness"), dict):
+            kw["fitness"] = FitnessSettings(**kw["fitness"])
+        return cls(**kw)
+
+
+def eval_backend(s: TrainSettings) -> str:
+    """The evaluation backend the settings ask for (``backend`` None: local, or processes when
+    ``workers`` > 1; on the real game, processes unless ``workers`` is 1)."""
+    if s.backend is not None:
+        return s.backend
+    if s.env == "smb":  # the emulator is the cost: spread it over every core by default
+        return "local" if s.workers == 1 else "processes"
+    return "processes" if (s.workers or 1) > 1 else "local"
+
+
+def level_seed(run_seed: int, generation: int, index: int) -> int:
+    """Seed of generated level ``index`` of ``generation``: a 32-bit hash of the three numbers."""
+    return int(np.random.SeedSequence([run_seed, generation, index]).generate_state(1)[0])
+
+
+def validation_seed(run_seed: int, index: int) -> int:
+    """Seed of held-out validation level ``index``: a 32-bit hash kept apart from the training
+    schedule (a spawned child of the run seed), so no generation trains on a validation level."""
+    seq = np.random.SeedSequence([run_seed, index], spawn_key=(1,))
+    return int(seq.generate_state(1)[0])
+
+
+def next_difficulty(s: TrainSettings, difficulty: float, finished_share: float) -> float:
+    """The curriculum's difficulty for the next generation: one ``curriculum_step`` higher (at
+    most ``difficulty``) when the generation's best finished ``curriculum_share`` of its
+    generated levels, else unchanged. Rounded to 6 places so steps never drift."""
+    if s.curriculum is None or finished_share < s.curriculum_share:
+        return difficulty
+    return round(min(s.difficulty, difficulty + s.curriculum_step), 6)
+
+
+def load_run_settings(run_dir: str | Path) -> TrainSettings:
+    """The settings stored in a run's latest checkpoint (``config`` left None: the checkpoint's
+    own config text is used on resume unless another config is given)."""
+    run = RunDir.resume(run_dir, CHECKPOINT_FILE)
+    state = load_checkpoint(run.file(CHECKPOINT_FILE))
+    settings = TrainSettings.from_dict(state.settings)
+    return dataclasses.replace(settings, config=None, out=str(run_dir))
+
+
+# --------------------------------------------------------------------------------------------
+# Preparation: every check, no writes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """A checked run, ready to start: its settings, directory, config and levels."""
+
+    settings: TrainSettings
+    run_dir: RunDir
+    config: neat.Config
+    config_text: str
+    config_changed: bool  # write config.ini (fresh run, or a new config on resume)
+    fitness: FitnessSettings
+    fixed_levels: list[Any]  # ``Level`` objects, or stage names on the real game
+    state: TrainState | None  # the checkpoint, when resuming
+    validation_levels: list[Level] = field(default_factory=list)  # held out, fixed for the run
+
+    def env_settings(self) -> dict[str, Any]:
+        """What ``champion.json`` records of how its champion was trained and played."""
+        s = self.settings
+        return {
+            **dataclasses.asdict(self.fitness),
+            "env": s.env,
+            "levels": [str(x) for x in s.levels],
+            "generated": s.generated,
+            "difficulty": s.difficulty if s.generated else None,
+            "generated_length": s.generated_length if s.generated else None,
+            # only when used, so the champion files of other runs stay as they were
+            **({"curriculum": s.curriculum} if s.curriculum is not None else {}),
+            **({"validation": s.validation} if s.validation else {}),
+        }
+
+
+def _validate_settings(s: TrainSettings) -> None:
+    if s.generations < 1:
+        raise TrainError(f"generations must be at least 1, got {s.generations}")
+    if s.checkpoint_every < 1:
+        raise TrainError(f"checkpoint_every must be at least 1, got {s.checkpoint_every}")
+    if s.max_frames is not None and s.max_frames < 1:
+        raise TrainError(f"max_frames must be at least 1, got {s.max_frames}")
+    _validate_backend(s)
+    if s.seed < 0:
+        raise TrainError(f"seed must be >= 0, got {s.seed}")
+    if s.generated is not None and s.generated < 1:
+        raise TrainError(f"generated must be at least 1 level, got {s.generated}")
+    if (s.generated or s.validation) and not 0.0 <= s.difficulty <= 1.0:
+        raise TrainError(f"difficulty must be within [0, 1], got {s.difficulty}")
+    _validate_generalisation(s)
+    if not s.levels and not s.generated:
+        raise TrainError("no training levels: give levels, generated levels, or both")
+    if s.env not in ENVS:
+        raise TrainError(f"unknown env {s.env!r}; choose one of {', '.join(ENVS)}")
+    if s.env == "smb":
+        _validate_smb(s)
+    if s.aggregate not in ("mean", "min"):
+        raise TrainError(f"aggregate must be 'mean' or 'min', got {s.aggregate!r}")
+    eval_device(s)  # the same rules as train.py lstm: auto, cpu, cuda, cuda:N
+
+
+def _validate_generalisation(s: TrainSettings) -> None:
+    """Validation levels and the difficulty curriculum (both about generated levels)."""
+    if s.validation is not None and s.validation < 1:
+        raise TrainError(f"validation must be at least 1 level, got {s.validation}")
+    if s.curriculum is None:
+        return
+    if not s.generated:
+        raise TrainError("a curriculum raises the difficulty of generated levels; give generated")
+    if not 0.0 <= s.curriculum <= s.difficulty:
+        raise TrainError(
+            f"curriculum start must be within [0, difficulty = {s.difficulty}], got {s.curriculum}"
+        )
+    if not 0.0 < s.curriculum_step <= 1.0:
+        raise TrainError(f"curriculum_step must be within (0, 1], got {s.curriculum_step}")
+    if not 0.0 < s.curriculum_share <= 1.0:
+        raise TrainError(f"curriculum_share must be within (0, 1], got {s.curriculum_share}")
+
+
+def _validate_smb(s: TrainSettings) -> None:
+    """The real game: stage names, no generated levels, and the nes extra installed."""
+    if s.generated or s.validation:
+        raise TrainError("generated levels are the built-in world's; the real game has stages")
+    for name in s.levels:
+        try:
+            parse_stage(str(name))
+        except ValueError as exc:
+            raise TrainError(str(exc)) from None
+    if not nes_available():
+        raise TrainError(NES_EXTRA_HINT)
+
+
+def _validate_backend(s: TrainSettings) -> None:
+    if s.backend is not None and s.backend not in BACKENDS:
+        raise TrainError(f"unknown backend {s.backend!r}; choose one of {', '.join(BACKENDS)}")
+    if s.workers is not None and s.workers < 1:
+        raise TrainError(f"workers must be at least 1, got {s.workers}")
+    backend = eval_backend(s)
+    if backend == "local" and (s.workers or 1) > 1:
+        raise TrainError(
+            f"the local backend evaluates in this process; {s.workers} workers need the "
+            "processes or ray backend"
+        )
+    if s.ray_address is not None and backend != "ray":
+        raise TrainError(f"a Ray address is for the ray backend, not {backend!r}")
+    if backend == "ray":
+        if s.device != "cpu":
+            raise TrainError("the ray backend evaluates on the workers' CPUs; use device cpu")
+        try:
+            import ray  # noqa: F401 -- optional: only the ray backend needs it
+        except ImportError:
+            raise TrainError('the ray backend needs Ray: pip install -e ".[ray]"') from None
+
+
+def eval_device(s: TrainSettings) -> str:
+    """The evaluation device, resolved (``auto`` is CUDA when present)."""
+    if s.device == "cpu":
+        return "cpu"  # without importing torch
+    from agent.rnn.model import DeviceError, resolve_device  # torch: only off the CPU
+
+    try:
+        return str(resolve_device(s.device))
+    except DeviceError as exc:
+        raise TrainError(str(exc)) from None
+
+
+def _check_config(config: neat.Config, source: str, fitness: FitnessSettings) -> None:
+    try:
+        check_config_matches(config, fitness.view_radius)
+    except ConfigMismatch as exc:
+        raise ConfigMismatch(f"{source}: {exc}") from None
+
+
+def prepare(settings: TrainSettings, resume: str | Path | None) -> Plan:
+    """Check everything about a run (fresh, or resuming the run directory ``resume``); write
+    nothing. With ``resume``, the run-defining settings (``RUN_FIELDS``) must equal the
+    checkpoint's."""
+    s = settings
+    _validate_settings(s)
+    try:
+        fitness = s.fitness_settings()
+    except ValueError as exc:
+        raise TrainError(f"fitness settings: {exc}") from None
+
+    state = None
+    if resume is not None:
+        run = RunDir.resume(resume, CHECKPOINT_FILE)
+        ckpt = run.file(CHECKPOINT_FILE)
+        state = load_checkpoint(ckpt)
+        _check_same_run(run.path, s, TrainSettings.from_dict(state.settings))
+        if s.config is None:
+            text, source = state.config_text, f"{ckpt} (its stored config)"
+        else:
+            text, source = read_config_file(s.config), str(s.config)
+    else:
+        run = RunDir.fresh(s.out, RUN_FILES)
+        path = Path(s.config) if s.config is not None else DEFAULT_CONFIG
+        text, source = read_config_file(path), str(path)
+
+    config = config_from_text(text, source)
+    _check_config(config, source, fitness)
+    if state is not None:
+        _check_resume_compatible(run, state, config, source, fitness)
+
+    fixed = _fixed_levels(s)
+    if s.generated:
+        start = state.generation if state is not None else 0
+        try:
+            generate_level(level_seed(s.seed, start, 0), s.difficulty, s.generated_length)
+        except ValueError as exc:
+            raise TrainError(f"generated levels: {exc}") from None
+    changed = state is None or text != state.config_text
+    validation = _validation_levels(s)
+    return Plan(s, run, config, text, changed, fitness, fixed, state, validation)
+
+
+def _check_same_run(out: Path, s: TrainSettings, saved: TrainSettings) -> None:
+    for name in RUN_FIELDS:
+        have, want = getattr(s, name), getattr(saved, name)
+        if name == "levels":
+            have, want = [str(x) for x in have], [str(x) for x in want]
+        if have != want:
+            raise TrainError(
+                f"{out}: the run was trained with {name} = {want!r}; it cannot change to "
+                f"{have!r} on resume (start a new run instead)"
+            )
+
+
+def _validation_levels(s: TrainSettings) -> list[Level]:
+    """The run's held-out validation levels, at the final difficulty (none without validation)."""
+    seeds = [validation_seed(s.seed, i) for i in range(s.validation or 0)]
+    try:
+        return [generate_level(x, s.difficulty, s.generated_length) for x in seeds]
+    except ValueError as exc:
+        raise TrainError(f"validation levels: {exc}") from None
+
+
+def _fixed_levels(s: TrainSettings) -> list[Any]:
+    """The training levels: ``Level`` objects, or stage names (``"1-1"``) on the real game."""
+    if s.env == "smb":
+        return ["{}-{}".format(*parse_stage(str(name))) for name in s.levels]
+    return [load_level(name) for name in s.levels]
+
+
+def _check_resume_compatible(
+    run: RunDir, state: TrainState, config: neat.Config, source: str, fitness: FitnessSettings
+) -> None:
+    """A config replacing the checkpoint's must fit its genomes (and the run's champion)."""
+    saved = config_from_text(state.config_text, f"{run.file(CHECKPOINT_FILE)} (its stored config)")
+    gc, old = config.genome_config, saved.genome_config
+    for name in ("num_inputs", "num_outputs", "feed_forward"):
+        if getattr(gc, name) != getattr(old, name):
+            raise ConfigError(
+                f"{source}: {name} = {getattr(gc, name)} does not match the run being resumed "
+                f"({name} = {getattr(old, name)})"
+            )
+    for genome in state.population.values():
+        for ng in genome.nodes.values():
+            if not gc.activation_defs.is_valid(ng.activation):
+                raise ConfigError(
+                    f"{source}: the run's genomes use activation {ng.activation!r}, which this "
+                    "config does not define"
+                )
+            if not gc.aggregation_function_defs.is_valid(ng.aggregation):
+                raise ConfigError(
+                    f"{source}: the run's genomes use aggregation {ng.aggregation!r}, which this "
+                    "config does not define"
+                )
+    champ_path = run.file(CHAMPION_FILE)
+    if champ_path.exists():
+        champ = load_champion(champ_path, view_radius=fitness.view_radius)
+        for name in ("num_inputs", "num_outputs", "feed_forward"):
+            have, want = getattr(champ.config.genome_config, name), getattr(gc, name)
+            if have != want:
+                raise ChampionError(
+                    f"{champ_path}: evolved with {name} = {have}, incompatible with the config "
+                    f"being resumed ({name} = {want})"
+                )
