@@ -391,4 +391,3 @@ def _read_connections(r: _Reader, connections: list, genome: Any, config: neat.C
                 )
             enabled_keys.append((src, dst))
         genome.connections[(src, dst)] = cg
-
