@@ -124,6 +124,7 @@ def test_ram_facts_are_read_with_integers():
 
 
 def test_view_radius_sets_the_grid_size():
+    """The grid is (2r + 1) x (2r + 1) cells for view radius r."""
     assert tile_grid(ram_with_player(100, 100), view_radius=4).shape == (9, 9)
 
 
@@ -139,6 +140,7 @@ def test_buttons_map_to_the_nes_joypad():
 
 
 def test_stage_names():
+    """Stages are W-S with worlds 1-8 and stages 1-4, as text or a pair; others are refused."""
     assert parse_stage("1-1") == (1, 1) and parse_stage("8-4") == (8, 4)
     assert parse_stage((4, 2)) == (4, 2)
     for bad in ("1-5", "9-1", "0-1", "level", "1_1"):
@@ -231,6 +233,7 @@ def test_step_api_and_spaces(env):
 
 
 def test_env_checker_passes(env):
+    """Gymnasium's own env checker accepts the real-game env (spaces, reset, step)."""
     from gymnasium.utils.env_checker import check_env
 
     check_env(env, skip_render_check=True)
