@@ -327,16 +327,11 @@ def _passage(rng: np.random.Generator, cfg: GeneratorConfig, rows: int) -> Drawn
     return _covered(rng, cfg, 1 + int(rng.random() < 0.5))
 
 
-SEGMENTS: dict[str, Callable[[np.random.Generator, GeneratorConfig, int], Drawn]] = {
-    "pit": _pit,
-    "pipe": _pipe,
-    "wall": _wall,
-    "stairs": _stairs,
-    "enemies": _enemies,
-    "spikes": _spikes,
-    "platform": _platform,
-    "blocks": _blocks,
-    "ceiling": _ceiling,
-    "passage": _passage,
-}
-assert tuple(SEGMENTS) == FEATURES
+# One segment generator per kind, in FEATURES order.
+SEGMENTS: dict[str, Callable[[np.random.Generator, GeneratorConfig, int], Drawn]] = dict(
+    zip(
+        FEATURES,
+        (_pit, _pipe, _wall, _stairs, _enemies, _spikes, _platform, _blocks, _ceiling, _passage),
+        strict=True,
+    )
+)

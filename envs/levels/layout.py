@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from envs.levels.features import (
+    FEATURES,
     INNER_ENEMIES,
     INNER_NONE,
     INNER_PIT,
@@ -156,20 +157,11 @@ def _flag(t, enemies, g, f):  # a pole on the ground at x0, ground after it
     t[max(1, g - 11) : g, f.x0] = FLAG
 
 
-_DRAW = {
-    "flat": _flat,
-    "pit": _pit,
-    "pipe": _pipe,
-    "wall": _wall,
-    "stairs": _stairs,
-    "enemies": _enemies,
-    "spikes": _spikes,
-    "platform": _platform,
-    "blocks": _blocks,
-    "ceiling": _covered,
-    "passage": _covered,
-    "flag": _flag,
-}
+# The drawing function of each kind in FEATURES order, plus flat runs and the flag.
+_KIND_DRAW = (
+    _pit, _pipe, _wall, _stairs, _enemies, _spikes, _platform, _blocks, _covered, _covered,
+)  # fmt: skip
+_DRAW = {"flat": _flat, **dict(zip(FEATURES, _KIND_DRAW, strict=True)), "flag": _flag}
 
 
 # --- easing (repair) -------------------------------------------------------------------------
