@@ -99,7 +99,7 @@ class GeneratorConfig:
     extras: float = 0.5  # chance of each optional hazard inside a feature (spikes, an enemy)
     flat: tuple[int, int] = (4, 9)  # flat run between two features, (min, max)
     # Relative frequency of each kind in FEATURES.
-    weights: tuple[float, ...] = (1.5, 0.85, 0.45, 0.575, 1.2, 0.575, 0.5, 0.65, 0.3, 0.3)
+    weights: tuple[float, ...] = (1.5, 0.85, 0.45, 0.575, 1.2, 0.575, 0.7, 0.65, 0.3, 0.3)
 
     @classmethod
     def from_difficulty(cls, difficulty: float) -> GeneratorConfig:
@@ -113,7 +113,7 @@ class GeneratorConfig:
             0.35 + 0.45 * d,  # stairs
             0.4 + 1.6 * d,  # enemies
             0.2 + 0.75 * d,  # spikes
-            0.2 + 0.6 * d,  # platform
+            0.2 + 1.0 * d,  # platform
             0.8 - 0.3 * d,  # blocks
             0.1 + 0.4 * d,  # ceiling
             0.1 + 0.4 * d,  # passage

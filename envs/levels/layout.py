@@ -26,14 +26,15 @@ BLOCK_LIFT = 4  # block rows float this many tiles above the ground (3 tiles of 
 
 
 def render(plan: list[Feature], rows: int, length: int) -> tuple[np.ndarray, list]:
-    """Draw the plan; returns the (rows, length) tile codes and the enemy spawn cells."""
+    """Draw the plan; returns the (rows, length) tile codes and the enemy spawn cells, in the
+    row-major order a level file lists them (so a level equals its text round trip)."""
     g = rows - 2  # ground top row; the player stands on row g - 1
     t = np.full((rows, length), AIR, dtype=np.uint8)
     t[g:] = GROUND
     enemies: list[tuple[int, int]] = []
     for f in plan:
         _DRAW[f.kind](t, enemies, g, f)
-    return t, enemies
+    return t, sorted(enemies)
 
 
 def _flat(t, enemies, g, f):
