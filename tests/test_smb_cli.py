@@ -70,6 +70,7 @@ def smb_run(tmp_path_factory):
     return out, proc
 
 
+@pytest.mark.slow
 def test_train_neat_on_the_real_game(smb_run):
     """One generation over 2 worker processes: the champion is saved with env smb, and the
     summary says how to watch it on the real game."""
@@ -82,6 +83,7 @@ def test_train_neat_on_the_real_game(smb_run):
     assert len((out / METRICS_FILE).read_text().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_play_headless_replays_the_training_score(smb_run, capsys):
     """``play.py RUN --env smb --headless --json`` plays the champion as it was scored (the
     episode ends as training runs end, MarI/O's timeout included)."""
@@ -94,6 +96,7 @@ def test_play_headless_replays_the_training_score(smb_run, capsys):
     assert result["fitness"] == pytest.approx(champ["extra"]["level_fitness"][0])
 
 
+@pytest.mark.slow
 def test_record_the_real_game_with_the_overlay(smb_run, tmp_path):
     """A real-game champion recorded with --record gives a GIF of exactly --max-frames frames,
     each the NES frame at the chosen scale."""
@@ -108,6 +111,7 @@ def test_record_the_real_game_with_the_overlay(smb_run, tmp_path):
     assert len(frames) == 20 and frames[0].shape[:2] == (480, 512)  # the NES frame, scale 2
 
 
+@pytest.mark.slow
 def test_world_champion_transfers_without_conversion(tmp_path, capsys):
     """An agent trained only on the built-in world plays real 1-1 as it is (same grid, same
     buttons): it gets a result with a distance."""

@@ -44,6 +44,7 @@ def _trace(level, actions: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
     return obs, cols
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("distance, corridor", CASES)
 def test_solver_finishes_both_variants(distance, corridor):
     """For every D, corridor and layout seed, the solver completes variant 0 and variant 1."""
@@ -107,6 +108,7 @@ def _wrong_route_start(level, on_upper: bool):
     return dataclasses.replace(level, start=(row, gate - VIEW_RADIUS), name=level.name + "-w")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("distance, corridor", [(8, "bumpy"), (32, "bumpy"), (16, "plain")])
 def test_wrong_route_cannot_be_finished_once_the_gate_is_in_view(distance, corridor):
     """From the first spot where the gate is visible, the solver cannot finish the wrong route
@@ -167,6 +169,7 @@ def _random_table(salt: int):
     return act
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("distance, corridor", [(8, "bumpy"), (16, "bumpy"), (16, "plain")])
 def test_memoryless_policies_finish_at_most_one_variant_per_pair(distance, corridor):
     """Deterministic functions of the current grid that act the same while the cue is in view
@@ -189,6 +192,7 @@ def test_memoryless_policies_finish_at_most_one_variant_per_pair(distance, corri
     assert (finished > 0).all()
 
 
+@pytest.mark.slow
 def test_random_memoryless_policies_stay_at_or_below_half():
     """Arbitrary deterministic functions of the grid (16 random lookup tables) may react to the
     cue while it is in view; the fine differences in position that leaves can flip a later
