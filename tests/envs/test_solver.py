@@ -139,6 +139,7 @@ def test_deterministic() -> None:
     )
 
 
+@pytest.mark.slow
 def test_deterministic_across_processes(small_solution: Solution) -> None:
     """The plan does not depend on the process (Python's hash seed), so a generator that
     re-checks a level elsewhere gets the same verdict and plan."""
@@ -155,6 +156,7 @@ def test_deterministic_across_processes(small_solution: Solution) -> None:
     assert out.stdout.strip() == small_solution.actions.tobytes().hex()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", [WIDE_PIT, HIGH_WALL], ids=["wide-pit", "high-wall"])
 def test_impossible_level_gives_up(text: str) -> None:
     """An impossible level returns completed=False within the default budget, with best_x well

@@ -103,6 +103,7 @@ def test_mp4_without_ffmpeg_is_a_clear_error(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_export_network_writes_png_and_svg(champion, tmp_path):
     """A NEAT champion's network to a PNG (a picture, not a blank) and an SVG (links, labels)."""
     agent = load_agent(champion)

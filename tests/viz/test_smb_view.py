@@ -53,6 +53,7 @@ def test_pause_and_step_keys_in_the_real_games_window():
     assert game.run.frames == 1 and not game.watching
 
 
+@pytest.mark.slow
 def test_an_idle_agent_times_out_as_in_training():
     """An agent that never moves ends by MarI/O's timeout (20 + frames/4 frames without
     progress, checked at its decisions: at frame 30, 30 >= 27.5): a record with the headless

@@ -168,6 +168,7 @@ def test_rgb_array_render_is_headless():
     assert frame.shape[1] == 256 and frame.std() > 0
 
 
+@pytest.mark.slow
 def test_simulation_never_imports_pygame():
     """Importing and stepping the envs does not pull in pygame."""
     import subprocess

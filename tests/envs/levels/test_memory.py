@@ -26,6 +26,8 @@ DISTANCES = (8, 16, 32)
 SEEDS = (0, 3)
 # (distance, corridor): every distance with bumps and pits, two with the plain (flat) corridor
 CASES = [(d, "bumpy") for d in DISTANCES] + [(8, "plain"), (32, "plain")]
+# each case builds (and the solver proves) memory levels: one case runs in the quick suite
+QUICK_CASES = [c if c == (8, "plain") else pytest.param(*c, marks=pytest.mark.slow) for c in CASES]
 
 
 def _cols(level, key: str) -> int:
@@ -55,7 +57,7 @@ def test_solver_finishes_both_variants(distance, corridor):
             assert level.meta["verified"] == "solver"
 
 
-@pytest.mark.parametrize("distance, corridor", CASES)
+@pytest.mark.parametrize("distance, corridor", QUICK_CASES)
 def test_variants_differ_only_in_cue_and_gate(distance, corridor):
     """The two variants of a pair differ in the cue columns and the gate columns only, and the
     cue columns really differ (blocks vs spikes)."""
@@ -70,7 +72,7 @@ def test_variants_differ_only_in_cue_and_gate(distance, corridor):
         assert _cols(a, "fork") - (cue + CUE_WIDTH - 1 + VIEW_RADIUS + 1) == distance
 
 
-@pytest.mark.parametrize("distance, corridor", CASES)
+@pytest.mark.parametrize("distance, corridor", QUICK_CASES)
 def test_same_actions_give_same_observations_between_cue_and_gate(distance, corridor):
     """Playing one action sequence (each variant's solver plan) in both variants: the grids are
     identical at every step whose view excludes the cue and the gate, which covers the whole
@@ -208,6 +210,7 @@ def test_random_memoryless_policies_stay_at_or_below_half():
     assert both <= 0.05 * total
 
 
+@pytest.mark.slow
 def test_memory_pairs_are_deterministic():
     """Same arguments give equal levels; pairs alternate variants of one layout."""
     a, b = memory_pairs(16, 2, seed=5), memory_pairs(16, 2, seed=5)

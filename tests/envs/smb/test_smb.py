@@ -239,6 +239,7 @@ def test_env_checker_passes(env):
     check_env(env, skip_render_check=True)
 
 
+@pytest.mark.slow
 def test_seeds_and_emulation_are_deterministic(env):
     """The game has no randomness of its own: any seed, the same buttons -> the same grids and
     the same RAM, and a second emulator booted apart agrees exactly."""
