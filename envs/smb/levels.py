@@ -10,10 +10,11 @@ How a stage is made (docs/smb.md has the why):
   y (the top two rows, under the score line, hold nothing; the 13 rows below are the buffer's).
 - **Enemies** come from the ROM's enemy data (``envs.smb.rom``), replayed as the game loads it
   for a player running right: goombas, koopas (buzzy beetles, paratroopas and hammer bros too)
-  become walking enemies ``E`` in the cell their sprite lands in; piranha plants become spikes
-  ``^`` on top of their pipe; everything else (lifts, lakitus, bullet bills, cheep cheeps,
-  podoboos, springs' bounce) has no counterpart here and is listed in the level's ``left-out``
-  metadata.
+  become walking enemies ``E`` in the cell their sprite lands in. Everything else (lifts,
+  lakitus, bullet bills, cheep cheeps, the springboards' bounce) has no counterpart here and
+  is counted in the level's ``left-out`` metadata; so are piranha plants (the game puts one in
+  every pipe but 1-1's), which ``smb:W-S+plants`` instead turns into spikes ``^`` on top of
+  their pipes (stricter than the game: see ``plant_pipes``).
 - **Start**: where the player stands once the game hands him control; **flag**: the flagpole's
   column (ball and shaft); the level ends ``TAIL`` columns after it (the castle's door).
 - **Stages**: every stage whose main area is overworld-style (ground). A stage that is
@@ -160,7 +161,7 @@ def build_level(src: StageSource, rec, rom: smbrom.Rom, *, plants: bool = False)
         left_out["piranha plant"] = len(pipes)
     springs = int(np.isin(metatiles, SPRING).any(axis=0).sum())
     if springs:
-        left_out["springboard (a block here)"] = springs
+        left_out["springboard (as a block)"] = springs
     where = f"area {src.pointer:#04x}" + (f" from page {src.page}" if src.page else "")
     meta = {
         "name": f"{PREFIX}{src.name}{PLANTS if plants else ''}",
@@ -235,8 +236,13 @@ def plant_pipes(tiles: np.ndarray, metatiles: np.ndarray, start: tuple[int, int]
 
 
 def _summary(counts: dict[str, int]) -> str:
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return ", ".join(f"{n} {k}{'s' if n > 1 and not k.endswith('s') else ''}" for k, n in ranked)
+    """``"3 goombas, 1 springboard (as a block)"``: most common first, plurals on the name."""
+    parts = []
+    for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        name, paren, note = kind.partition(" (")
+        plural = "s" if n > 1 and not name.endswith("s") else ""
+        parts.append(f"{n} {name}{plural}{paren}{note}")
+    return ", ".join(parts)
 
 
 def read_stage(src: StageSource, rom: smbrom.Rom, *, plants: bool = False) -> str:

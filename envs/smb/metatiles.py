@@ -9,8 +9,8 @@ collides, so the buffer holds exactly what the player can meet.
 
 Solidity follows the player's collision code: every stored metatile blocks except coins
 (collected on touch), the hidden 1-up and coin blocks (passable until hit from below), the axe
-and the climbable ones (``ClimbMTileUpperExt``: $24, $6D, $8A, $C6 and above per group: the flagpole, the
-vine's blank and the residual flag ball).
+and the climbable ones (``ClimbMTileUpperExt``: $24, $6D, $8A, $C6 and above per group: the
+flagpole, the vine's blank and the residual flag ball).
 """
 
 from __future__ import annotations
