@@ -322,7 +322,10 @@ def stage_level(name: str, parse: Callable[[str, str], T], *, refresh: bool = Fa
             "1-8, stages 1-4)"
         ) from None
     rom = load_rom(f"{PREFIX}{spec}")
-    src = stage_source(rom, world, stage)
+    try:
+        src = stage_source(rom, world, stage)
+    except smbrom.RomError as exc:  # tables that do not hold together: not the game's ROM
+        raise StageError(f"{PREFIX}{spec}: {exc}") from None
     path = cache_path(rom, src.name + (PLANTS if plants else ""))
     if not refresh and path.is_file():
         try:
@@ -331,7 +334,10 @@ def stage_level(name: str, parse: Callable[[str, str], T], *, refresh: bool = Fa
             pass  # a damaged cache file: make the level again
     if not nes_available():
         raise StageError(f"{PREFIX}{src.name}: {NES_EXTRA_HINT}")
-    text = read_stage(src, rom, plants=plants)
+    try:
+        text = read_stage(src, rom, plants=plants)
+    except smbrom.RomError as exc:
+        raise StageError(f"{PREFIX}{spec}: {exc}") from None
     try:
         write_atomic(path, text)
     except OSError:

@@ -51,6 +51,7 @@ RING = 32  # columns in the two-page buffer
 RIGHT_B = 0x80 | 0x02
 FLOAT_SPEED = 0x40  # x speed written each frame (1/16 px); the game moves about 3 px a frame
 SETTLE_FRAMES = 600  # at most this long for the player to land (entrances drop or rise)
+STALL_FRAMES = 300  # a new column comes every 5-8 frames while scrolling
 
 
 class RecordingError(RuntimeError):
@@ -166,6 +167,7 @@ def record_area(
             flags[k] = flag
 
     collect()
+    grew_at, seen = 0, len(cols)
     while len(cols) < max_columns:
         if until is not None and cols and until(np.stack(cols, axis=1)):
             break
@@ -176,8 +178,10 @@ def record_area(
         if on_frame is not None:
             on_frame(ram)
         collect()
-        if frame > 60 * max_columns:
-            raise RecordingError("the screen stopped scrolling")
+        if len(cols) > seen:
+            grew_at, seen = frame, len(cols)
+        elif frame - grew_at > STALL_FRAMES:
+            raise RecordingError(f"the screen stopped scrolling at column {first + seen}")
     rec.columns = np.stack(cols[:max_columns], axis=1) if cols else rec.columns
     return rec
 
