@@ -114,8 +114,8 @@ def test_solid_tiles_match_the_block_buffer_while_a_bot_plays(stage):
 
 def float_through(stage: str, speed: int = 0x20):
     """Scroll through the stage above the screen (as the reader does, but slower) and return
-    the level's (columns, rows) mismatches, the number of columns compared, and the enemy
-    slots' spawns (frame, id, x, y) with the level's first area column."""
+    the level, its (column, row) mismatches with the buffer, the number of columns compared,
+    the enemy slots' spawns (frame, id, x, y) and the level's first area column."""
     level = load_level(f"smb:{stage}")
     console, first = console_at(stage)
     bad, compared = [], 0
@@ -141,24 +141,37 @@ def float_through(stage: str, speed: int = 0x20):
     return level, bad, compared, rec.spawns, first
 
 
+@pytest.fixture(scope="module")
+def floated():
+    """``float_through`` once per stage for the tests of this module."""
+    runs: dict[str, tuple] = {}
+
+    def get(stage: str) -> tuple:
+        if stage not in runs:
+            runs[stage] = float_through(stage)
+        return runs[stage]
+
+    return get
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", STAGES)
-def test_tiles_match_the_block_buffer_at_every_scroll_position(stage):
+def test_tiles_match_the_block_buffer_at_every_scroll_position(stage, floated):
     """Scrolling through the stage at 2 px a frame, every 8th frame each column the buffer
     holds maps (``tiles_of``) onto exactly the level's column: every tile, not just solidity,
     at every ring position, with the outdoor parts' column offset."""
-    level, bad, compared, _, _ = float_through(stage)
+    level, bad, compared, _, _ = floated(stage)
     assert not bad, bad[:10]
     assert compared >= 5 * level.width
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ("1-1", "3-1", "5-1", "8-1"))
-def test_the_enemies_the_game_spawns_are_in_the_level(stage):
+def test_the_enemies_the_game_spawns_are_in_the_level(stage, floated):
     """Every goomba or koopa the game puts in an enemy slot while the screen scrolls starts in a
     level cell with an enemy (within a column for group members, placed from the screen's
     edge); every piranha plant the game spawns sits in a pipe of the level."""
-    level, _, _, spawns, first = float_through(stage, speed=0x40)
+    level, _, _, spawns, first = floated(stage)
     enemies = set(level.enemies)
     walkers = plants = 0
     for _, kind, x, y in spawns:
