@@ -184,13 +184,24 @@ def builtin_names() -> list[str]:
 
 
 def load_level(name_or_path: str | Path) -> Level:
-    """Load a built-in level by name (``"1-1"``) or a level file by path."""
+    """Load a built-in level by name (``"1-1"``), a stage of the real game (``"smb:1-1"``, made
+    from the installed ROM: ``envs/smb/levels.py``) or a level file by path."""
     spec = str(name_or_path)
+    if spec.startswith("smb:"):
+        from envs.smb.levels import StageError, stage_level  # lazily: the nes extra is optional
+
+        try:
+            return stage_level(spec, lambda text, source: parse_level(text, source=source))
+        except StageError as exc:
+            raise LevelError(str(exc)) from None
     path = Path(spec)
     if spec in builtin_names():
         path = LEVEL_DIR / f"{spec}.txt"
     elif not (path.suffix or path.exists() or "/" in spec or "\\" in spec):
-        raise LevelError(f"unknown level {spec!r}; built-in levels: {', '.join(builtin_names())}")
+        raise LevelError(
+            f"unknown level {spec!r}; built-in levels: {', '.join(builtin_names())} "
+            "(and smb:1-1 ... for the real game's stages)"
+        )
     if not path.is_file():
         raise LevelError(f"{spec}: no such level file")
     data = path.read_bytes()
