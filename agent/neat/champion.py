@@ -224,11 +224,7 @@ class _Reader:
 
 def _check_env_settings(r: Any, env: dict[str, Any]) -> None:
     """The play settings an agent is rebuilt from must be usable: the same checks as the
-    trainer's FitnessSettings, plus the types the JSON may have been edited into."""
-    for name in ("frame_skip", "view_radius", "activations_per_step", "timeout_frames"):
-        value = env.get(name, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise r.fail(f"env_settings field {name!r} must be a positive int, got {value!r}")
+    trainer's FitnessSettings, which check every field's type and range."""
     try:
         FitnessSettings.from_env_settings(env)
     except (TypeError, ValueError) as exc:
@@ -297,10 +293,8 @@ def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champi
         raise r.fail("field 'config' must be a list of strings (the config file's lines)")
     config_text = "\n".join(config_lines) + "\n"
 
-    radius = view_radius if view_radius is not None else env.get("view_radius", 6)
-    if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
-        raise r.fail(f"env_settings field 'view_radius' must be a positive int, got {radius!r}")
     _check_env_settings(r, env)
+    radius = view_radius if view_radius is not None else env.get("view_radius", 6)
     want_inputs = (2 * radius + 1) ** 2
     if num_inputs != want_inputs:
         raise r.fail(

@@ -144,8 +144,16 @@ def test_truncated_and_garbage_files_are_rejected(saved, tmp_path):
         (lambda d: d.update({"num_outputs": 4}), "4 outputs"),
         (lambda d: d.update({"feed_forward": True}), "feed_forward"),
         (lambda d: d["connections"].append(dict(d["connections"][0])), "appears twice"),
-        (lambda d: d["env_settings"].update({"frame_skip": 0}), "'frame_skip' must be a positive"),
-        (lambda d: d["env_settings"].update({"frame_skip": "x"}), "'frame_skip' must be a posit"),
+        (lambda d: d["env_settings"].update({"frame_skip": 0}), "frame_skip must be from 1"),
+        (lambda d: d["env_settings"].update({"frame_skip": "x"}), "frame_skip must be an int"),
+        (lambda d: d["env_settings"].update({"frame_skip": 10**6}), "frame_skip must be from"),
+        (lambda d: d["env_settings"].update({"view_radius": 10**6}), "view_radius must be from"),
+        (lambda d: d["env_settings"].update({"frame_penalty": "nan"}), "frame_penalty.*number"),
+        (lambda d: d["env_settings"].update({"timeout_growth": None}), "timeout_growth.*number"),
+        (lambda d: d["env_settings"].update({"timeout_growth": -1}), "timeout_growth.*at least"),
+        (lambda d: d["env_settings"].update({"timeout_frames": 2.5}), "timeout_frames.*integer"),
+        (lambda d: d["env_settings"].update({"completion_bonus": 10**400}), "completion_bonus"),
+        (lambda d: d["env_settings"].update({"activations_per_step": 10**9}), "activations_per"),
         (lambda d: d["env_settings"].update({"activations_per_step": 0}), "activations_per_step"),
         (lambda d: d["env_settings"].update({"aggregate": "max"}), "aggregate must be"),
         (lambda d: d["env_settings"].update({"levels": "1-1"}), "'levels' must be a list"),
@@ -153,8 +161,10 @@ def test_truncated_and_garbage_files_are_rejected(saved, tmp_path):
     ],
 )
 def test_edited_files_are_rejected(saved, change, match):
-    """Hand edits that break the genome (dangling links, wrong types, missing fields) or its fit
-    to the environment (input/output counts) are one-line ChampionErrors naming the problem."""
+    """Hand edits that break the genome (dangling links, wrong types, missing fields), its fit
+    to the environment (input/output counts) or its play settings (every ``env_settings``
+    field of the wrong type or out of range: a zero frame skip, a ``"nan"`` frame penalty, a
+    null timeout growth) are one-line ChampionErrors naming the problem."""
     path = saved[0]
     edit(path, change)
     expect_error(path, match)
