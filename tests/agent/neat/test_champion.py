@@ -4,6 +4,7 @@ ChampionErrors for truncated, non-JSON, binary, edited and mismatched files."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from neat.innovation import InnovationTracker
 
+from agent.neat import champion
 from agent.neat.champion import FORMAT, ChampionError, load_champion, save_champion
 from agent.neat.config import ConfigError, config_from_text
 from tests.helpers.neat import set_key, tiny_config_text
@@ -190,3 +192,29 @@ def test_config_from_text_errors_are_one_line():
         with pytest.raises(ConfigError, match=match) as info:
             config_from_text(text, "x.ini")
         assert str(info.value).startswith("x.ini: ") and "\n" not in str(info.value)
+
+
+def test_nested_special_and_oversized_files_are_refused_unread(saved, tmp_path, monkeypatch):
+    """Loading is bounded: JSON nested thousands deep (in ``extra`` or anywhere) is a one-line
+    ChampionError, not a RecursionError; a FIFO is refused without blocking, a link to
+    /dev/zero and a directory without reading, and a file over ``MAX_CHAMPION_BYTES`` by its
+    size; NaN, Infinity and 1e400 are refused as numbers."""
+    path = saved[0]
+    text = path.read_text()
+    for depth in (100, 100_000):
+        deep = "[" * depth + "]" * depth
+        path.write_text(text.replace('"extra": {', f'"extra": {{"deep": {deep},', 1))
+        expect_error(path, "nested more than")
+    for number in ("NaN", "Infinity", "1e400"):
+        path.write_text(text.replace('"fitness": 123.25', f'"fitness": {number}', 1))
+        expect_error(path, "not allowed")
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    expect_error(fifo, "not a regular file \\(a FIFO\\)")
+    link = tmp_path / "zero.json"
+    link.symlink_to("/dev/zero")
+    expect_error(link, "character device")
+    expect_error(tmp_path, "a directory")
+    monkeypatch.setattr(champion, "MAX_CHAMPION_BYTES", 1000)
+    path.write_text(text)
+    expect_error(path, "more than a champion file may hold")
