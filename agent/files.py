@@ -9,12 +9,12 @@ any, is left exactly as it was. A process killed mid-write can leave its tempora
 (``.NAME.XXXXXXXX.tmp``); ``remove_stale_temps`` clears those from a run directory.
 
 Every loader of a file that may come from elsewhere (champions, models, demos, settings,
-metrics) reads it through ``read_bounded``: only a regular file (not a FIFO, which would block
-the reader, nor a device such as ``/dev/zero``, which never ends; a symbolic link counts as
-what it points to) of at most the loader's size limit, else a one-line ``FileRefused``.
-``parse_json`` parses JSON text with a bound on nesting (a deeply nested file is refused, not a
-``RecursionError``) and, unless asked, without ``NaN`` or ``Infinity``. The guarantees of each
-loader: ``docs/files.md``.
+metrics) reads it through ``read_bounded`` or ``open_regular``: only a regular file (not a
+FIFO, which would block the reader, nor a device such as ``/dev/zero``, which never ends; a
+symbolic link counts as what it points to) of at most the loader's size limit, else a one-line
+``FileRefused``. ``parse_json`` parses JSON text with a bound on nesting (a deeply nested
+file is refused, not a ``RecursionError``) and, unless asked, without ``NaN`` or ``Infinity``.
+The guarantees of each loader: ``docs/files.md``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_with",
+    "open_regular",
     "parse_json",
     "read_bounded",
     "remove_stale_temps",
@@ -119,14 +120,13 @@ class FileRefused(ValueError):
     """A file a loader will not read (not a regular file, too large); one line naming it."""
 
 
-def read_bounded(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
-    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``; ``FileRefused``
-    otherwise (``what`` names the file's kind in the message). ``OSError`` (a missing or
-    unreadable file) propagates.
+def open_regular(path: str | Path, max_bytes: int, what: str = "file") -> BinaryIO:
+    """``path`` opened for binary reading if it is a regular file of at most ``max_bytes``;
+    ``FileRefused`` otherwise (``what`` names the file's kind in the message). ``OSError`` (a
+    missing or unreadable file) propagates.
 
     The file is opened without blocking (a FIFO with no writer does not hang the reader) and
-    checked on the open descriptor, so what is read is what was checked; a file that grows
-    past the limit while it is read is refused too.
+    checked on the open descriptor, so what is read is what was checked.
     """
     path = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -139,18 +139,20 @@ def read_bounded(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
             raise FileRefused(
                 f"{path}: {info.st_size:,} bytes, more than a {what} may hold ({max_bytes:,})"
             )
-        chunks, total = [], 0
-        while total <= max_bytes:
-            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > max_bytes:
-            raise FileRefused(f"{path}: grew past {max_bytes:,} bytes while it was read")
-        return b"".join(chunks)
-    finally:
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def read_bounded(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes`` (``open_regular``);
+    a file that grows past the limit while it is read is refused too."""
+    with open_regular(path, max_bytes, what) as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FileRefused(f"{path}: grew past {max_bytes:,} bytes while it was read")
+    return data
 
 
 def _kind(mode: int) -> str:
