@@ -52,7 +52,9 @@ def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], object]) -> 
     """Replace ``path`` atomically with what ``write(file)`` writes to a binary file object.
 
     ``write`` may stream (``pickle.dump``, several ``file.write`` calls, seeks); if it raises,
-    the exception propagates, the temporary file is deleted and ``path`` is untouched.
+    the exception propagates, the temporary file is deleted and ``path`` is untouched. An
+    ``OSError`` of a write (a full disk: ENOSPC) is given ``path`` as its ``filename``, so its
+    one-line message names the file.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
@@ -65,9 +67,11 @@ def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], object]) -> 
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # a write: name the file
+            exc.filename = str(path)
         raise
     _fsync_dir(path.parent)
 

@@ -69,8 +69,10 @@ __all__ = [
     "RecurrentPolicy",
     "State",
     "load_model",
+    "nonfinite_weight",
     "resolve_device",
     "save_model",
+    "torch_bytes",
     "torch_threads",
 ]
 
@@ -374,6 +376,9 @@ def save_model(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config = config or model.config
+    bad = nonfinite_weight(model)
+    if bad is not None:
+        raise ModelError(f"{directory}: not saving a model whose weight {bad} is NaN or infinite")
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     atomic_write_bytes(directory / MODEL_FILE, torch_bytes(weights))
     meta = {
@@ -384,6 +389,14 @@ def save_model(
     }
     atomic_write_text(directory / MODEL_JSON, json.dumps(meta, indent=2) + "\n")
     return directory
+
+
+def nonfinite_weight(module: nn.Module) -> str | None:
+    """The name of the first parameter of ``module`` holding NaN or an infinity, else None."""
+    for name, param in module.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            return name
+    return None
 
 
 def torch_bytes(obj: Any) -> bytes:
