@@ -59,7 +59,7 @@ def load_agent(spec: str | Path, levels: list[Level] | None = None) -> Agent:
     if path.suffix == ".json":
         from agent.neat.policy import NeatAgent
 
-        if not path.is_file():
+        if not path.exists():  # a FIFO or a device is the loader's to refuse, by name
             raise AgentError(f"{spec}: no such agent file ({path} does not exist)")
         try:
             return NeatAgent.from_file(path)

@@ -27,7 +27,14 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from agent.files import atomic_write_text, atomic_write_with, remove_stale_temps
+from agent.files import (
+    FileRefused,
+    atomic_write_text,
+    atomic_write_with,
+    parse_json,
+    read_bounded,
+    remove_stale_temps,
+)
 
 __all__ = [
     "METRICS_FILE",
@@ -42,6 +49,8 @@ __all__ = [
 ]
 
 METRICS_FILE = "metrics.jsonl"
+#: A metrics file larger than this is refused unread (a line per iteration is ~1 KB).
+MAX_METRICS_BYTES = 256 << 20
 
 #: Keys every trainer writes on every metrics line, with one meaning (docs/metrics.md).
 SHARED_KEYS = (
@@ -97,12 +106,16 @@ def tag_for(trainer: str, key: str) -> str:
 
 def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
     """The lines of a ``metrics.jsonl`` (a missing file: none); ``TrainError`` naming the file
-    and line when one is not a JSON object."""
+    and line when one is not a JSON object (or is nested too deeply), or the file is not a
+    regular file of at most ``MAX_METRICS_BYTES``. Values are not checked here
+    (``agent.study.metrics.read_run_metrics`` checks the shared keys)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_METRICS_BYTES, "metrics file").decode("utf-8")
     except FileNotFoundError:
         return []
+    except FileRefused as exc:
+        raise TrainError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TrainError(f"{path}: cannot read the metrics ({exc})") from None
     out = []
@@ -110,9 +123,11 @@ def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = parse_json(line, allow_nan=True)  # a diverged loss is written as NaN
         except json.JSONDecodeError as exc:
             raise TrainError(f"{path}: line {i} is not JSON ({exc.msg})") from None
+        except ValueError as exc:
+            raise TrainError(f"{path}: line {i}: {exc}") from None
         if not isinstance(row, dict):
             raise TrainError(f"{path}: line {i} is not a JSON object")
         out.append(row)

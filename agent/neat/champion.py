@@ -10,6 +10,8 @@ Format in ``docs/neat.md``.
 ``load_champion`` validates everything and raises ``ChampionError`` with one line naming the file
 and the problem: a truncated or non-JSON file, a missing or mistyped field, a connection naming
 an unknown node, a config that does not parse, inputs/outputs that do not fit the environment.
+It reads only a regular file of at most ``MAX_CHAMPION_BYTES`` (``agent.files.read_bounded``:
+not a FIFO or a device) and JSON nested at most ``agent.files.MAX_JSON_DEPTH`` deep.
 
 The config text is parsed by ``agent.neat.config``; the play settings are checked against
 ``agent.neat.fitness.FitnessSettings``. Score a champion headless with ``agent.neat.score``::
@@ -28,7 +30,7 @@ from typing import Any
 import neat
 from neat.graphs import creates_cycle
 
-from agent.files import atomic_write_text
+from agent.files import FileRefused, atomic_write_text, parse_json, read_bounded
 from agent.neat.config import ConfigError, config_from_text
 from agent.neat.fitness import FitnessSettings
 
@@ -47,6 +49,8 @@ FORMAT = "mario-neat-lab/neat-champion"
 VERSION = 1
 NUM_BUTTONS = 6  # A, B, UP, DOWN, LEFT, RIGHT (envs.sim.constants.BUTTONS)
 DEFAULT_VIEW_RADIUS = 6
+#: A champion file larger than this is refused unread (a grown genome is well under 1 MB).
+MAX_CHAMPION_BYTES = 32 << 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,10 +196,6 @@ _INT = (int,)
 _NUM = (int, float)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
 class _Reader:
     """Typed field access with ``ChampionError`` messages naming the file and the field."""
 
@@ -224,11 +224,7 @@ class _Reader:
 
 def _check_env_settings(r: Any, env: dict[str, Any]) -> None:
     """The play settings an agent is rebuilt from must be usable: the same checks as the
-    trainer's FitnessSettings, plus the types the JSON may have been edited into."""
-    for name in ("frame_skip", "view_radius", "activations_per_step", "timeout_frames"):
-        value = env.get(name, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise r.fail(f"env_settings field {name!r} must be a positive int, got {value!r}")
+    trainer's FitnessSettings, which check every field's type and range."""
     try:
         FitnessSettings.from_env_settings(env)
     except (TypeError, ValueError) as exc:
@@ -250,7 +246,9 @@ def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champi
     path = Path(path)
     r = _Reader(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_CHAMPION_BYTES, "champion file")
+    except FileRefused as exc:
+        raise ChampionError(str(exc)) from None
     except FileNotFoundError:
         raise r.fail("no such champion file") from None
     except OSError as exc:
@@ -262,7 +260,7 @@ def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champi
             f"not a champion file (binary data: undecodable byte at offset {exc.start})"
         ) from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = parse_json(text)
     except json.JSONDecodeError as exc:
         end = text.rstrip()
         cut = exc.pos >= len(end) or (end[:1] == "{" and not end.endswith("}"))
@@ -297,10 +295,8 @@ def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champi
         raise r.fail("field 'config' must be a list of strings (the config file's lines)")
     config_text = "\n".join(config_lines) + "\n"
 
-    radius = view_radius if view_radius is not None else env.get("view_radius", 6)
-    if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
-        raise r.fail(f"env_settings field 'view_radius' must be a positive int, got {radius!r}")
     _check_env_settings(r, env)
+    radius = view_radius if view_radius is not None else env.get("view_radius", 6)
     want_inputs = (2 * radius + 1) ** 2
     if num_inputs != want_inputs:
         raise r.fail(

@@ -22,6 +22,8 @@ import neat
 import numpy as np
 
 from agent.episodes import EpisodeRules, mario_fitness
+from envs.checks import check_int, check_number
+from envs.gym.episodes import check_play_settings
 from envs.sim.constants import BUTTONS
 
 __all__ = [
@@ -32,6 +34,10 @@ __all__ = [
     "check_config_matches",
     "fitness_of",
 ]
+
+
+#: At most this many network updates per decision (each is a pass over the whole network).
+MAX_ACTIVATIONS = 100
 
 
 class ConfigMismatch(ValueError):
@@ -52,11 +58,16 @@ class FitnessSettings:
     activations_per_step: int = 1  # synchronous network updates per decision
 
     def __post_init__(self) -> None:
+        """Every field's type and range (a champion's ``env_settings`` may have been edited
+        into anything): a one-line ``ValueError`` naming the field."""
         if self.aggregate not in ("mean", "min"):
             raise ValueError(f"aggregate must be 'mean' or 'min', got {self.aggregate!r}")
-        for name in ("frame_skip", "view_radius", "activations_per_step"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        check_play_settings(self.frame_skip, self.view_radius, None)
+        check_int("activations_per_step", self.activations_per_step, 1, MAX_ACTIVATIONS)
+        check_int("timeout_frames", self.timeout_frames, 1)
+        check_number("timeout_growth", self.timeout_growth, 0)
+        check_number("completion_bonus", self.completion_bonus)
+        check_number("frame_penalty", self.frame_penalty)
 
     @classmethod
     def from_env_settings(cls, env_settings: dict[str, Any]) -> FitnessSettings:

@@ -48,7 +48,14 @@ from agent.rnn.demos import (
     record_solver_demos,
     save_demos,
 )
-from agent.rnn.model import ModelConfig, RecurrentPolicy, resolve_device, save_model, torch_threads
+from agent.rnn.model import (
+    ModelConfig,
+    RecurrentPolicy,
+    resolve_device,
+    save_model,
+    torch_bytes,
+    torch_threads,
+)
 from agent.rnn.runfiles import (
     CHECKPOINT_FILE,
     RunTrainer,
@@ -59,6 +66,7 @@ from agent.rnn.runfiles import (
 )
 from agent.rnn.settings import JsonSettings, load_settings
 from agent.runs import TrainError
+from envs.checks import MAX_FRAME_SKIP
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
 from envs.levels.level import Level
 from envs.solver import SolverConfig
@@ -109,14 +117,24 @@ class BCConfig(JsonSettings):
     max_steps: int = 3000  # cap on a DAgger/evaluation episode's steps
 
     def __post_init__(self) -> None:
-        for name in ("window", "batch_windows", "updates", "dagger_episodes", "eval_every"):
+        self.check_types()
+        for name in (
+            "window", "batch_windows", "updates", "dagger_episodes", "eval_every", "max_steps",
+        ):  # fmt: skip
             v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
+            if v < 1:
                 raise TrainError(f"BCConfig.{name} must be a positive integer, got {v!r}")
         if self.dagger_iters < 0 or self.label_expansions < 1 or self.lr <= 0:
             raise TrainError("BCConfig: dagger_iters >= 0, label_expansions >= 1, lr > 0")
-        if not 0.0 <= self.beta <= 1.0:
-            raise TrainError(f"BCConfig.beta must be within [0, 1], got {self.beta}")
+        if self.weight_decay < 0 or self.max_grad_norm <= 0:
+            raise TrainError("BCConfig: weight_decay >= 0, max_grad_norm > 0")
+        for name in ("beta", "beta_decay"):
+            if not 0.0 <= (v := getattr(self, name)) <= 1.0:
+                raise TrainError(f"BCConfig.{name} must be within [0, 1], got {v}")
+        if not 1 <= self.frame_skip <= MAX_FRAME_SKIP:
+            raise TrainError(f"BCConfig.frame_skip must be from 1 to {MAX_FRAME_SKIP}")
+        if self.no_progress_frames is not None and self.no_progress_frames < 1:
+            raise TrainError("BCConfig.no_progress_frames must be positive or null")
 
 
 def load_bc_config(path: str | Path | None = None) -> tuple[ModelConfig, BCConfig]:
@@ -323,7 +341,7 @@ class BCTrainer(RunTrainer):
             "device_type": self.device.type,
             "trainer": json.dumps(state),
         }
-        self.files.dir.write_with(CHECKPOINT_FILE, lambda f: torch.save(ck, f))
+        self.files.dir.write_with(CHECKPOINT_FILE, lambda f: f.write(torch_bytes(ck)))
 
     # -- main loop -------------------------------------------------------------------------
 
@@ -433,6 +451,7 @@ class BCTrainer(RunTrainer):
                 n_steps += st["steps"]
             done += chunk
             self.counters["updates"] += chunk
+            self.check_finite(self.counters["updates"])
             m = self._metrics_line(
                 round_, {k: v / max(n_steps, 1.0) for k, v in acc.items()}, dagger
             )

@@ -21,7 +21,12 @@ array              shape, dtype       meaning
 
 One row per agent step: step ``t`` of an episode pairs the observation with the buttons chosen
 from it. ``load_demos`` checks every array (presence, shape, dtype, values) and raises
-``DemoError`` (a ``ValueError``) with a one-line message naming the file.
+``DemoError`` (a ``ValueError``) with a one-line message naming the file. It is bounded: a
+regular file only (not a FIFO or a device), each array's ``.npy`` header checked against the
+bytes the archive holds for it before the array is read (a header claiming a huge shape is
+refused, not allocated), ``MAX_DEMO_FILE_BYTES`` and ``MAX_DEMO_ARRAY_BYTES`` caps, no object
+arrays, and metadata JSON of bounded depth whose ``frame_skip`` and ``view_radius`` are
+range-checked (``envs.checks``).
 
 Sources: :func:`record_solver_demos` (the search-based solver, an expert on any level),
 :func:`record_agent_demos` (any agent of ``agent/base.py``, e.g. a NEAT champion) and
@@ -33,16 +38,18 @@ decision with a :class:`DecisionRecorder` hook.
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from agent.episodes import EpisodeRules, Episodes
-from agent.files import atomic_write_with
+from agent.files import FileRefused, atomic_write_with, open_regular, parse_json
+from envs.checks import MAX_FRAME_SKIP, MAX_VIEW_RADIUS, SettingError, check_int
 from envs.gym.episodes import LevelSpec, resolve_levels
 from envs.levels.level import Level
 from envs.sim.constants import RUNNING
@@ -65,6 +72,10 @@ __all__ = [
 DEMO_FORMAT = "mario-neat-lab/demos"
 DEMO_VERSION = 1
 REQUIRED = ("obs", "actions", "episode_starts", "level_names", "metadata")
+#: A demo file larger than this is refused unread (a million solver steps compress to ~10 MB).
+MAX_DEMO_FILE_BYTES = 1 << 30
+#: Its arrays together, uncompressed, at most this (13 x 13 int8 grids: 12 million steps).
+MAX_DEMO_ARRAY_BYTES = 2 << 30
 
 
 class DemoError(ValueError):
@@ -236,22 +247,23 @@ def save_demos(path: str | Path, demos: Demos) -> Path:
 
 
 def load_demos(path: str | Path) -> Demos:
-    """Read and validate a demo file; any problem raises ``DemoError`` naming the file."""
+    """Read and validate a demo file; any problem raises ``DemoError`` naming the file.
+
+    Bounded: only a regular file of at most ``MAX_DEMO_FILE_BYTES``, each array's header
+    (shape and dtype) checked against the bytes the archive holds for it, and all arrays
+    together at most ``MAX_DEMO_ARRAY_BYTES``, before any array is read."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DemoError(f"{path}: no such demo file")
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DemoError(f"{path}: not a demo file (a single .npy array, not an .npz archive)")
-        with loaded as data:
-            missing = [k for k in REQUIRED if k not in data.files]
-            if missing:
-                raise DemoError(
-                    f"{path}: not a demo file, missing array(s) {', '.join(missing)} "
-                    f"(need {', '.join(REQUIRED)})"
-                )
-            arrays = {k: data[k] for k in REQUIRED}
+        f = open_regular(path, MAX_DEMO_FILE_BYTES, "demo file")
+    except FileRefused as exc:
+        raise DemoError(str(exc)) from None
+    except OSError as exc:
+        raise DemoError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        with f:
+            arrays = _read_arrays(f, path)
     except DemoError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
@@ -261,13 +273,18 @@ def load_demos(path: str | Path) -> Demos:
     if meta_arr.shape != () or meta_arr.dtype.kind != "U":
         raise DemoError(f"{path}: metadata must be a JSON string")
     try:
-        meta = json.loads(str(meta_arr))
-    except json.JSONDecodeError as exc:
+        meta = parse_json(str(meta_arr))
+    except ValueError as exc:
         raise DemoError(f"{path}: metadata is not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != DEMO_FORMAT:
         raise DemoError(f"{path}: metadata format is not {DEMO_FORMAT!r}")
     if meta.get("version") != DEMO_VERSION:
-        raise DemoError(f"{path}: unsupported demo version {meta.get('version')!r}")
+        raise DemoError(f"{path}: unsupported demo version {meta.get('version')!r:.40}")
+    try:
+        check_int("frame_skip", meta.get("frame_skip", 5), 1, MAX_FRAME_SKIP)
+        check_int("view_radius", meta.get("view_radius", 1), 1, MAX_VIEW_RADIUS)
+    except SettingError as exc:
+        raise DemoError(f"{path}: metadata {exc}") from None
     names = arrays["level_names"]
     if names.dtype.kind != "U":
         raise DemoError(f"{path}: level_names must be strings, got {names.dtype}")
@@ -279,6 +296,57 @@ def load_demos(path: str | Path) -> Demos:
             f"{arrays['obs'].shape[1]}x{arrays['obs'].shape[1]} (view_radius {radius})"
         )
     return Demos(arrays["obs"], arrays["actions"], arrays["episode_starts"], names.tolist(), meta)
+
+
+def _read_arrays(f: BinaryIO, path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an open demo file, each checked by its header first (``_array_bytes``)."""
+    head = f.read(6)
+    f.seek(0)
+    if head.startswith(b"\x93NUMPY"):
+        raise DemoError(f"{path}: not a demo file (a single .npy array, not an .npz archive)")
+    with zipfile.ZipFile(f) as archive:
+        names = {info.filename: info for info in archive.infolist()}
+        missing = [k for k in REQUIRED if f"{k}.npy" not in names]
+        if missing:
+            raise DemoError(
+                f"{path}: not a demo file, missing array(s) {', '.join(missing)} "
+                f"(need {', '.join(REQUIRED)})"
+            )
+        total = 0
+        for key in REQUIRED:
+            total += _array_bytes(archive, names[f"{key}.npy"], key, path)
+            if total > MAX_DEMO_ARRAY_BYTES:
+                raise DemoError(
+                    f"{path}: the arrays hold more than {MAX_DEMO_ARRAY_BYTES:,} bytes "
+                    f"uncompressed (at {key})"
+                )
+    f.seek(0)
+    with np.load(f, allow_pickle=False) as data:
+        return {k: data[k] for k in REQUIRED}
+
+
+def _array_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path) -> int:
+    """The bytes array ``key`` will take, from its ``.npy`` header, which must describe exactly
+    the data the archive holds for it (a header claiming a huge shape is refused unread)."""
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _fortran, dtype = read_header(member)
+        header = member.tell()
+    if dtype.hasobject:
+        raise DemoError(f"{path}: array {key} holds Python objects (not loaded: no pickles)")
+    claimed = math.prod(shape) * dtype.itemsize
+    held = info.file_size - header
+    if claimed != held:
+        raise DemoError(
+            f"{path}: array {key}'s header claims shape {shape} of {dtype} ({claimed:,} "
+            f"bytes), the file holds {held:,} bytes for it"
+        )
+    return info.file_size
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,11 +29,14 @@ its evaluation path) loop over time steps in Python to apply the mask. Here:
 Files
 -----
 ``save_model(dir, model, config, extra)`` writes ``model.pt`` (the ``state_dict``, saved with
-``torch.save`` to a temporary file then renamed) and ``model.json`` (the ``ModelConfig`` and
-``extra``: everything needed to rebuild the model). ``load_model(dir)`` validates both and
-raises ``ModelError`` (a ``ValueError``) with a one-line message for a missing or corrupt file,
-a wrong format, an unknown cell, weights that do not fit the settings, or (when the caller
-asks for them) another cell type or observation size than expected.
+``torch.save`` into memory, then written to a temporary file and renamed) and ``model.json``
+(the ``ModelConfig`` and ``extra``: everything needed to rebuild the model). ``load_model(dir)``
+validates both and raises ``ModelError`` (a ``ValueError``) with a one-line message for a
+missing, corrupt, oversized or special (FIFO, device) file, a wrong format, a setting of the
+wrong type or out of range (sizes, ``extra.frame_skip``), weights that are not dense finite
+float tensors or do not fit the settings (checked on the meta device, before the policy is
+built), or (when the caller asks for them) another cell type or observation size than
+expected. ``model.pt`` is read with ``torch.load(weights_only=True)``: no pickled objects.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from agent.files import atomic_write_text, atomic_write_with
+from agent.files import FileRefused, atomic_write_bytes, atomic_write_text, parse_json, read_bounded
+from envs.checks import MAX_FRAME_SKIP, MAX_VIEW_RADIUS, SettingError, check_int
 
 __all__ = [
     "CELLS",
@@ -65,8 +69,10 @@ __all__ = [
     "RecurrentPolicy",
     "State",
     "load_model",
+    "nonfinite_weight",
     "resolve_device",
     "save_model",
+    "torch_bytes",
     "torch_threads",
 ]
 
@@ -77,6 +83,13 @@ MODEL_FILE = "model.pt"
 MODEL_JSON = "model.json"
 MODEL_FORMAT = "mario-neat-lab/recurrent-policy"
 MODEL_VERSION = 1
+#: Bounds of the model's sizes (a 4096-wide LSTM layer is already 134 M weights).
+MAX_WIDTH = 4096
+MAX_LAYERS = 16
+MAX_CHRONO = 1_000_000
+#: Files larger than these are refused unread.
+MAX_MODEL_JSON_BYTES = 1 << 20
+MAX_WEIGHTS_BYTES = 1 << 30
 
 #: The recurrent state: ``(h, c)`` for an LSTM, ``(h,)`` for a GRU or RNN; each
 #: ``(layers, batch, hidden)``.
@@ -152,20 +165,23 @@ class ModelConfig:
     chrono_horizon: int = 64  # gate-bias initialisation for memories up to this many steps
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
+        if not isinstance(self.cell, str) or self.cell not in CELLS:
             raise ModelError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
-        if self.encoder_type not in ENCODERS:
+        if not isinstance(self.encoder_type, str) or self.encoder_type not in ENCODERS:
             raise ModelError(
                 f"unknown encoder_type {self.encoder_type!r}; choose one of {', '.join(ENCODERS)}"
             )
-        if not isinstance(self.chrono_horizon, int) or self.chrono_horizon < 0:
-            raise ModelError(
-                f"ModelConfig.chrono_horizon must be an integer >= 0, got {self.chrono_horizon!r}"
-            )
-        for name in ("hidden", "encoder", "view_radius", "layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ModelError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+        for name, lo, hi in (
+            ("hidden", 1, MAX_WIDTH),
+            ("encoder", 1, MAX_WIDTH),
+            ("view_radius", 1, MAX_VIEW_RADIUS),
+            ("layers", 1, MAX_LAYERS),
+            ("chrono_horizon", 0, MAX_CHRONO),
+        ):
+            try:
+                check_int(f"ModelConfig.{name}", getattr(self, name), lo, hi)
+            except SettingError as exc:
+                raise ModelError(str(exc)) from None
 
     @property
     def obs_size(self) -> int:
@@ -247,6 +263,8 @@ class RecurrentPolicy(nn.Module):
                 continue
             nn.init.zeros_(param)
             if cfg.chrono_horizon < 2 or cfg.cell == "rnn" or not name.startswith("bias_hh"):
+                continue
+            if param.is_meta:  # shapes only (``weight_shapes``): nothing to draw
                 continue
             with torch.no_grad():
                 u = torch.empty(h).uniform_(1.0, max(cfg.chrono_horizon - 1.0, 1.0 + 1e-6))
@@ -358,8 +376,11 @@ def save_model(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config = config or model.config
+    bad = nonfinite_weight(model)
+    if bad is not None:
+        raise ModelError(f"{directory}: not saving a model whose weight {bad} is NaN or infinite")
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_write_with(directory / MODEL_FILE, lambda f: torch.save(weights, f))
+    atomic_write_bytes(directory / MODEL_FILE, torch_bytes(weights))
     meta = {
         "format": MODEL_FORMAT,
         "version": MODEL_VERSION,
@@ -370,16 +391,37 @@ def save_model(
     return directory
 
 
+def nonfinite_weight(module: nn.Module) -> str | None:
+    """The name of the first parameter of ``module`` holding NaN or an infinity, else None."""
+    for name, param in module.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            return name
+    return None
+
+
+def torch_bytes(obj: Any) -> bytes:
+    """``torch.save(obj)`` into memory: the file is then written by ``agent.files`` with plain
+    writes, so a full disk is an ``OSError`` (ENOSPC) and leaves no half-written file, where
+    torch's own file writer raises a ``RuntimeError`` of several lines."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
 def read_model_json(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
     """The validated settings in ``model.json`` (no weights loaded)."""
     path = Path(directory) / MODEL_JSON
     if not Path(directory).is_dir():
         raise ModelError(f"{directory}: no such model directory")
-    if not path.is_file():
+    if not path.exists():
         raise ModelError(f"{path}: missing (a model directory holds {MODEL_FILE} + {MODEL_JSON})")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = parse_json(read_bounded(path, MAX_MODEL_JSON_BYTES, MODEL_JSON).decode("utf-8"))
+    except FileRefused as exc:
+        raise ModelError(str(exc)) from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ModelError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise ModelError(f"{path}: not a recurrent policy file (format != {MODEL_FORMAT!r})")
@@ -389,7 +431,25 @@ def read_model_json(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]
     extra = meta.get("extra", {})
     if not isinstance(extra, dict):
         raise ModelError(f"{path}: 'extra' must be a JSON object")
+    _check_extra(path, extra)
     return config, extra
+
+
+def _check_extra(path: Path, extra: dict[str, Any]) -> None:
+    """The entries of ``extra`` that players and the comparison use: a frame skip they can
+    divide by, a seed, the trainer's name and the levels (other entries are free-form)."""
+    try:
+        check_int("frame_skip", extra.get("frame_skip", 5), 1, MAX_FRAME_SKIP)
+        if extra.get("seed") is not None:
+            check_int("seed", extra["seed"], 0)
+    except SettingError as exc:
+        raise ModelError(f"{path}: extra.{exc}") from None
+    trainer = extra.get("trainer", "rnn")
+    if not isinstance(trainer, str) or not trainer.isidentifier():
+        raise ModelError(f"{path}: extra.trainer must be a name like 'ppo', got {trainer!r:.40}")
+    levels = extra.get("levels", [])
+    if not isinstance(levels, list) or not all(isinstance(x, str) for x in levels):
+        raise ModelError(f"{path}: extra.levels must be a list of level names")
 
 
 def load_model(
@@ -418,11 +478,26 @@ def load_model(
             f"(view_radius {config.view_radius}), {s}x{s} (view_radius {view_radius}) expected"
         )
     path = directory / MODEL_FILE
-    if not path.is_file():
+    weights = read_weights(path)
+    check_weights(path, config, weights)
+    model = RecurrentPolicy(config)
+    model.load_state_dict(weights)
+    model.to(device)
+    model.eval()
+    return model, config, extra
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict in ``model.pt``: read with ``weights_only=True`` (no pickled objects) from
+    a regular file of at most ``MAX_WEIGHTS_BYTES``; every entry a dense, finite float tensor.
+    ``ModelError`` (one line) otherwise."""
+    if not path.exists():
         raise ModelError(f"{path}: missing")
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_WEIGHTS_BYTES, "model weights file")
         weights = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except FileRefused as exc:
+        raise ModelError(str(exc)) from None
     except Exception as exc:  # torch raises many types for a corrupt file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path}: cannot read the weights ({first})") from None
@@ -430,8 +505,29 @@ def load_model(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()
     ):
         raise ModelError(f"{path}: not a state_dict of tensors")
-    model = RecurrentPolicy(config)
-    expected = model.state_dict()
+    for key, tensor in weights.items():
+        if tensor.layout != torch.strided or tensor.is_quantized:
+            raise ModelError(f"{path}: weight {key} is a {tensor.layout} tensor, not a dense one")
+        if not tensor.dtype.is_floating_point:
+            raise ModelError(f"{path}: weight {key} holds {tensor.dtype}, not floats")
+        if not bool(torch.isfinite(tensor).all()):
+            raise ModelError(f"{path}: weight {key} holds NaN or infinite values")
+    return weights
+
+
+def weight_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The state dict's shapes of the policy ``config`` describes, built on torch's meta device
+    (shapes only: nothing allocated, however large the sizes)."""
+    with torch.device("meta"):
+        model = RecurrentPolicy(config)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def check_weights(path: Path, config: ModelConfig, weights: dict[str, torch.Tensor]) -> None:
+    """``ModelError`` unless ``weights`` are exactly the tensors of ``config``'s policy (checked
+    before the policy is built, so sizes in ``model.json`` that do not fit the weights never
+    allocate anything)."""
+    expected = weight_shapes(config)
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
     if missing or unexpected:
@@ -440,14 +536,10 @@ def load_model(
             f"{path}: the weights do not fit a {config.cell} policy as {MODEL_JSON} describes "
             f"({what}; saved from another cell type or model?)"
         )
-    for key, tensor in expected.items():
-        if weights[key].shape != tensor.shape:
+    for key, shape in expected.items():
+        if tuple(weights[key].shape) != shape:
             raise ModelError(
                 f"{path}: weight {key} has shape {tuple(weights[key].shape)}, the "
-                f"{config.cell} policy of {MODEL_JSON} needs {tuple(tensor.shape)} (saved "
+                f"{config.cell} policy of {MODEL_JSON} needs {shape} (saved "
                 "from another cell type, size or observation size?)"
             )
-    model.load_state_dict(weights)
-    model.to(device)
-    model.eval()
-    return model, config, extra

@@ -56,6 +56,7 @@ from agent.rnn.model import (
     State,
     resolve_device,
     save_model,
+    torch_bytes,
     torch_threads,
 )
 from agent.rnn.ppo_config import PPOConfig, load_ppo_config
@@ -276,7 +277,7 @@ class PPOTrainer(RunTrainer):
             "state": [x.detach().cpu() for x in self.state],
             "trainer": json.dumps(trainer),
         }
-        self.files.dir.write_with(CHECKPOINT_FILE, lambda f: torch.save(ck, f))
+        self.files.dir.write_with(CHECKPOINT_FILE, lambda f: f.write(torch_bytes(ck)))
         self.save()
 
     def save(self) -> None:
@@ -470,6 +471,7 @@ class PPOTrainer(RunTrainer):
         ro = self.collect_rollout()
         st = self.learn(ro)
         self.update += 1
+        self.check_finite(self.update)
 
         var_y = ro.returns.var()
         ev = float(1 - (ro.returns - ro.values).var() / var_y) if var_y > 0 else float("nan")

@@ -8,6 +8,7 @@ from pathlib import Path
 from agent.rnn.model import ModelConfig
 from agent.rnn.settings import JsonSettings, load_settings
 from agent.runs import TrainError
+from envs.checks import MAX_FRAME_SKIP
 
 __all__ = ["DEFAULT_CONFIG", "PPOConfig", "load_ppo_config"]
 
@@ -46,9 +47,14 @@ class PPOConfig(JsonSettings):
             if not ok:
                 raise TrainError(f"PPOConfig: {what}")
 
-        for name in ("num_envs", "num_steps", "epochs", "minibatches", "frame_skip"):
+        self.check_types()
+        for name in ("num_envs", "num_steps", "epochs", "minibatches"):
             v = getattr(self, name)
-            need(isinstance(v, int) and v >= 1, f"{name} must be a positive integer, got {v!r}")
+            need(v >= 1, f"{name} must be a positive integer, got {v!r}")
+        need(
+            1 <= self.frame_skip <= MAX_FRAME_SKIP,
+            f"frame_skip must be from 1 to {MAX_FRAME_SKIP}, got {self.frame_skip}",
+        )
         need(
             self.num_envs % self.minibatches == 0,
             f"num_envs ({self.num_envs}) must be a multiple of minibatches ({self.minibatches})",
@@ -58,6 +64,11 @@ class PPOConfig(JsonSettings):
         need(self.clip_coef > 0, "clip_coef must be positive")
         need(self.max_grad_norm > 0, "max_grad_norm must be positive")
         need(self.reward_scale > 0, "reward_scale must be positive")
+        need(self.ent_coef >= 0 and self.vf_coef >= 0, "ent_coef and vf_coef must be >= 0")
+        need(
+            self.target_kl is None or self.target_kl > 0,
+            f"target_kl must be positive or null, got {self.target_kl}",
+        )
         need(self.checkpoint_every >= 1, "checkpoint_every must be at least 1")
         need(
             self.no_progress_frames is None or self.no_progress_frames >= 1,

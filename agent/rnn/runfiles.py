@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agent.rnn.model import MODEL_FILE, ModelConfig
+from agent.rnn.model import MODEL_FILE, ModelConfig, nonfinite_weight
 from agent.rnn.settings import level_names, training_levels
 from agent.runs import METRICS_FILE, SHARED_KEYS, MetricsWriter, Progress, RunDir, TrainError
 from envs.levels.level import Level
@@ -180,6 +180,17 @@ class RunTrainer:
         """Close the progress display and the metrics writer."""
         self.bar.close()
         self.files.close()
+
+    def check_finite(self, iteration: int) -> None:
+        """``TrainError`` if the model's weights hold NaN or an infinity after ``iteration``
+        (a learning rate too large): the run stops before such a model is saved, keeping the
+        last checkpoint and model."""
+        bad = nonfinite_weight(self.model)  # type: ignore[attr-defined]
+        if bad is not None:
+            raise TrainError(
+                f"{self.out}: training diverged at update {iteration} (weight {bad} is NaN or "
+                "infinite); lower lr (the last checkpoint and model.pt are kept)"
+            )
 
 
 def plan_run(

@@ -2,34 +2,61 @@
 
 PPO (``configs/ppo.json``) and BC (``configs/bc.json``) settings files are ``{"model": {...},
 SECTION: {...}}`` objects (plus an optional ``"comment"``); each section becomes a settings
-dataclass, and an unknown key or a bad value is a one-line ``agent.runs.TrainError`` naming the
-file. ``training_levels`` turns level names, files and a count of generated levels into the
-``Level`` objects a run plays.
+dataclass, and an unknown key or a bad value (of the wrong type, not finite, out of range) is a
+one-line ``agent.runs.TrainError`` naming the file and the field. ``training_levels`` turns
+level names, files and a count of generated levels into the ``Level`` objects a run plays.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agent.files import FileRefused, parse_json, read_bounded
 from agent.rnn.model import ModelConfig, ModelError
 from agent.runs import TrainError
+from envs.checks import SettingError, check_bool, check_int, check_number
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
 from envs.levels.level import Level, load_level
 
 __all__ = ["JsonSettings", "level_names", "load_settings", "settings_from_dict", "training_levels"]
 
+#: A settings file larger than this is refused unread.
+MAX_SETTINGS_BYTES = 1 << 20
+
 
 class JsonSettings:
     """``to_dict`` / ``from_dict`` of a trainer's settings dataclass (``WHAT`` names them in
-    errors, e.g. "PPO")."""
+    errors, e.g. "PPO"), and ``check_types``, which its ``__post_init__`` calls first."""
 
     WHAT = "trainer"
+
+    def check_types(self) -> None:
+        """Every field's value against its annotation (``int``, ``float``, ``bool``, ``str``,
+        each maybe ``| None``): an int is not a bool, a float is a finite number (``lr:
+        Infinity`` and ``target_kl: "x"`` are refused); a one-line ``TrainError`` naming the
+        field otherwise."""
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            kinds = {k.strip() for k in str(f.type).split("|")}
+            if value is None and "None" in kinds:
+                continue
+            name = f"{type(self).__name__}.{f.name}"
+            try:
+                if "bool" in kinds:
+                    check_bool(name, value)
+                elif "int" in kinds:
+                    check_int(name, value)
+                elif "float" in kinds:
+                    check_number(name, value)
+                elif "str" in kinds and not isinstance(value, str):
+                    raise SettingError(f"{name} must be a string, got {value!r:.40}")
+            except SettingError as exc:
+                raise TrainError(str(exc)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
@@ -58,10 +85,12 @@ def load_settings(path: str | Path, section: str, cls: type) -> tuple[ModelConfi
     """A ``{"model": {...}, SECTION: {...}}`` settings file: the model and ``cls`` settings."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(read_bounded(path, MAX_SETTINGS_BYTES, "settings file").decode("utf-8"))
+    except FileRefused as exc:
+        raise TrainError(str(exc)) from None
     except OSError as exc:
         raise TrainError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:
         raise TrainError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or set(data) - {"model", section, "comment"}:
         raise TrainError(f'{path}: expected an object with "model" and "{section}" sections')

@@ -82,7 +82,7 @@ def _neat(spec: str, path: Path, run_dir: Path) -> tuple[dict[str, int], int | N
     from agent.neat.champion import load_champion
 
     champ_path = path / "champion.json" if path.is_dir() else path
-    if not champ_path.is_file():
+    if not champ_path.exists():  # a FIFO or a device is the loader's to refuse, by name
         raise CompareError(f"{spec}: not an agent (no champion.json or model.json in {run_dir})")
     try:
         champ = load_champion(champ_path)

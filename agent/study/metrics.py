@@ -23,10 +23,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.runs import METRICS_FILE, SHARED_KEYS, read_metrics_file
+from agent.runs import METRICS_FILE, SHARED_KEYS, TrainError, read_metrics_file
+from envs.checks import SettingError, check_int, check_number
 
 __all__ = [
     "TRAINERS",
+    "check_shared_line",
     "legacy_trainer",
     "read_run_metrics",
     "run_summary",
@@ -92,8 +94,39 @@ def shared_lines(lines: Sequence[Mapping[str, Any]], hint: str | None = None) ->
 
 def read_run_metrics(run_dir: str | Path, hint: str | None = None) -> list[dict[str, Any]]:
     """The shared view of ``run_dir/metrics.jsonl`` ([] without one); ``ValueError`` naming the
-    file and line of a line that is not a JSON object (``agent.runs.TrainError``)."""
-    return shared_lines(read_metrics_file(Path(run_dir) / METRICS_FILE), hint)
+    file and line of a line that is not a JSON object, or whose shared keys do not hold what
+    they mean (``check_shared_line``: NaN, Infinity, a string for a number), as
+    ``agent.runs.TrainError``."""
+    path = Path(run_dir) / METRICS_FILE
+    lines = shared_lines(read_metrics_file(path), hint)
+    for i, line in enumerate(lines, 1):
+        try:
+            check_shared_line(line)
+        except SettingError as exc:
+            raise TrainError(f"{path}: line {i}: {exc}") from None
+    return lines
+
+
+#: The shared keys by what they hold (each may also be None: not known, or no episode).
+_COUNTS = ("iteration", "frames", "episodes", "first_completion_frames")
+_SECONDS = ("wall_seconds", "frames_per_second", "first_completion_seconds")
+_SHARES = ("completion_rate", "progress", "max_progress")
+
+
+def check_shared_line(line: Mapping[str, Any]) -> None:
+    """``SettingError`` unless each shared key of ``line`` is None or what it means: counts
+    are integers >= 0, seconds finite numbers >= 0, shares finite numbers in [0, 1], and
+    ``trainer`` a string."""
+    if not isinstance(line.get("trainer"), str):
+        raise SettingError(f"trainer must be a string, got {line.get('trainer')!r:.40}")
+    for keys, check in (
+        (_COUNTS, lambda k, v: check_int(k, v, 0)),
+        (_SECONDS, lambda k, v: check_number(k, v, 0)),
+        (_SHARES, lambda k, v: check_number(k, v, 0, 1)),
+    ):
+        for key in keys:
+            if line.get(key) is not None:
+                check(key, line[key])
 
 
 def run_summary(run_dir: str | Path, hint: str | None = None) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.checks import MAX_FRAME_SKIP, MAX_VIEW_RADIUS, check_int
 from envs.levels.level import Level, load_level
 from envs.sim.constants import (
     COMPLETED,
@@ -56,13 +57,11 @@ def resolve_levels(level: LevelSpec | Sequence[LevelSpec] | None) -> list[Level]
 
 def check_play_settings(frame_skip: int, view_radius: int, no_progress_frames: int | None) -> None:
     """The settings every env of this project takes (the built-in world's and the real game's);
-    a one-line ``ValueError`` naming the bad one."""
-    if frame_skip < 1:
-        raise ValueError(f"frame_skip must be at least 1, got {frame_skip}")
-    if view_radius < 1:
-        raise ValueError(f"view_radius must be at least 1, got {view_radius}")
-    if no_progress_frames is not None and no_progress_frames < 1:
-        raise ValueError(f"no_progress_frames must be positive, got {no_progress_frames}")
+    a one-line ``ValueError`` naming the bad one (types and bounds: ``envs.checks``)."""
+    check_int("frame_skip", frame_skip, 1, MAX_FRAME_SKIP)
+    check_int("view_radius", view_radius, 1, MAX_VIEW_RADIUS)
+    if no_progress_frames is not None:
+        check_int("no_progress_frames", no_progress_frames, 1)
 
 
 class EpisodeBatch:

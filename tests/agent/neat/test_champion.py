@@ -4,6 +4,7 @@ ChampionErrors for truncated, non-JSON, binary, edited and mismatched files."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from neat.innovation import InnovationTracker
 
+from agent.neat import champion
 from agent.neat.champion import FORMAT, ChampionError, load_champion, save_champion
 from agent.neat.config import ConfigError, config_from_text
 from tests.helpers.neat import set_key, tiny_config_text
@@ -144,8 +146,16 @@ def test_truncated_and_garbage_files_are_rejected(saved, tmp_path):
         (lambda d: d.update({"num_outputs": 4}), "4 outputs"),
         (lambda d: d.update({"feed_forward": True}), "feed_forward"),
         (lambda d: d["connections"].append(dict(d["connections"][0])), "appears twice"),
-        (lambda d: d["env_settings"].update({"frame_skip": 0}), "'frame_skip' must be a positive"),
-        (lambda d: d["env_settings"].update({"frame_skip": "x"}), "'frame_skip' must be a posit"),
+        (lambda d: d["env_settings"].update({"frame_skip": 0}), "frame_skip must be from 1"),
+        (lambda d: d["env_settings"].update({"frame_skip": "x"}), "frame_skip must be an int"),
+        (lambda d: d["env_settings"].update({"frame_skip": 10**6}), "frame_skip must be from"),
+        (lambda d: d["env_settings"].update({"view_radius": 10**6}), "view_radius must be from"),
+        (lambda d: d["env_settings"].update({"frame_penalty": "nan"}), "frame_penalty.*number"),
+        (lambda d: d["env_settings"].update({"timeout_growth": None}), "timeout_growth.*number"),
+        (lambda d: d["env_settings"].update({"timeout_growth": -1}), "timeout_growth.*at least"),
+        (lambda d: d["env_settings"].update({"timeout_frames": 2.5}), "timeout_frames.*integer"),
+        (lambda d: d["env_settings"].update({"completion_bonus": 10**400}), "completion_bonus"),
+        (lambda d: d["env_settings"].update({"activations_per_step": 10**9}), "activations_per"),
         (lambda d: d["env_settings"].update({"activations_per_step": 0}), "activations_per_step"),
         (lambda d: d["env_settings"].update({"aggregate": "max"}), "aggregate must be"),
         (lambda d: d["env_settings"].update({"levels": "1-1"}), "'levels' must be a list"),
@@ -153,8 +163,10 @@ def test_truncated_and_garbage_files_are_rejected(saved, tmp_path):
     ],
 )
 def test_edited_files_are_rejected(saved, change, match):
-    """Hand edits that break the genome (dangling links, wrong types, missing fields) or its fit
-    to the environment (input/output counts) are one-line ChampionErrors naming the problem."""
+    """Hand edits that break the genome (dangling links, wrong types, missing fields), its fit
+    to the environment (input/output counts) or its play settings (every ``env_settings``
+    field of the wrong type or out of range: a zero frame skip, a ``"nan"`` frame penalty, a
+    null timeout growth) are one-line ChampionErrors naming the problem."""
     path = saved[0]
     edit(path, change)
     expect_error(path, match)
@@ -180,3 +192,29 @@ def test_config_from_text_errors_are_one_line():
         with pytest.raises(ConfigError, match=match) as info:
             config_from_text(text, "x.ini")
         assert str(info.value).startswith("x.ini: ") and "\n" not in str(info.value)
+
+
+def test_nested_special_and_oversized_files_are_refused_unread(saved, tmp_path, monkeypatch):
+    """Loading is bounded: JSON nested thousands deep (in ``extra`` or anywhere) is a one-line
+    ChampionError, not a RecursionError; a FIFO is refused without blocking, a link to
+    /dev/zero and a directory without reading, and a file over ``MAX_CHAMPION_BYTES`` by its
+    size; NaN, Infinity and 1e400 are refused as numbers."""
+    path = saved[0]
+    text = path.read_text()
+    for depth in (100, 100_000):
+        deep = "[" * depth + "]" * depth
+        path.write_text(text.replace('"extra": {', f'"extra": {{"deep": {deep},', 1))
+        expect_error(path, "nested more than")
+    for number in ("NaN", "Infinity", "1e400"):
+        path.write_text(text.replace('"fitness": 123.25', f'"fitness": {number}', 1))
+        expect_error(path, "not allowed")
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    expect_error(fifo, "not a regular file \\(a FIFO\\)")
+    link = tmp_path / "zero.json"
+    link.symlink_to("/dev/zero")
+    expect_error(link, "character device")
+    expect_error(tmp_path, "a directory")
+    monkeypatch.setattr(champion, "MAX_CHAMPION_BYTES", 1000)
+    path.write_text(text)
+    expect_error(path, "more than a champion file may hold")
