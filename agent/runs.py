@@ -150,8 +150,13 @@ class RunDir:
     def open(self) -> RunDir:
         """Create the directory (and its parents) and clear temporary files of killed writes."""
         self.path.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(self.path)
+        self.clear_temps()
         return self
+
+    def clear_temps(self) -> list[Path]:
+        """Remove the temporary files (``.NAME.HEX.tmp``) that killed atomic writes left here;
+        every start and every resume does, even one with nothing left to do."""
+        return remove_stale_temps(self.path)
 
     def file(self, name: str) -> Path:
         return self.path / name

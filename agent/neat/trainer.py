@@ -202,6 +202,7 @@ class _Run:
             pop = restore_population(plan.state, plan.config)
             self.state = RunState.from_trainer(plan.state.trainer, start)
             resumed_from = pop.generation
+            self.run_dir.clear_temps()  # also when there is nothing left to do
         if self._finished(pop):
             return self._result(resumed_from)
         # neat-python's genetics draw from the global ``random``; whatever starting a backend
