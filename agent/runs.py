@@ -5,10 +5,11 @@ trained agent (``champion.json``, or ``model.pt`` + ``model.json``), the latest 
 ``metrics.jsonl`` (one JSON object per line, one line per iteration) and TensorBoard event
 files beside it, so ``tensorboard --logdir runs/`` shows every run side by side.
 
-* ``RunDir.fresh`` refuses a directory that already holds a run; ``RunDir.resume`` refuses one
-  that holds nothing to resume. ``RunDir.open`` creates the directory and removes temporary
-  files left by writes that a kill interrupted. Every file goes through ``agent.files``
-  (atomic: a crash leaves the previous version).
+* ``RunDir.fresh`` refuses a directory that already holds a run (a checkpoint, a trained
+  agent or metrics lines; what a run stopped before its first checkpoint left is written over);
+  ``RunDir.resume`` refuses one that holds nothing to resume. ``RunDir.open`` creates the
+  directory and removes temporary files left by writes that a kill interrupted. Every file
+  goes through ``agent.files`` (atomic: a crash leaves the previous version).
 * ``MetricsWriter`` writes every trainer's metrics with the same shared keys and meanings
   (``SHARED_KEYS``, documented in docs/metrics.md), and the numeric ones as TensorBoard scalars
   under cleanrl-style tags (``charts/...``, ``losses/...``, ``TRAINER/...``), with the game
@@ -126,10 +127,20 @@ class RunDir:
         self.path = Path(path)
 
     @classmethod
-    def fresh(cls, path: str | Path, run_files: Iterable[str]) -> RunDir:
-        """A directory for a new run; ``TrainError`` if it already holds one of ``run_files``."""
+    def fresh(cls, path: str | Path, progress: Iterable[str]) -> RunDir:
+        """A directory for a new run; ``TrainError`` if it holds training progress: one of the
+        ``progress`` files (a checkpoint, a trained agent) or metrics lines.
+
+        What a run stopped before its first checkpoint leaves (its settings, an empty
+        ``metrics.jsonl``, TensorBoard headers, temporary files) is not a run: the new run
+        writes over it, since ``--resume`` has nothing to continue from there.
+        """
         run = cls(path)
-        taken = [name for name in run_files if (run.path / name).exists()]
+        if run.path.exists() and not run.path.is_dir():
+            raise TrainError(f"{run.path}: not a directory; choose another --out")
+        taken = [name for name in progress if (run.path / name).exists()]
+        if not taken and _has_lines(run.path / METRICS_FILE):
+            taken = [METRICS_FILE]
         if taken:
             raise TrainError(
                 f"{run.path} already holds a training run ({taken[0]}); continue it with "
@@ -144,7 +155,10 @@ class RunDir:
         if not run.path.is_dir():
             raise TrainError(f"{run.path}: no such run directory to resume")
         if not (run.path / checkpoint).is_file():
-            raise TrainError(f"{run.path}: nothing to resume ({checkpoint} is missing)")
+            raise TrainError(
+                f"{run.path}: nothing to resume ({checkpoint} is missing); a run stopped before "
+                f"its first checkpoint starts again with --out {run.path}"
+            )
         return run
 
     def open(self) -> RunDir:
@@ -175,6 +189,17 @@ class RunDir:
     def metrics(self, trainer: str, history: Sequence[dict[str, Any]] = ()) -> MetricsWriter:
         """The run's metrics writer, starting from ``history`` (the lines a checkpoint kept)."""
         return MetricsWriter(self.path, trainer, history)
+
+
+def _has_lines(path: Path) -> bool:
+    """Whether ``path`` exists with anything but whitespace in it."""
+    try:
+        with open(path, "rb") as f:
+            return bool(f.read(4096).strip()) or bool(f.read(1))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True  # unreadable: better refused than overwritten
 
 
 def _scalar(value: Any) -> float | None:

@@ -27,7 +27,7 @@ from agent.neat.champion import ChampionError, load_champion
 from agent.neat.checkpoint import TrainState, load_checkpoint
 from agent.neat.config import DEFAULT_CONFIG, ConfigError, config_from_text, read_config_file
 from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
-from agent.runs import METRICS_FILE, RunDir, TrainError
+from agent.runs import RunDir, TrainError
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generate_level
 from envs.levels.level import Level, load_level
 from envs.smb.console import NES_EXTRA_HINT, nes_available
@@ -53,7 +53,9 @@ __all__ = [
 CHAMPION_FILE = "champion.json"
 CHECKPOINT_FILE = "checkpoint-latest.pkl"
 CONFIG_FILE = "config.ini"
-RUN_FILES = (CHAMPION_FILE, METRICS_FILE, CHECKPOINT_FILE)
+#: Files that hold a run's progress: a fresh run refuses a directory holding one (or metrics
+#: lines, ``agent.runs.RunDir.fresh``).
+RUN_FILES = (CHAMPION_FILE, CHECKPOINT_FILE)
 
 #: Settings that define what a run optimises; a resumed run must keep them.
 RUN_FIELDS = (

@@ -179,7 +179,7 @@ def train_bc(
     plan = plan_run(
         "bc", BCConfig, model_config, bc_config, levels=levels, generated=generated,
         difficulty=difficulty, length=length, seed=seed, out_dir=out_dir, resume=resume,
-        run_files=(DATASET_FILE,), check_settings=False,
+        run_files=(), check_settings=False,
     )  # fmt: skip
     cfg = plan.settings
     if plan.saved is not None and bc_config is not None:
@@ -339,8 +339,12 @@ class BCTrainer(RunTrainer):
         try:
             self.start(ckpt, demos)
             if ckpt is None:
+                # The starting state, so a run stopped in round 0 can resume: the dataset the
+                # checkpoint reads back, the checkpoint, and only then the model (a directory
+                # holding a model is a run that no fresh run may replace).
+                save_demos(self.out / DATASET_FILE, self.data)
+                self.checkpoint(-1)
                 self.save(-1)
-                self.checkpoint(-1)  # the starting state: a run stopped in round 0 can resume
             for round_ in range(self.next_round, self.rounds):
                 dagger = self.dagger_round(round_) if round_ > 0 else {}
                 stopped = self.train_round(round_, dagger, callback)

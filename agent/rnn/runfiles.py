@@ -8,8 +8,10 @@ a JSON string (``"trainer"``), loaded with ``torch.load(weights_only=True)``, so
 class is needed and files written before the package moved still load.
 
 ``plan_run`` does what both trainers do before anything is written: a fresh run refuses a
-directory holding another run; a resumed run reads the run's own settings and refuses settings
-that differ from them (a resumed run continues the same experiment).
+directory holding another run (a checkpoint, a model or metrics lines; ``run.json`` and the
+dataset of a run stopped before its first checkpoint are written over); a resumed run reads the
+run's own settings and refuses settings that differ from them (a resumed run continues the same
+experiment).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agent.rnn.model import MODEL_FILE, ModelConfig
+from agent.rnn.model import MODEL_FILE, MODEL_JSON, ModelConfig
 from agent.rnn.settings import level_names, training_levels
-from agent.runs import METRICS_FILE, SHARED_KEYS, MetricsWriter, Progress, RunDir, TrainError
+from agent.runs import SHARED_KEYS, MetricsWriter, Progress, RunDir, TrainError
 from envs.levels.level import Level
 
 __all__ = [
@@ -228,7 +230,7 @@ def plan_run(
         if not specs and not generated:
             specs = ["1-1"]
         plan = RunPlan(
-            RunDir.fresh(out, (RUN_FILE, METRICS_FILE, CHECKPOINT_FILE, MODEL_FILE, *run_files)),
+            RunDir.fresh(out, (CHECKPOINT_FILE, MODEL_FILE, MODEL_JSON, *run_files)),
             model_config or ModelConfig(),
             settings or cls(),
             specs,
@@ -256,7 +258,10 @@ def read_run_file(run_dir: Path, algo: str) -> dict[str, Any]:
     try:
         run = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TrainError(f"{run_dir}: nothing to resume ({RUN_FILE} is missing)") from None
+        raise TrainError(
+            f"{run_dir}: nothing to resume ({RUN_FILE} is missing); a run stopped before its "
+            f"first checkpoint starts again with --out {run_dir}"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TrainError(f"{path}: unreadable ({exc})") from None
     if not isinstance(run, dict) or run.get("algo") != algo:
