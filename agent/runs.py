@@ -20,6 +20,7 @@ files beside it, so ``tensorboard --logdir runs/`` shows every run side by side.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -29,20 +30,27 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from agent.files import atomic_write_text, atomic_write_with, remove_stale_temps
+from envs.levels.level import LEVEL_DIR, Level, LevelError, builtin_names, load_level, parse_level
 
 __all__ = [
     "METRICS_FILE",
+    "RUN_ID_FILE",
     "SHARED_KEYS",
     "TAGS",
     "MetricsWriter",
     "Progress",
     "RunDir",
     "TrainError",
+    "pin_levels",
+    "pinned_levels",
     "read_metrics_file",
+    "run_id_for",
     "tag_for",
 ]
 
 METRICS_FILE = "metrics.jsonl"
+#: The run's id (``run_id_for``), which every checkpoint of the run carries too.
+RUN_ID_FILE = "run-id"
 
 #: Keys every trainer writes on every metrics line, with one meaning (docs/metrics.md).
 SHARED_KEYS = (
@@ -94,6 +102,67 @@ class TrainError(ValueError):
 def tag_for(trainer: str, key: str) -> str:
     """The TensorBoard tag of metrics key ``key`` written by ``trainer``."""
     return TAGS.get(key, f"{trainer}/{key}")
+
+
+def run_id_for(record: Any) -> str:
+    """A run's id: 16 hex digits of the SHA-256 of what defines it at its start (``record``,
+    as JSON). Identical settings give identical ids, so identical runs stay byte-identical."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def pin_levels(specs: Sequence[str | Path | Level]) -> list[dict[str, Any]]:
+    """What a run records of its fixed levels, so that every resume plays exactly them: per
+    level, the spec as given, the absolute path of its file (None for a built-in name, a real
+    game stage or a level made in memory), the name a file without one gets, and its text."""
+    pins = []
+    for spec in specs:
+        if isinstance(spec, Level):
+            pins.append({"spec": spec.name, "path": None, "name": spec.name,
+                         "text": spec.to_text()})  # fmt: skip
+            continue
+        level = load_level(spec)  # every check (and error) of a level file
+        name = str(spec)
+        if name in builtin_names():
+            path, file = None, LEVEL_DIR / f"{name}.txt"
+        elif name.startswith("smb:"):
+            pins.append({"spec": name, "path": None, "name": level.name, "text": level.to_text()})
+            continue
+        else:
+            path = file = Path(spec).resolve()
+        text = file.read_bytes().decode("utf-8")
+        pins.append({"spec": name, "path": None if path is None else str(path),
+                     "name": file.stem, "text": text})  # fmt: skip
+    return pins
+
+
+def pinned_levels(pins: Sequence[dict[str, Any]], where: str | Path) -> list[Level]:
+    """The levels a run recorded (``pin_levels``), as it recorded them, whatever the working
+    directory. A level whose file (or built-in name) still loads must not have changed:
+    ``LevelError`` naming it, "edited since the run started". ``where``: the record (errors)."""
+    levels = []
+    for pin in pins:
+        try:
+            spec, path, name, text = pin["spec"], pin["path"], pin["name"], pin["text"]
+            level = parse_level(text, f"{where} (level {spec})", default_name=name)
+        except (KeyError, TypeError) as exc:
+            raise TrainError(f"{where}: a malformed level record ({exc})") from None
+        source = path if path is not None else spec
+        if path is None and spec not in builtin_names():
+            current = None  # a level made in memory or a stage of the real game
+        elif path is not None and not Path(path).exists():
+            current = None  # the file is gone: the run plays the copy it kept
+        else:
+            try:
+                current = load_level(source)
+            except LevelError as exc:
+                raise LevelError(f"{source}: edited since the run started ({exc})") from None
+        if current is not None and current != level:
+            raise LevelError(
+                f"{source}: edited since the run started; put it back or start a new run"
+            )
+        levels.append(level)
+    return levels
 
 
 def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
@@ -174,6 +243,33 @@ class RunDir:
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def recorded_id(self) -> str | None:
+        """The run id in ``run-id`` (None: a run from before run ids, or none yet)."""
+        try:
+            return self.file(RUN_ID_FILE).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TrainError(f"{self.file(RUN_ID_FILE)}: unreadable ({exc})") from None
+
+    def check_run_id(self, checkpoint_id: str | None, checkpoint: str) -> None:
+        """``TrainError`` unless the checkpoint ``checkpoint`` belongs to this directory's run:
+        its run id is the one in ``run-id`` (or, for runs from before run ids, neither has
+        one). A checkpoint copied in from another run would replace this run's files."""
+        own = self.recorded_id()
+        if checkpoint_id == own:
+            return
+        raise TrainError(
+            f"{self.file(checkpoint)}: a checkpoint of another run (run id {checkpoint_id}; "
+            f"this directory's run is {own or f'unrecorded, no {RUN_ID_FILE}'}); resume the "
+            "directory it came from, or copy that whole directory"
+        )
+
+    def write_run_id(self, run_id: str) -> None:
+        """Record the run's id (written only when it is not there yet)."""
+        if self.recorded_id() != run_id:
+            self.write_text(RUN_ID_FILE, run_id + "\n")
 
     def write_text(self, name: str, text: str) -> Path:
         atomic_write_text(self.path / name, text)

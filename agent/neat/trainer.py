@@ -253,6 +253,7 @@ class _Run:
     def _evolve(self, pop: neat.Population, backend: Backend, resumed_from: int | None) -> None:
         plan, s, state = self.plan, self.s, self.state
         run_dir = self.run_dir.open()
+        run_dir.write_run_id(plan.run_id)
         if plan.config_changed:
             run_dir.write_text(CONFIG_FILE, plan.config_text)
         # On resume, what was written after the checkpoint goes: the run replays it exactly.
@@ -325,6 +326,7 @@ class _Run:
 
     def _checkpoint(self, pop: neat.Population) -> None:
         trainer = self.state.trainer_dict(self.s.seed, pop.generation)
+        trainer.update(run_id=self.plan.run_id, level_pins=self.plan.level_pins)
         state = capture_state(pop, self.plan.config_text, self.s.to_dict(), trainer)
         save_checkpoint(self.run_dir.file(CHECKPOINT_FILE), state)
 

@@ -199,6 +199,7 @@ def train_bc(
     run = plan.run_json("bc", **({"demos": plan.saved["demos"]} if plan.saved else {}))
     with torch_threads(threads):
         trainer = BCTrainer(plan.model, cfg, level_objs, run, plan.out, dev, progress, log)
+        trainer.files.run_id = plan.run_id
         return trainer.run(plan.checkpoint, callback, demos)
 
 
@@ -317,6 +318,7 @@ class BCTrainer(RunTrainer):
         }
         ck = {
             "format": BC_CHECKPOINT_FORMAT,
+            "run_id": self.files.run_id,
             "model": cpu_state_dict(self.model),
             "optimizer": self.opt.state_dict(),
             "generator": self.gen.get_state(),

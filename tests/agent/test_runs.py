@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.runs import RunDir, TrainError
+from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
 from tests.helpers.cli import ROOT
 
 KILLED_WRITE = """
@@ -85,3 +85,47 @@ def test_resuming_a_run_without_a_checkpoint_says_how_to_start_it_again(tmp_path
     message = str(info.value)
     assert "nothing to resume" in message and f"--out {tmp_path}" in message
     assert "\n" not in message
+
+
+def test_pinned_levels_are_the_recorded_content_checked_against_their_files(tmp_path):
+    """``pin_levels`` records each level's content; ``pinned_levels`` gives it back from any
+    working directory, plays the kept copy of a deleted file, and refuses a file or built-in
+    level that now differs (or no longer loads) in one line naming it."""
+    from envs.levels.level import LevelError, load_level
+    from tests.helpers.neat import EASY_LEVEL_TEXT, LEVEL_TEXT
+
+    tiny, easy = tmp_path / "tiny.txt", tmp_path / "easy.txt"
+    tiny.write_text(LEVEL_TEXT)
+    easy.write_text(EASY_LEVEL_TEXT.replace("; name: easy\n", ""))  # named by the file
+    memory = load_level(tiny)
+    pins = pin_levels([str(tiny), str(easy), "1-2", memory])
+    assert [p["path"] for p in pins] == [str(tiny.resolve()), str(easy.resolve()), None, None]
+    want = [load_level(tiny), load_level(easy), load_level("1-2"), memory]
+    assert pinned_levels(pins, "run.json") == want
+    easy.unlink()
+    assert pinned_levels(pins, "run.json") == want  # the kept copy
+    tiny.write_text(LEVEL_TEXT.replace("CCC", "..."))
+    with pytest.raises(LevelError, match=f"{tiny}: edited since the run started") as info:
+        pinned_levels(pins, "run.json")
+    assert "\n" not in str(info.value)
+    tiny.write_text(LEVEL_TEXT.replace("F", "."))
+    with pytest.raises(LevelError, match="edited since the run started .*no goal flag"):
+        pinned_levels(pins, "run.json")
+    builtin = [{**pins[2], "text": pins[2]["text"].replace("X", "#", 1)}]
+    with pytest.raises(LevelError, match="1-2: edited since the run started"):
+        pinned_levels(builtin, "run.json")
+
+
+def test_a_checkpoint_must_carry_its_directorys_run_id(tmp_path):
+    """``check_run_id`` passes the run's own checkpoint (or, from before run ids, a checkpoint
+    and directory without one) and refuses any other in one line."""
+    run = RunDir(tmp_path)
+    run.check_run_id(None, "ck")  # neither has an id: a run from before run ids
+    with pytest.raises(TrainError, match="ck: a checkpoint of another run .*unrecorded"):
+        run.check_run_id("0123456789abcdef", "ck")
+    run.write_run_id(run_id_for({"seed": 0}))
+    run.check_run_id(run_id_for({"seed": 0}), "ck")
+    for other in (run_id_for({"seed": 1}), None):
+        with pytest.raises(TrainError, match="a checkpoint of another run") as info:
+            run.check_run_id(other, "ck")
+        assert "\n" not in str(info.value)
