@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +42,7 @@ __all__ = [
     "Progress",
     "RunDir",
     "TrainError",
+    "foreign_owner",
     "pin_levels",
     "pinned_levels",
     "read_metrics_file",
@@ -102,6 +104,28 @@ class TrainError(ValueError):
 def tag_for(trainer: str, key: str) -> str:
     """The TensorBoard tag of metrics key ``key`` written by ``trainer``."""
     return TAGS.get(key, f"{trainer}/{key}")
+
+
+def _user_id() -> int | None:
+    """This process's user id (None where files have no POSIX owner: Windows)."""
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def foreign_owner(path: str | Path) -> str | None:
+    """Why ``path`` may come from someone else: its directory or itself is not owned by this
+    machine's current user (one line); None when both are (or files have no owners)."""
+    uid = _user_id()
+    if uid is None:
+        return None
+    path = Path(path)
+    for p in (path.parent, path):
+        try:
+            owner = p.stat().st_uid
+        except OSError:
+            continue  # missing or unreadable: the loader says so itself
+        if owner != uid:
+            return f"{p} is owned by user id {owner}, not by you ({uid})"
+    return None
 
 
 def run_id_for(record: Any) -> str:

@@ -162,11 +162,12 @@ def next_difficulty(s: TrainSettings, difficulty: float, finished_share: float) 
     return round(min(s.difficulty, difficulty + s.curriculum_step), 6)
 
 
-def load_run_settings(run_dir: str | Path) -> TrainSettings:
+def load_run_settings(run_dir: str | Path, *, trust_checkpoint: bool = False) -> TrainSettings:
     """The settings stored in a run's latest checkpoint (``config`` left None: the checkpoint's
-    own config text is used on resume unless another config is given)."""
+    own config text is used on resume unless another config is given). ``trust_checkpoint``:
+    load it even from another user's directory (``agent.neat.checkpoint.load_checkpoint``)."""
     run = RunDir.resume(run_dir, CHECKPOINT_FILE)
-    state = load_checkpoint(run.file(CHECKPOINT_FILE))
+    state = load_checkpoint(run.file(CHECKPOINT_FILE), trust=trust_checkpoint)
     settings = TrainSettings.from_dict(state.settings)
     return dataclasses.replace(settings, config=None, out=str(run_dir))
 
@@ -306,10 +307,12 @@ def _check_config(config: neat.Config, source: str, fitness: FitnessSettings) ->
         raise ConfigMismatch(f"{source}: {exc}") from None
 
 
-def prepare(settings: TrainSettings, resume: str | Path | None) -> Plan:
+def prepare(
+    settings: TrainSettings, resume: str | Path | None, *, trust_checkpoint: bool = False
+) -> Plan:
     """Check everything about a run (fresh, or resuming the run directory ``resume``); write
     nothing. With ``resume``, the run-defining settings (``RUN_FIELDS``) must equal the
-    checkpoint's."""
+    checkpoint's, and the checkpoint must be this user's unless ``trust_checkpoint``."""
     s = settings
     _validate_settings(s)
     try:
@@ -321,7 +324,7 @@ def prepare(settings: TrainSettings, resume: str | Path | None) -> Plan:
     if resume is not None:
         run = RunDir.resume(resume, CHECKPOINT_FILE)
         ckpt = run.file(CHECKPOINT_FILE)
-        state = load_checkpoint(ckpt)
+        state = load_checkpoint(ckpt, trust=trust_checkpoint)
         run.check_run_id(state.trainer.get("run_id"), CHECKPOINT_FILE)
         _check_same_run(run.path, s, TrainSettings.from_dict(state.settings))
         if s.config is None:

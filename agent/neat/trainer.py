@@ -127,15 +127,19 @@ def train(
     resume: str | Path | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    trust_checkpoint: bool = False,
 ) -> TrainResult:
     """Evolve (or, with ``resume`` = a run directory, continue evolving) and return the result.
 
     With ``resume``, the run-defining settings (``RUN_FIELDS``) must equal the checkpoint's;
     ``generations`` counts all generations, so resuming a 10-generation run with
     ``generations=20`` runs 10 more. ``progress`` shows a tqdm bar and a one-line summary per
-    generation (``log`` receives the summary lines instead of stdout when given).
+    generation (``log`` receives the summary lines instead of stdout when given). The
+    checkpoint is a pickle: one in a directory another user owns is refused unless
+    ``trust_checkpoint``.
     """
-    return _Run(prepare(settings, resume), progress, log).run()
+    plan = prepare(settings, resume, trust_checkpoint=trust_checkpoint)
+    return _Run(plan, progress, log).run()
 
 
 class _Fitness:

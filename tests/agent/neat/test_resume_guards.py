@@ -5,6 +5,7 @@ another run, an edited level file or a stranger's pickle is refused in one line.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from agent.neat.trainer import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
     METRICS_FILE,
+    CheckpointError,
     LevelError,
     TrainError,
     load_run_settings,
@@ -140,3 +142,30 @@ def test_a_run_on_a_relative_level_path_resumes_from_another_directory(tmp_path,
     assert train_py.main(resume) == 0
     split, whole = read_metrics(tmp_path / "split"), read_metrics(tmp_path / "whole")
     assert untimed(split) == untimed(whole)
+
+
+def test_a_checkpoint_in_another_users_directory_is_not_unpickled(tmp_path, monkeypatch, capsys):
+    """A NEAT checkpoint is a pickle, which can run code: ``--resume`` of a run directory (or
+    checkpoint) that this machine's current user does not own is refused in one line, exit 2,
+    before anything is loaded or written, unless ``--trust-checkpoint``; ``--help`` says so."""
+    import agent.runs
+    import train as train_py
+    from tests.helpers.cli import error_line
+
+    s = settings_for(tmp_path, "run", generations=2)
+    train(s, progress=False)
+    before = snapshot(s.out)
+    stranger = os.geteuid() + 1
+    monkeypatch.setattr(agent.runs, "_user_id", lambda: stranger)
+    resume = ["neat", "--resume", str(s.out), "--generations", "3", "--quiet"]
+    line = error_line(capsys, train_py.main, *resume)
+    assert "owned by user id" in line and "pickle" in line and "--trust-checkpoint" in line
+    assert snapshot(s.out) == before
+    with pytest.raises(CheckpointError, match="owned by user id"):
+        train(dataclasses.replace(s, generations=3), resume=s.out, progress=False)
+    assert train_py.main([*resume, "--trust-checkpoint"]) == 0
+    assert len(read_metrics(s.out)) == 3
+    with pytest.raises(SystemExit):
+        train_py.build_parser().parse_args(["neat", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "pickle" in help_text and "--trust-checkpoint" in help_text
