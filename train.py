@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.cli import (
+    BUDGET,
     DEFAULT_DIFFICULTY,
     EXIT_INTERRUPTED,
     Parser,
@@ -36,36 +37,12 @@ from agent.cli import (
     fail,
     positive,
 )
+from agent.neat.flags import NEAT_FLAGS
 
 SUBCOMMANDS = ("neat", "rnn")
 PROG = "train.py"
-BUDGET = "training budget in game frames"
-# NEAT's own flags: (flag, TrainSettings field, add_argument keywords)
-NEAT_FLAGS = (
-    ("--frames", "max_frames", dict(type=positive, metavar="F", help=f"{BUDGET}: stop after "
-     "the generation that reaches F frames simulated (none; --generations stops it too)")),
-    ("--generations", "generations", dict(type=positive, metavar="G", help="generations in "
-     "all, resumes included (100)")),
-    ("--aggregate", "aggregate", dict(choices=("mean", "min"), help="fitness over several "
-     "levels (mean)")),
-    ("--validation", "validation", dict(type=positive, metavar="N", help="choose the champion "
-     "by its score on N held-out generated levels (at --difficulty; default: training fitness)")),
-    ("--curriculum", "curriculum", dict(type=float, metavar="D0", help="generated levels start "
-     "at difficulty D0, rising to --difficulty as the generation's best finishes them")),
-    ("--curriculum-step", "curriculum_step", dict(type=float, metavar="S", help="curriculum: "
-     "raise the difficulty by S at a time (0.05)")),
-    ("--curriculum-share", "curriculum_share", dict(type=float, metavar="F", help="curriculum: "
-     "raise it after a generation whose best finished this share of the levels (0.5)")),
-    ("--checkpoint-every", "checkpoint_every", dict(type=positive, metavar="K", help="write "
-     "the checkpoint every K generations (5)")),
-    ("--backend", "backend", dict(choices=("local", "processes", "ray"), help="where genomes "
-     "are evaluated: this process (local, the default), worker processes or a Ray cluster; "
-     "the results are identical")),
-    ("--workers", "workers", dict(type=positive, metavar="N", help="processes or Ray shards "
-     "(the CPUs); without --backend, N > 1 means processes")),
-    ("--ray-address", "ray_address", dict(metavar="ADDRESS", help="join a Ray cluster: auto or "
-     "ray://HOST:10001 (implies --backend ray)")),
-)  # fmt: skip
+PICKLE = (", a pickle, which can run any code when loaded: only directories this user owns "
+          "are resumed unless --trust-checkpoint")  # fmt: skip
 
 
 def _subcommand(sub, name: str, help: str, description: str, group: str):
@@ -91,8 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "the champion completes every training level")  # fmt: skip
     g.add_argument("--watch", action="store_true", help="then watch the champion in a window")
     g.add_argument("--watch-frames", type=int, default=0, help=argparse.SUPPRESS)  # for tests
-    add_run_options(p, "run directory (runs/neat-LEVELS-TIMESTAMP)", "NEAT config "
-                    "(configs/neat.ini; on --resume the run's)", "cpu")  # fmt: skip
+    g = add_run_options(p, "run directory (runs/neat-LEVELS-TIMESTAMP)", "NEAT config "
+                        "(configs/neat.ini; on --resume the run's)", "cpu", PICKLE)  # fmt: skip
+    g.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="resume a checkpoint in another user's directory (it can run any code: only if "
+        "you trust it)",
+    )
     r, g = _subcommand(
         sub, "rnn", "LSTM/GRU/RNN policies trained by backpropagation through time (PPO or BC)",
         "Train a recurrent policy by BPTT: recurrent PPO from reward, or behaviour cloning "
@@ -105,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--demos", type=Path, metavar="FILE", help="BC demonstrations (.npz)")
     g.add_argument("--dagger-iters", type=int, metavar="N", help="BC: DAgger rounds")
     add_run_options(r, "run directory (runs/ALGO-CELL-LEVELS-TIMESTAMP)", "configs/ppo.json "
-                    "or configs/bc.json (on --resume the run's)", "auto")  # fmt: skip
+                    "or configs/bc.json (on --resume the run's)", "auto", " (tensors and JSON, "
+                    "loaded without unpickling code)")  # fmt: skip
     return parser
 
 
@@ -129,7 +113,7 @@ def neat_settings(args: argparse.Namespace):
     if args.resume is not None:
         if args.out is not None and args.out.resolve() != args.resume.resolve():
             raise TrainError("--out and --resume name different directories; give --resume only")
-        base = load_run_settings(args.resume)
+        base = load_run_settings(args.resume, trust_checkpoint=args.trust_checkpoint)
         if "backend" in given:  # a new backend: its workers and address as given, or defaults
             base = dataclasses.replace(base, workers=None, ray_address=None)
         return dataclasses.replace(base, **given, out=str(args.resume))
@@ -145,7 +129,8 @@ def run_neat(args: argparse.Namespace) -> int:
 
     settings = neat_settings(args)
     try:
-        result = train(settings, resume=args.resume, progress=not args.quiet)
+        result = train(settings, resume=args.resume, progress=not args.quiet,
+                       trust_checkpoint=args.trust_checkpoint)  # fmt: skip
     except KeyboardInterrupt:
         return _interrupted(f"neat --resume {shlex.quote(str(settings.out))}")
     if result.resumed_from is not None and result.generations == result.resumed_from:

@@ -26,6 +26,7 @@ from pathlib import Path
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generated_seeds
 
 __all__ = [
+    "BUDGET",
     "DEFAULT_DIFFICULTY",
     "DEFAULT_LENGTH",
     "EXIT_BAD_INPUT",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 EXIT_BAD_INPUT = 2
+BUDGET = "training budget in game frames"
 EXIT_INTERRUPTED = 130
 
 
@@ -122,16 +124,18 @@ def add_run_options(
     out_help: str,
     config_help: str = "settings file",
     device_default: str | None = None,
-) -> None:
-    """``--out``, ``--resume``, ``--config``, ``--device`` and ``--quiet`` (``config_help`` and
-    ``device_default`` only change the help text)."""
+    checkpoint_help: str = "",
+) -> argparse._ArgumentGroup:
+    """``--out``, ``--resume``, ``--config``, ``--device`` and ``--quiet`` (``config_help``,
+    ``device_default`` and ``checkpoint_help``, what the checkpoint is, only change the help
+    text); returns the group, for a trainer's own run options."""
     g = parser.add_argument_group("run")
     g.add_argument("--out", type=Path, metavar="DIR", help=out_help)
     g.add_argument(
         "--resume",
         type=Path,
         metavar="DIR",
-        help="continue the run in DIR from its checkpoint (a pickle: resume only runs you made)",
+        help=f"continue the run in DIR from its checkpoint{checkpoint_help}",
     )
     g.add_argument("--config", type=Path, metavar="PATH", help=config_help)
     device = "where networks run: auto (CUDA when present), cpu, cuda or cuda:N"
@@ -141,3 +145,4 @@ def add_run_options(
         help=device if device_default is None else f"{device} ({device_default})",
     )
     g.add_argument("--quiet", action="store_true", help="no progress bar or per-iteration lines")
+    return g

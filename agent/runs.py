@@ -5,10 +5,11 @@ trained agent (``champion.json``, or ``model.pt`` + ``model.json``), the latest 
 ``metrics.jsonl`` (one JSON object per line, one line per iteration) and TensorBoard event
 files beside it, so ``tensorboard --logdir runs/`` shows every run side by side.
 
-* ``RunDir.fresh`` refuses a directory that already holds a run; ``RunDir.resume`` refuses one
-  that holds nothing to resume. ``RunDir.open`` creates the directory and removes temporary
-  files left by writes that a kill interrupted. Every file goes through ``agent.files``
-  (atomic: a crash leaves the previous version).
+* ``RunDir.fresh`` refuses a directory that already holds a run (a checkpoint, a trained
+  agent or metrics lines; what a run stopped before its first checkpoint left is written over);
+  ``RunDir.resume`` refuses one that holds nothing to resume. ``RunDir.open`` creates the
+  directory and removes temporary files left by writes that a kill interrupted. Every file
+  goes through ``agent.files`` (atomic: a crash leaves the previous version).
 * ``MetricsWriter`` writes every trainer's metrics with the same shared keys and meanings
   (``SHARED_KEYS``, documented in docs/metrics.md), and the numeric ones as TensorBoard scalars
   under cleanrl-style tags (``charts/...``, ``losses/...``, ``TRAINER/...``), with the game
@@ -19,8 +20,10 @@ files beside it, so ``tensorboard --logdir runs/`` shows every run side by side.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,22 +38,30 @@ from agent.files import (
     read_bounded,
     remove_stale_temps,
 )
+from envs.levels.level import LEVEL_DIR, Level, LevelError, builtin_names, load_level, parse_level
 
 __all__ = [
     "METRICS_FILE",
+    "RUN_ID_FILE",
     "SHARED_KEYS",
     "TAGS",
     "MetricsWriter",
     "Progress",
     "RunDir",
     "TrainError",
+    "foreign_owner",
+    "pin_levels",
+    "pinned_levels",
     "read_metrics_file",
+    "run_id_for",
     "tag_for",
 ]
 
 METRICS_FILE = "metrics.jsonl"
 #: A metrics file larger than this is refused unread (a line per iteration is ~1 KB).
 MAX_METRICS_BYTES = 256 << 20
+#: The run's id (``run_id_for``), which every checkpoint of the run carries too.
+RUN_ID_FILE = "run-id"
 
 #: Keys every trainer writes on every metrics line, with one meaning (docs/metrics.md).
 SHARED_KEYS = (
@@ -104,6 +115,89 @@ def tag_for(trainer: str, key: str) -> str:
     return TAGS.get(key, f"{trainer}/{key}")
 
 
+def _user_id() -> int | None:
+    """This process's user id (None where files have no POSIX owner: Windows)."""
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def foreign_owner(path: str | Path) -> str | None:
+    """Why ``path`` may come from someone else: its directory or itself is not owned by this
+    machine's current user (one line); None when both are (or files have no owners)."""
+    uid = _user_id()
+    if uid is None:
+        return None
+    path = Path(path)
+    for p in (path.parent, path):
+        try:
+            owner = p.stat().st_uid
+        except OSError:
+            continue  # missing or unreadable: the loader says so itself
+        if owner != uid:
+            return f"{p} is owned by user id {owner}, not by you ({uid})"
+    return None
+
+
+def run_id_for(record: Any) -> str:
+    """A run's id: 16 hex digits of the SHA-256 of what defines it at its start (``record``,
+    as JSON). Identical settings give identical ids, so identical runs stay byte-identical."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def pin_levels(specs: Sequence[str | Path | Level]) -> list[dict[str, Any]]:
+    """What a run records of its fixed levels, so that every resume plays exactly them: per
+    level, the spec as given, the absolute path of its file (None for a built-in name, a real
+    game stage or a level made in memory), the name a file without one gets, and its text."""
+    pins = []
+    for spec in specs:
+        if isinstance(spec, Level):
+            pins.append({"spec": spec.name, "path": None, "name": spec.name,
+                         "text": spec.to_text()})  # fmt: skip
+            continue
+        level = load_level(spec)  # every check (and error) of a level file
+        name = str(spec)
+        if name in builtin_names():
+            path, file = None, LEVEL_DIR / f"{name}.txt"
+        elif name.startswith("smb:"):
+            pins.append({"spec": name, "path": None, "name": level.name, "text": level.to_text()})
+            continue
+        else:
+            path = file = Path(spec).resolve()
+        text = file.read_bytes().decode("utf-8")
+        pins.append({"spec": name, "path": None if path is None else str(path),
+                     "name": file.stem, "text": text})  # fmt: skip
+    return pins
+
+
+def pinned_levels(pins: Sequence[dict[str, Any]], where: str | Path) -> list[Level]:
+    """The levels a run recorded (``pin_levels``), as it recorded them, whatever the working
+    directory. A level whose file (or built-in name) still loads must not have changed:
+    ``LevelError`` naming it, "edited since the run started". ``where``: the record (errors)."""
+    levels = []
+    for pin in pins:
+        try:
+            spec, path, name, text = pin["spec"], pin["path"], pin["name"], pin["text"]
+            level = parse_level(text, f"{where} (level {spec})", default_name=name)
+        except (KeyError, TypeError) as exc:
+            raise TrainError(f"{where}: a malformed level record ({exc})") from None
+        source = path if path is not None else spec
+        if path is None and spec not in builtin_names():
+            current = None  # a level made in memory or a stage of the real game
+        elif path is not None and not Path(path).exists():
+            current = None  # the file is gone: the run plays the copy it kept
+        else:
+            try:
+                current = load_level(source)
+            except LevelError as exc:
+                raise LevelError(f"{source}: edited since the run started ({exc})") from None
+        if current is not None and current != level:
+            raise LevelError(
+                f"{source}: edited since the run started; put it back or start a new run"
+            )
+        levels.append(level)
+    return levels
+
+
 def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
     """The lines of a ``metrics.jsonl`` (a missing file: none); ``TrainError`` naming the file
     and line when one is not a JSON object (or is nested too deeply), or the file is not a
@@ -141,10 +235,20 @@ class RunDir:
         self.path = Path(path)
 
     @classmethod
-    def fresh(cls, path: str | Path, run_files: Iterable[str]) -> RunDir:
-        """A directory for a new run; ``TrainError`` if it already holds one of ``run_files``."""
+    def fresh(cls, path: str | Path, progress: Iterable[str]) -> RunDir:
+        """A directory for a new run; ``TrainError`` if it holds training progress: one of the
+        ``progress`` files (a checkpoint, a trained agent) or metrics lines.
+
+        What a run stopped before its first checkpoint leaves (its settings, an empty
+        ``metrics.jsonl``, TensorBoard headers, temporary files) is not a run: the new run
+        writes over it, since ``--resume`` has nothing to continue from there.
+        """
         run = cls(path)
-        taken = [name for name in run_files if (run.path / name).exists()]
+        if run.path.exists() and not run.path.is_dir():
+            raise TrainError(f"{run.path}: not a directory; choose another --out")
+        taken = [name for name in progress if (run.path / name).exists()]
+        if not taken and _has_lines(run.path / METRICS_FILE):
+            taken = [METRICS_FILE]
         if taken:
             raise TrainError(
                 f"{run.path} already holds a training run ({taken[0]}); continue it with "
@@ -159,17 +263,52 @@ class RunDir:
         if not run.path.is_dir():
             raise TrainError(f"{run.path}: no such run directory to resume")
         if not (run.path / checkpoint).is_file():
-            raise TrainError(f"{run.path}: nothing to resume ({checkpoint} is missing)")
+            raise TrainError(
+                f"{run.path}: nothing to resume ({checkpoint} is missing); a run stopped before "
+                f"its first checkpoint starts again with --out {run.path}"
+            )
         return run
 
     def open(self) -> RunDir:
         """Create the directory (and its parents) and clear temporary files of killed writes."""
         self.path.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(self.path)
+        self.clear_temps()
         return self
+
+    def clear_temps(self) -> list[Path]:
+        """Remove the temporary files (``.NAME.HEX.tmp``) that killed atomic writes left here;
+        every start and every resume does, even one with nothing left to do."""
+        return remove_stale_temps(self.path)
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def recorded_id(self) -> str | None:
+        """The run id in ``run-id`` (None: a run from before run ids, or none yet)."""
+        try:
+            return self.file(RUN_ID_FILE).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TrainError(f"{self.file(RUN_ID_FILE)}: unreadable ({exc})") from None
+
+    def check_run_id(self, checkpoint_id: str | None, checkpoint: str) -> None:
+        """``TrainError`` unless the checkpoint ``checkpoint`` belongs to this directory's run:
+        its run id is the one in ``run-id`` (or, for runs from before run ids, neither has
+        one). A checkpoint copied in from another run would replace this run's files."""
+        own = self.recorded_id()
+        if checkpoint_id == own:
+            return
+        raise TrainError(
+            f"{self.file(checkpoint)}: a checkpoint of another run (run id {checkpoint_id}; "
+            f"this directory's run is {own or f'unrecorded, no {RUN_ID_FILE}'}); resume the "
+            "directory it came from, or copy that whole directory"
+        )
+
+    def write_run_id(self, run_id: str) -> None:
+        """Record the run's id (written only when it is not there yet)."""
+        if self.recorded_id() != run_id:
+            self.write_text(RUN_ID_FILE, run_id + "\n")
 
     def write_text(self, name: str, text: str) -> Path:
         atomic_write_text(self.path / name, text)
@@ -185,6 +324,17 @@ class RunDir:
     def metrics(self, trainer: str, history: Sequence[dict[str, Any]] = ()) -> MetricsWriter:
         """The run's metrics writer, starting from ``history`` (the lines a checkpoint kept)."""
         return MetricsWriter(self.path, trainer, history)
+
+
+def _has_lines(path: Path) -> bool:
+    """Whether ``path`` exists with anything but whitespace in it."""
+    try:
+        with open(path, "rb") as f:
+            return bool(f.read(4096).strip()) or bool(f.read(1))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True  # unreadable: better refused than overwritten
 
 
 def _scalar(value: Any) -> float | None:

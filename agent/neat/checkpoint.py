@@ -26,6 +26,8 @@ Checkpoints written before the code moved into packages name their classes by th
 (``_NEW_HOME``), so old runs resume.
 
 Checkpoints are pickles: load only checkpoints you wrote (never ones from strangers).
+``load_checkpoint`` refuses one whose run directory (or itself) another user owns unless told
+to trust it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import Any, BinaryIO
 import neat
 
 from agent.files import atomic_write_with
+from agent.runs import foreign_owner
 
 __all__ = [
     "MAGIC",
@@ -215,9 +218,19 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def load_checkpoint(path: str | Path) -> TrainState:
-    """Read and verify a checkpoint; ``CheckpointError`` (one line) if it cannot be used."""
+def load_checkpoint(path: str | Path, *, trust: bool = False) -> TrainState:
+    """Read and verify a checkpoint; ``CheckpointError`` (one line) if it cannot be used.
+
+    Unpickling runs whatever code the pickle names, so a checkpoint whose run directory (or
+    itself) another user owns is refused unless ``trust`` (``--trust-checkpoint``).
+    """
     path = Path(path)
+    why = None if trust else foreign_owner(path)
+    if why is not None:
+        raise CheckpointError(
+            f"{path}: not loaded, {why}; checkpoints are pickles, which can run any code: "
+            "give --trust-checkpoint only if you trust whoever wrote it"
+        )
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -27,7 +27,7 @@ from agent.neat.champion import ChampionError, load_champion
 from agent.neat.checkpoint import TrainState, load_checkpoint
 from agent.neat.config import DEFAULT_CONFIG, ConfigError, config_from_text, read_config_file
 from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
-from agent.runs import METRICS_FILE, RunDir, TrainError
+from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generate_level
 from envs.levels.level import Level, load_level
 from envs.smb.console import NES_EXTRA_HINT, nes_available
@@ -53,7 +53,9 @@ __all__ = [
 CHAMPION_FILE = "champion.json"
 CHECKPOINT_FILE = "checkpoint-latest.pkl"
 CONFIG_FILE = "config.ini"
-RUN_FILES = (CHAMPION_FILE, METRICS_FILE, CHECKPOINT_FILE)
+#: Files that hold a run's progress: a fresh run refuses a directory holding one (or metrics
+#: lines, ``agent.runs.RunDir.fresh``).
+RUN_FILES = (CHAMPION_FILE, CHECKPOINT_FILE)
 
 #: Settings that define what a run optimises; a resumed run must keep them.
 RUN_FIELDS = (
@@ -160,11 +162,12 @@ def next_difficulty(s: TrainSettings, difficulty: float, finished_share: float) 
     return round(min(s.difficulty, difficulty + s.curriculum_step), 6)
 
 
-def load_run_settings(run_dir: str | Path) -> TrainSettings:
+def load_run_settings(run_dir: str | Path, *, trust_checkpoint: bool = False) -> TrainSettings:
     """The settings stored in a run's latest checkpoint (``config`` left None: the checkpoint's
-    own config text is used on resume unless another config is given)."""
+    own config text is used on resume unless another config is given). ``trust_checkpoint``:
+    load it even from another user's directory (``agent.neat.checkpoint.load_checkpoint``)."""
     run = RunDir.resume(run_dir, CHECKPOINT_FILE)
-    state = load_checkpoint(run.file(CHECKPOINT_FILE))
+    state = load_checkpoint(run.file(CHECKPOINT_FILE), trust=trust_checkpoint)
     settings = TrainSettings.from_dict(state.settings)
     return dataclasses.replace(settings, config=None, out=str(run_dir))
 
@@ -187,6 +190,8 @@ class Plan:
     fixed_levels: list[Any]  # ``Level`` objects, or stage names on the real game
     state: TrainState | None  # the checkpoint, when resuming
     validation_levels: list[Level] = field(default_factory=list)  # held out, fixed for the run
+    run_id: str = ""  # the run's id (``agent.runs.run_id_for``), in run-id and each checkpoint
+    level_pins: list[dict[str, Any]] = field(default_factory=list)  # the fixed levels' content
 
     def env_settings(self) -> dict[str, Any]:
         """What ``champion.json`` records of how its champion was trained and played."""
@@ -302,10 +307,12 @@ def _check_config(config: neat.Config, source: str, fitness: FitnessSettings) ->
         raise ConfigMismatch(f"{source}: {exc}") from None
 
 
-def prepare(settings: TrainSettings, resume: str | Path | None) -> Plan:
+def prepare(
+    settings: TrainSettings, resume: str | Path | None, *, trust_checkpoint: bool = False
+) -> Plan:
     """Check everything about a run (fresh, or resuming the run directory ``resume``); write
     nothing. With ``resume``, the run-defining settings (``RUN_FIELDS``) must equal the
-    checkpoint's."""
+    checkpoint's, and the checkpoint must be this user's unless ``trust_checkpoint``."""
     s = settings
     _validate_settings(s)
     try:
@@ -317,7 +324,8 @@ def prepare(settings: TrainSettings, resume: str | Path | None) -> Plan:
     if resume is not None:
         run = RunDir.resume(resume, CHECKPOINT_FILE)
         ckpt = run.file(CHECKPOINT_FILE)
-        state = load_checkpoint(ckpt)
+        state = load_checkpoint(ckpt, trust=trust_checkpoint)
+        run.check_run_id(state.trainer.get("run_id"), CHECKPOINT_FILE)
         _check_same_run(run.path, s, TrainSettings.from_dict(state.settings))
         if s.config is None:
             text, source = state.config_text, f"{ckpt} (its stored config)"
@@ -333,7 +341,12 @@ def prepare(settings: TrainSettings, resume: str | Path | None) -> Plan:
     if state is not None:
         _check_resume_compatible(run, state, config, source, fitness)
 
-    fixed = _fixed_levels(s)
+    pins = state.trainer.get("level_pins") if state is not None else None
+    if pins:  # the levels the run started with, from any working directory
+        fixed = pinned_levels(pins, run.file(CHECKPOINT_FILE))
+    else:  # a fresh run (or one from before level pins): the levels as given
+        fixed = _fixed_levels(s)
+        pins = pin_levels(s.levels) if s.env == "world" else []
     if s.generated:
         start = state.generation if state is not None else 0
         try:
@@ -342,7 +355,12 @@ def prepare(settings: TrainSettings, resume: str | Path | None) -> Plan:
             raise TrainError(f"generated levels: {exc}") from None
     changed = state is None or text != state.config_text
     validation = _validation_levels(s)
-    return Plan(s, run, config, text, changed, fitness, fixed, state, validation)
+    run_id = state.trainer.get("run_id") if state is not None else None
+    if run_id is None:  # what defines the run at its start: settings, config, levels
+        saved = s.to_dict()
+        start = {"trainer": "neat", **{k: saved[k] for k in RUN_FIELDS}, "config": text}
+        run_id = run_id_for({**start, "levels": [pin["text"] for pin in pins]})
+    return Plan(s, run, config, text, changed, fitness, fixed, state, validation, run_id, pins)
 
 
 def _check_same_run(out: Path, s: TrainSettings, saved: TrainSettings) -> None:

@@ -127,15 +127,19 @@ def train(
     resume: str | Path | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    trust_checkpoint: bool = False,
 ) -> TrainResult:
     """Evolve (or, with ``resume`` = a run directory, continue evolving) and return the result.
 
     With ``resume``, the run-defining settings (``RUN_FIELDS``) must equal the checkpoint's;
     ``generations`` counts all generations, so resuming a 10-generation run with
     ``generations=20`` runs 10 more. ``progress`` shows a tqdm bar and a one-line summary per
-    generation (``log`` receives the summary lines instead of stdout when given).
+    generation (``log`` receives the summary lines instead of stdout when given). The
+    checkpoint is a pickle: one in a directory another user owns is refused unless
+    ``trust_checkpoint``.
     """
-    return _Run(prepare(settings, resume), progress, log).run()
+    plan = prepare(settings, resume, trust_checkpoint=trust_checkpoint)
+    return _Run(plan, progress, log).run()
 
 
 class _Fitness:
@@ -202,6 +206,7 @@ class _Run:
             pop = restore_population(plan.state, plan.config)
             self.state = RunState.from_trainer(plan.state.trainer, start)
             resumed_from = pop.generation
+            self.run_dir.clear_temps()  # also when there is nothing left to do
         if self._finished(pop):
             return self._result(resumed_from)
         # neat-python's genetics draw from the global ``random``; whatever starting a backend
@@ -252,6 +257,7 @@ class _Run:
     def _evolve(self, pop: neat.Population, backend: Backend, resumed_from: int | None) -> None:
         plan, s, state = self.plan, self.s, self.state
         run_dir = self.run_dir.open()
+        run_dir.write_run_id(plan.run_id)
         if plan.config_changed:
             run_dir.write_text(CONFIG_FILE, plan.config_text)
         # On resume, what was written after the checkpoint goes: the run replays it exactly.
@@ -324,6 +330,7 @@ class _Run:
 
     def _checkpoint(self, pop: neat.Population) -> None:
         trainer = self.state.trainer_dict(self.s.seed, pop.generation)
+        trainer.update(run_id=self.plan.run_id, level_pins=self.plan.level_pins)
         state = capture_state(pop, self.plan.config_text, self.s.to_dict(), trainer)
         save_checkpoint(self.run_dir.file(CHECKPOINT_FILE), state)
 

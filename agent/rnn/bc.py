@@ -197,7 +197,7 @@ def train_bc(
     plan = plan_run(
         "bc", BCConfig, model_config, bc_config, levels=levels, generated=generated,
         difficulty=difficulty, length=length, seed=seed, out_dir=out_dir, resume=resume,
-        run_files=(DATASET_FILE,), check_settings=False,
+        run_files=(), check_settings=False,
     )  # fmt: skip
     cfg = plan.settings
     if plan.saved is not None and bc_config is not None:
@@ -217,6 +217,7 @@ def train_bc(
     run = plan.run_json("bc", **({"demos": plan.saved["demos"]} if plan.saved else {}))
     with torch_threads(threads):
         trainer = BCTrainer(plan.model, cfg, level_objs, run, plan.out, dev, progress, log)
+        trainer.files.run_id = plan.run_id
         return trainer.run(plan.checkpoint, callback, demos)
 
 
@@ -335,6 +336,7 @@ class BCTrainer(RunTrainer):
         }
         ck = {
             "format": BC_CHECKPOINT_FORMAT,
+            "run_id": self.files.run_id,
             "model": cpu_state_dict(self.model),
             "optimizer": self.opt.state_dict(),
             "generator": self.gen.get_state(),
@@ -357,8 +359,12 @@ class BCTrainer(RunTrainer):
         try:
             self.start(ckpt, demos)
             if ckpt is None:
+                # The starting state, so a run stopped in round 0 can resume: the dataset the
+                # checkpoint reads back, the checkpoint, and only then the model (a directory
+                # holding a model is a run that no fresh run may replace).
+                save_demos(self.out / DATASET_FILE, self.data)
+                self.checkpoint(-1)
                 self.save(-1)
-                self.checkpoint(-1)  # the starting state: a run stopped in round 0 can resume
             for round_ in range(self.next_round, self.rounds):
                 dagger = self.dagger_round(round_) if round_ > 0 else {}
                 stopped = self.train_round(round_, dagger, callback)

@@ -155,6 +155,7 @@ def train_ppo(
             plan.model, plan.settings, level_objs, plan.run_json("ppo", frames=int(frames)),
             plan.out, dev, progress, log,
         )  # fmt: skip
+        trainer.files.run_id = plan.run_id
         return trainer.run(plan.checkpoint, callback)
 
 
@@ -265,6 +266,7 @@ class PPOTrainer(RunTrainer):
         }
         ck = {
             "format": PPO_CHECKPOINT_FORMAT,
+            "run_id": self.files.run_id,
             "model": cpu_state_dict(self.model),
             "optimizer": self.opt.state_dict(),
             "generator": self.gen.get_state(),

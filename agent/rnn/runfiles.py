@@ -8,8 +8,10 @@ a JSON string (``"trainer"``), loaded with ``torch.load(weights_only=True)``, so
 class is needed and files written before the package moved still load.
 
 ``plan_run`` does what both trainers do before anything is written: a fresh run refuses a
-directory holding another run; a resumed run reads the run's own settings and refuses settings
-that differ from them (a resumed run continues the same experiment).
+directory holding another run (a checkpoint, a model or metrics lines; ``run.json`` and the
+dataset of a run stopped before its first checkpoint are written over); a resumed run reads the
+run's own settings and refuses settings that differ from them (a resumed run continues the same
+experiment).
 """
 
 from __future__ import annotations
@@ -25,9 +27,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from agent.rnn.model import MODEL_FILE, ModelConfig, nonfinite_weight
+from agent.rnn.model import MODEL_FILE, MODEL_JSON, ModelConfig, nonfinite_weight
 from agent.rnn.settings import level_names, training_levels
-from agent.runs import METRICS_FILE, SHARED_KEYS, MetricsWriter, Progress, RunDir, TrainError
+from agent.runs import (
+    SHARED_KEYS,
+    MetricsWriter,
+    Progress,
+    RunDir,
+    TrainError,
+    pin_levels,
+    pinned_levels,
+    run_id_for,
+)
 from envs.levels.level import Level
 
 __all__ = [
@@ -75,13 +86,27 @@ class RunPlan:
     seed: int
     saved: dict[str, Any] | None  # run.json of a resumed run
     checkpoint: dict[str, Any] | None  # its checkpoint
+    pins: list[dict[str, Any]] | None = None  # the fixed levels' content (``pin_levels``)
 
     @property
     def out(self) -> Path:
         return self.run.path
 
+    @property
+    def run_id(self) -> str | None:
+        """The id of a resumed run (its checkpoint's); None: a new one, made from run.json."""
+        return None if self.checkpoint is None else self.checkpoint.get("run_id")
+
     def levels(self) -> list[Level]:
-        return training_levels(self.specs, self.generated, self.difficulty, self.length, self.seed)
+        """The training levels: on resume, the content the run recorded (unless Level objects
+        were given), checked against the files; the generated ones after them."""
+        given = any(isinstance(x, Level) for x in self.specs)
+        if self.pins is None or given:
+            self.pins = pin_levels(self.specs)  # a new run, or one from before level pins
+            fixed: Sequence[Any] = self.specs
+        else:
+            fixed = pinned_levels(self.pins, self.out / RUN_FILE)
+        return training_levels(fixed, self.generated, self.difficulty, self.length, self.seed)
 
     def run_json(self, algo: str, **extra: Any) -> dict[str, Any]:
         """What ``run.json`` holds (``extra``: the trainer's own entries)."""
@@ -94,6 +119,7 @@ class RunPlan:
             "difficulty": self.difficulty,
             "length": self.length,
             "seed": self.seed,
+            "level_pins": self.pins if self.pins is not None else pin_levels(self.specs),
             **extra,
         }
 
@@ -108,6 +134,7 @@ class RunFiles:
         self.runinfo = runinfo
         self.history: list[dict[str, Any]] = []
         self.writer: MetricsWriter | None = None
+        self.run_id: str | None = None  # a resumed run's; None: made from run.json on open
 
     @property
     def lines(self) -> list[dict[str, Any]]:
@@ -115,8 +142,11 @@ class RunFiles:
 
     def open(self) -> None:
         """Create the directory (clearing temp files of killed writes), write ``run.json`` and
-        rewrite the metrics with ``history`` (dropping lines written after the checkpoint)."""
+        the run id (a new run's from ``run.json``) and rewrite the metrics with ``history``
+        (dropping lines written after the checkpoint)."""
         self.dir.open()
+        self.run_id = self.run_id or run_id_for(self.runinfo)
+        self.dir.write_run_id(self.run_id)
         self.dir.write_json(RUN_FILE, self.runinfo)
         self.writer = self.dir.metrics(self.trainer, self.history)
 
@@ -221,8 +251,11 @@ def plan_run(
         out, saved, model, algo_settings = resume_settings(
             resume, out_dir, algo, cls, model_config, settings if check_settings else None, given
         )
+        run = RunDir.resume(out, CHECKPOINT_FILE)
+        checkpoint = load_checkpoint(out)
+        run.check_run_id(checkpoint.get("run_id"), CHECKPOINT_FILE)
         plan = RunPlan(
-            RunDir.resume(out, CHECKPOINT_FILE),
+            run,
             model,
             algo_settings,
             list(levels) if levels is not None else list(saved["levels"]),
@@ -231,7 +264,8 @@ def plan_run(
             saved["length"],
             saved["seed"],
             saved,
-            load_checkpoint(out),
+            checkpoint,
+            saved.get("level_pins"),
         )
     else:
         out = Path(out_dir) if out_dir is not None else default_out(algo)
@@ -239,7 +273,7 @@ def plan_run(
         if not specs and not generated:
             specs = ["1-1"]
         plan = RunPlan(
-            RunDir.fresh(out, (RUN_FILE, METRICS_FILE, CHECKPOINT_FILE, MODEL_FILE, *run_files)),
+            RunDir.fresh(out, (CHECKPOINT_FILE, MODEL_FILE, MODEL_JSON, *run_files)),
             model_config or ModelConfig(),
             settings or cls(),
             specs,
@@ -267,7 +301,10 @@ def read_run_file(run_dir: Path, algo: str) -> dict[str, Any]:
     try:
         run = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TrainError(f"{run_dir}: nothing to resume ({RUN_FILE} is missing)") from None
+        raise TrainError(
+            f"{run_dir}: nothing to resume ({RUN_FILE} is missing); a run stopped before its "
+            f"first checkpoint starts again with --out {run_dir}"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TrainError(f"{path}: unreadable ({exc})") from None
     if not isinstance(run, dict) or run.get("algo") != algo:
