@@ -3,6 +3,7 @@
     python train.py                                   # NEAT on level 1-1, configs/neat.ini, seed 0
     python train.py neat --level 1-1 --level 1-2 --generations 50 --out runs/two
     python train.py neat --generated 6 --curriculum 0.1 --validation 10  # easy first, held-out pick
+    python train.py neat --generalist --out runs/generalist   # the generalist recipe (docs/neat.md)
     python train.py neat --frames 2000000 --out runs/budget               # a training frame budget
     python train.py neat --resume runs/two --generations 80               # continue a run
     python train.py neat --env smb --level 1-1 --out runs/smb   # the real game (".[nes]" extra)
@@ -36,36 +37,10 @@ from agent.cli import (
     fail,
     positive,
 )
+from agent.neat.cli import BUDGET, GENERALIST_HELP, NEAT_FLAGS, generalist_settings
 
 SUBCOMMANDS = ("neat", "rnn")
 PROG = "train.py"
-BUDGET = "training budget in game frames"
-# NEAT's own flags: (flag, TrainSettings field, add_argument keywords)
-NEAT_FLAGS = (
-    ("--frames", "max_frames", dict(type=positive, metavar="F", help=f"{BUDGET}: stop after "
-     "the generation that reaches F frames simulated (none; --generations stops it too)")),
-    ("--generations", "generations", dict(type=positive, metavar="G", help="generations in "
-     "all, resumes included (100)")),
-    ("--aggregate", "aggregate", dict(choices=("mean", "min"), help="fitness over several "
-     "levels (mean)")),
-    ("--validation", "validation", dict(type=positive, metavar="N", help="choose the champion "
-     "by its score on N held-out generated levels (at --difficulty; default: training fitness)")),
-    ("--curriculum", "curriculum", dict(type=float, metavar="D0", help="generated levels start "
-     "at difficulty D0, rising to --difficulty as the generation's best finishes them")),
-    ("--curriculum-step", "curriculum_step", dict(type=float, metavar="S", help="curriculum: "
-     "raise the difficulty by S at a time (0.05)")),
-    ("--curriculum-share", "curriculum_share", dict(type=float, metavar="F", help="curriculum: "
-     "raise it after a generation whose best finished this share of the levels (0.5)")),
-    ("--checkpoint-every", "checkpoint_every", dict(type=positive, metavar="K", help="write "
-     "the checkpoint every K generations (5)")),
-    ("--backend", "backend", dict(choices=("local", "processes", "ray"), help="where genomes "
-     "are evaluated: this process (local, the default), worker processes or a Ray cluster; "
-     "the results are identical")),
-    ("--workers", "workers", dict(type=positive, metavar="N", help="processes or Ray shards "
-     "(the CPUs); without --backend, N > 1 means processes")),
-    ("--ray-address", "ray_address", dict(metavar="ADDRESS", help="join a Ray cluster: auto or "
-     "ray://HOST:10001 (implies --backend ray)")),
-)  # fmt: skip
 
 
 def _subcommand(sub, name: str, help: str, description: str, group: str):
@@ -87,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     for flag, _, kw in NEAT_FLAGS:
         g.add_argument(flag, **kw)
+    g.add_argument("--generalist", action="store_true", help=GENERALIST_HELP)
     g.add_argument("--keep-going", action="store_true", default=None, help="do not stop when "
                    "the champion completes every training level")  # fmt: skip
     g.add_argument("--watch", action="store_true", help="then watch the champion in a window")
@@ -132,11 +108,14 @@ def neat_settings(args: argparse.Namespace):
         base = load_run_settings(args.resume)
         if "backend" in given:  # a new backend: its workers and address as given, or defaults
             base = dataclasses.replace(base, workers=None, ray_address=None)
+        if args.generalist:
+            raise TrainError("--resume continues a run with its own settings; drop --generalist")
         return dataclasses.replace(base, **given, out=str(args.resume))
+    given = generalist_settings(given) if args.generalist else given
     given.setdefault("levels", [] if args.generated else ["1-1"])
     given.setdefault("difficulty", DEFAULT_DIFFICULTY)
     tags = (["smb"] if args.env == "smb" else []) + [Path(x).stem for x in given["levels"][:2]]
-    out = args.out or _stamp(["neat", *tags, *(["gen"] if args.generated else [])])
+    out = args.out or _stamp(["neat", *tags, *(["gen"] if given.get("generated") else [])])
     return TrainSettings(**given, out=str(out))
 
 
