@@ -3,6 +3,7 @@
     python train.py                                   # NEAT on level 1-1, configs/neat.ini, seed 0
     python train.py neat --level 1-1 --level 1-2 --generations 50 --out runs/two
     python train.py neat --generated 6 --curriculum 0.1 --validation 10  # easy first, held-out pick
+    python train.py neat --generalist --out runs/generalist   # the generalist recipe (docs/neat.md)
     python train.py neat --frames 2000000 --out runs/budget               # a training frame budget
     python train.py neat --resume runs/two --generations 80               # continue a run
     python train.py neat --env smb --level 1-1 --out runs/smb   # the real game (".[nes]" extra)
@@ -37,6 +38,7 @@ from agent.cli import (
     fail,
     positive,
 )
+from agent.neat.cli import GENERALIST_HELP, generalist_settings
 from agent.neat.flags import NEAT_FLAGS
 
 SUBCOMMANDS = ("neat", "rnn")
@@ -64,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     for flag, _, kw in NEAT_FLAGS:
         g.add_argument(flag, **kw)
+    g.add_argument("--generalist", action="store_true", help=GENERALIST_HELP)
     g.add_argument("--keep-going", action="store_true", default=None, help="do not stop when "
                    "the champion completes every training level")  # fmt: skip
     g.add_argument("--watch", action="store_true", help="then watch the champion in a window")
@@ -116,11 +119,14 @@ def neat_settings(args: argparse.Namespace):
         base = load_run_settings(args.resume, trust_checkpoint=args.trust_checkpoint)
         if "backend" in given:  # a new backend: its workers and address as given, or defaults
             base = dataclasses.replace(base, workers=None, ray_address=None)
+        if args.generalist:
+            raise TrainError("--resume continues a run with its own settings; drop --generalist")
         return dataclasses.replace(base, **given, out=str(args.resume))
+    given = generalist_settings(given) if args.generalist else given
     given.setdefault("levels", [] if args.generated else ["1-1"])
     given.setdefault("difficulty", DEFAULT_DIFFICULTY)
     tags = (["smb"] if args.env == "smb" else []) + [Path(x).stem for x in given["levels"][:2]]
-    out = args.out or _stamp(["neat", *tags, *(["gen"] if args.generated else [])])
+    out = args.out or _stamp(["neat", *tags, *(["gen"] if given.get("generated") else [])])
     return TrainSettings(**given, out=str(out))
 
 

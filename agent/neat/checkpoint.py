@@ -9,6 +9,7 @@ state explicitly instead, reading each counter without disturbing it:
 * ``generation``: the next generation to evaluate; ``population`` (genome id -> genome);
   the species (``Species`` objects: members, representative, fitness history, last improvement,
   which is all the stagnation state) and the species set's next id and genome -> species map;
+  with a ``TargetSpeciesSet`` (``agent.neat.species``) also its moving compatibility threshold;
 * the reproduction's next genome id, its ``InnovationTracker`` and ancestry;
 * the genome config's next node id (``genome_config.node_indexer``, shared by all genomes);
 * ``random.getstate()``: neat-python draws every mutation and parent choice from the global
@@ -114,6 +115,7 @@ class TrainState:
     config_text: str
     settings: dict[str, Any]
     trainer: dict[str, Any] = field(default_factory=dict)
+    species_threshold: float | None = None  # a TargetSpeciesSet's threshold (None: fixed)
 
 
 def _peek(counter: count) -> int:
@@ -159,6 +161,7 @@ def capture_state(
         config_text=config_text,
         settings=settings,
         trainer=trainer,
+        species_threshold=getattr(species_set, "threshold", None),
     )
 
 
@@ -171,6 +174,9 @@ def restore_population(state: TrainState, config: neat.Config) -> neat.Populatio
     species_set.species = state.species
     species_set.genome_to_species = state.genome_to_species
     species_set.indexer = count(state.next_species_id)
+    threshold = getattr(state, "species_threshold", None)  # None in older checkpoints
+    if threshold is not None and hasattr(species_set, "threshold"):
+        species_set.threshold = threshold
     pop = neat.Population(config, initial_state=(state.population, species_set, state.generation))
     pop.reproduction.genome_indexer = count(state.next_genome_id)
     pop.reproduction.innovation_tracker = state.innovation_tracker

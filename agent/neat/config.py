@@ -1,9 +1,13 @@
 """NEAT config files: read, parsed strictly, with this project's custom activations registered.
 
-``config_from_text`` builds a ``neat.Config`` (default genome, reproduction, species set and
-stagnation) from config text, as the trainer reads it from a file (``read_config_file``) and a
-champion or checkpoint carries it; every problem is a one-line ``ConfigError`` naming its
-source. ``DEFAULT_CONFIG`` is the shipped ``configs/neat.ini``.
+``config_from_text`` builds a ``neat.Config`` (default genome, reproduction and stagnation,
+and the species set the config names) from config text, as the trainer reads it from a file
+(``read_config_file``) and a champion or checkpoint carries it; every problem is a one-line
+``ConfigError`` naming its source. ``DEFAULT_CONFIG`` is the shipped ``configs/neat.ini``.
+
+The species set is chosen by its section: ``[DefaultSpeciesSet]`` (neat-python's, one fixed
+compatibility threshold) or ``[TargetSpeciesSet]`` (``agent.neat.species``: a threshold that
+moves to hold a target species count). A config has exactly one of them.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from pathlib import Path
 import neat
 
 from agent.neat.activations import register_custom
+from agent.neat.species import TargetSpeciesSet
 
 __all__ = [
     "CONFIG_SECTIONS",
+    "SPECIES_SETS",
     "DEFAULT_CONFIG",
     "ConfigError",
     "config_from_text",
@@ -27,14 +33,15 @@ __all__ = [
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "neat.ini"
 
-# The config sections neat-python reads for the default genome/reproduction/species/stagnation.
+# The config sections neat-python reads for the default genome/reproduction/stagnation ...
 CONFIG_SECTIONS = (
     "NEAT",
     "DefaultGenome",
-    "DefaultSpeciesSet",
     "DefaultStagnation",
     "DefaultReproduction",
 )
+#: ... and the species sets a config may name by its section (exactly one of them).
+SPECIES_SETS = {"DefaultSpeciesSet": neat.DefaultSpeciesSet, "TargetSpeciesSet": TargetSpeciesSet}
 
 
 class ConfigError(ValueError):
@@ -65,24 +72,32 @@ def config_from_text(text: str, source: str = "<config>") -> neat.Config:
     """Parse NEAT config text into a ``neat.Config`` (default genome, reproduction, species set
     and stagnation), with this project's custom activations registered.
 
-    Stricter than neat-python: unknown sections, unknown ``[DefaultGenome]`` keys (neat only
-    rejects unknown keys in the other sections) and activation/aggregation names that no
-    function is registered for are errors too. Every problem is a ``ConfigError`` whose one-line
-    message starts with ``source``.
+    The species set is the one whose section the text has (``SPECIES_SETS``). Stricter than
+    neat-python: unknown sections, two species-set sections, unknown ``[DefaultGenome]`` keys
+    (neat only rejects unknown keys in the other sections) and activation/aggregation names
+    that no function is registered for are errors too. Every problem is a ``ConfigError`` whose
+    one-line message starts with ``source``.
     """
     parser = configparser.ConfigParser()
     try:
         parser.read_string(text, source=source)
     except configparser.Error as exc:
         raise ConfigError(f"{source}: cannot parse the config: {_one_line(exc)}") from None
-    unknown = [s for s in parser.sections() if s not in CONFIG_SECTIONS]
+    unknown = [s for s in parser.sections() if s not in (*CONFIG_SECTIONS, *SPECIES_SETS)]
     if unknown:
         raise ConfigError(
-            f"{source}: unknown section [{unknown[0]}]; expected {', '.join(CONFIG_SECTIONS)}"
+            f"{source}: unknown section [{unknown[0]}]; expected {', '.join(CONFIG_SECTIONS)} "
+            f"and one of {' or '.join(SPECIES_SETS)}"
         )
     missing = [s for s in CONFIG_SECTIONS if not parser.has_section(s)]
     if missing:
         raise ConfigError(f"{source}: missing section [{missing[0]}]")
+    species_sets = [s for s in SPECIES_SETS if parser.has_section(s)]
+    if len(species_sets) != 1:
+        raise ConfigError(
+            f"{source}: expected one species-set section, {' or '.join(SPECIES_SETS)}; got "
+            f"{len(species_sets)}"
+        )
 
     # neat.Config only reads files: hand it a private temporary copy.
     with tempfile.TemporaryDirectory(prefix="neat-config-") as tmp:
@@ -93,7 +108,7 @@ def config_from_text(text: str, source: str = "<config>") -> neat.Config:
             config = neat.Config(
                 neat.DefaultGenome,
                 neat.DefaultReproduction,
-                neat.DefaultSpeciesSet,
+                SPECIES_SETS[species_sets[0]],
                 neat.DefaultStagnation,
                 tmp_path,
             )

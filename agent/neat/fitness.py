@@ -3,8 +3,12 @@
 * ``FitnessSettings``: how a genome plays (frame skip, view radius, network updates per
   decision), when a run that makes no progress ends (MarI/O's timeout: ``timeout_frames`` plus
   ``timeout_growth`` times the frames played, the rule of ``envs.sim.rules``) and how runs are
-  scored (``agent.episodes.mario_fitness``, the one copy of the formula: ``rightmost - frames /
-  2``, plus 1000 for the flag) and combined over levels (mean or min).
+  scored and combined over levels (mean or min). Two scores: ``"mario"`` (the default),
+  MarI/O's fitness (``agent.episodes.mario_fitness``, the one copy of the formula: ``rightmost
+  - frames / 2``, plus 1000 for the flag), whose scale is the level's length, so over several
+  levels the long ones weigh most; and ``"progress"``, the same on every level: the share of
+  the way to the flag (0..1) plus ``PROGRESS_FINISH_BONUS`` for finishing, so a short level
+  counts as much as a long one (what a generalist trained on many levels needs).
 * ``Evaluation``: one population's results on one level set, per (genome, level) run; what
   every evaluator returns (``agent.neat.evaluator``, ``agent.neat.smb_evaluator``) and every
   backend concatenates (``agent.neat.backends``).
@@ -27,6 +31,8 @@ from envs.gym.episodes import check_play_settings
 from envs.sim.constants import BUTTONS
 
 __all__ = [
+    "PROGRESS_FINISH_BONUS",
+    "SCORES",
     "ConfigMismatch",
     "Evaluation",
     "FitnessSettings",
@@ -38,6 +44,10 @@ __all__ = [
 
 #: At most this many network updates per decision (each is a pass over the whole network).
 MAX_ACTIVATIONS = 100
+#: How runs can be scored (see the module doc).
+SCORES = ("mario", "progress")
+#: The ``"progress"`` score's bonus for finishing a level: as much as the whole way there.
+PROGRESS_FINISH_BONUS = 1.0
 
 
 class ConfigMismatch(ValueError):
@@ -56,12 +66,15 @@ class FitnessSettings:
     frame_penalty: float = 0.5  # fitness loses frames * 0.5
     aggregate: str = "mean"  # "mean" or "min" over the evaluation levels
     activations_per_step: int = 1  # synchronous network updates per decision
+    score: str = "mario"  # "mario": MarI/O's fitness; "progress": progress share + finish bonus
 
     def __post_init__(self) -> None:
         """Every field's type and range (a champion's ``env_settings`` may have been edited
         into anything): a one-line ``ValueError`` naming the field."""
         if self.aggregate not in ("mean", "min"):
             raise ValueError(f"aggregate must be 'mean' or 'min', got {self.aggregate!r}")
+        if self.score not in SCORES:
+            raise ValueError(f"score must be one of {', '.join(SCORES)}, got {self.score!r}")
         check_play_settings(self.frame_skip, self.view_radius, None)
         check_int("activations_per_step", self.activations_per_step, 1, MAX_ACTIVATIONS)
         check_int("timeout_frames", self.timeout_frames, 1)
@@ -92,9 +105,19 @@ class FitnessSettings:
 
 
 def fitness_of(
-    rightmost_px: np.ndarray, frames: np.ndarray, completed: np.ndarray, s: FitnessSettings
+    rightmost_px: np.ndarray,
+    frames: np.ndarray,
+    completed: np.ndarray,
+    s: FitnessSettings,
+    progress: np.ndarray | None = None,
 ) -> np.ndarray:
-    """MarI/O's fitness of runs under ``s``'s frame penalty and flag bonus."""
+    """The score of runs under ``s``: MarI/O's fitness (``s``'s frame penalty and flag bonus),
+    or with ``s.score == "progress"`` the share of the way to the flag plus
+    ``PROGRESS_FINISH_BONUS`` where it was reached (``progress`` is then required)."""
+    if s.score == "progress":
+        if progress is None or np.isnan(progress).any():
+            raise ValueError("the progress score needs each run's progress to the flag")
+        return np.asarray(progress, dtype=np.float64) + PROGRESS_FINISH_BONUS * completed
     return mario_fitness(rightmost_px, frames, completed, s.frame_penalty, s.completion_bonus)
 
 
@@ -123,7 +146,7 @@ class Evaluation:
         s: FitnessSettings,
     ) -> Evaluation:
         """The evaluation of (P, L) runs: their fitness, aggregated per genome as ``s`` says."""
-        level_fitness = fitness_of(rightmost, frames, completed, s)
+        level_fitness = fitness_of(rightmost, frames, completed, s, progress)
         return cls(
             fitness=s.aggregate_levels(level_fitness),
             level_fitness=level_fitness,

@@ -18,6 +18,9 @@ NEAT_FLAGS = (
      "all, resumes included (100)")),
     ("--aggregate", "aggregate", dict(choices=("mean", "min"), help="fitness over several "
      "levels (mean)")),
+    ("--score", "score", dict(choices=("mario", "progress"), help="each level's score: "
+     "MarI/O's fitness (mario, the default) or the share of the way to the flag plus 1 for "
+     "finishing (progress: one scale for every level)")),
     ("--validation", "validation", dict(type=positive, metavar="N", help="choose the champion "
      "by its score on N held-out generated levels (at --difficulty; default: training fitness)")),
     ("--curriculum", "curriculum", dict(type=float, metavar="D0", help="generated levels start "

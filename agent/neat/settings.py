@@ -26,7 +26,7 @@ from agent.neat.backends import BACKENDS
 from agent.neat.champion import ChampionError, load_champion
 from agent.neat.checkpoint import TrainState, load_checkpoint
 from agent.neat.config import DEFAULT_CONFIG, ConfigError, config_from_text, read_config_file
-from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
+from agent.neat.fitness import SCORES, ConfigMismatch, FitnessSettings, check_config_matches
 from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generate_level
 from envs.levels.level import Level, load_level
@@ -66,6 +66,7 @@ RUN_FIELDS = (
     "generated_length",
     "seed",
     "aggregate",
+    "score",
     "fitness",
     "validation",
     "curriculum",
@@ -101,9 +102,11 @@ class TrainSettings:
     # cluster's CPUs); local takes 1
     ray_address: str | None = None  # ray: "auto" or "ray://HOST:10001"; None starts a local Ray
     aggregate: str = "mean"  # fitness over several levels: "mean" or "min"
+    score: str = "mario"  # each run's score: MarI/O's fitness, or "progress" (the same scale
+    # on every level: share of the way to the flag plus a finish bonus; agent.neat.fitness)
     stop_when_solved: bool = True  # stop once the champion completes every training level
-    fitness: FitnessSettings = field(default_factory=FitnessSettings)  # its aggregate is
-    # replaced by ``aggregate``
+    fitness: FitnessSettings = field(default_factory=FitnessSettings)  # its aggregate and
+    # score are replaced by ``aggregate`` and ``score``
     validation: int | None = None  # held-out generated levels that choose the champion (None:
     # none, the champion is the best by training fitness)
     curriculum: float | None = None  # start difficulty of the generated levels, raised to
@@ -113,7 +116,7 @@ class TrainSettings:
     # this share of the generated levels
 
     def fitness_settings(self) -> FitnessSettings:
-        return dataclasses.replace(self.fitness, aggregate=self.aggregate)
+        return dataclasses.replace(self.fitness, aggregate=self.aggregate, score=self.score)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -232,6 +235,8 @@ def _validate_settings(s: TrainSettings) -> None:
         _validate_smb(s)
     if s.aggregate not in ("mean", "min"):
         raise TrainError(f"aggregate must be 'mean' or 'min', got {s.aggregate!r}")
+    if s.score not in SCORES:
+        raise TrainError(f"score must be one of {', '.join(SCORES)}, got {s.score!r}")
     eval_device(s)  # the same rules as train.py lstm: auto, cpu, cuda, cuda:N
 
 
@@ -257,6 +262,8 @@ def _validate_smb(s: TrainSettings) -> None:
     """The real game: stage names, no generated levels, and the nes extra installed."""
     if s.generated or s.validation:
         raise TrainError("generated levels are the built-in world's; the real game has stages")
+    if s.score == "progress":
+        raise TrainError("the progress score is the built-in world's; the real game has mario")
     for name in s.levels:
         try:
             parse_stage(str(name))

@@ -428,7 +428,9 @@ def test_a_generation_neat_python_cannot_reproduce_is_one_line(tmp_path):
     """A config whose species cannot all get their minimum offspring (every genome its own
     species, two offspring each, twelve genomes) stops with a one-line TrainError naming the
     generation, after generation 0's line was written."""
-    s = tiny_run(tmp_path, "run", compatibility_threshold=0.001, min_species_size=2)
+    s = tiny_run(
+        tmp_path, "run", compatibility_threshold=0.001, threshold_min=0.001, min_species_size=2
+    )
     with pytest.raises(TrainError, match="generation 0: neat-python cannot reproduce") as info:
         train(s, progress=False)
     assert "\n" not in str(info.value)
