@@ -164,3 +164,23 @@ def test_a_full_disk_while_saving_the_model_is_one_line(tmp_path):
     one_line_exit_2(proc, "File too large", str(out / "model.pt"))
     assert not (out / "model.pt").exists()
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_checkpointing_ppo_is_one_line(tmp_path):
+    """PPO's first write past run.json is its checkpoint (torch.save of the model, optimizer
+    and generators): a file size limit there is exit 2 with one line naming the checkpoint, and
+    no temporary file is left."""
+    data = json.loads((ROOT / "configs" / "ppo.json").read_text())
+    data["model"].update(hidden=16, encoder=16)
+    data["ppo"].update(num_envs=2, num_steps=8, minibatches=1, epochs=1)
+    config = tmp_path / "ppo.json"
+    config.write_text(json.dumps(data))
+    out = tmp_path / "ppo"
+    proc = _run_with_file_limit(
+        64 * 1024, "train.py", "rnn", "--algo", "ppo", "--config", str(config), "--frames",
+        "400", "--level", str(_flat_level(tmp_path)), "--out", str(out), "--quiet", "--device",
+        "cpu",
+    )  # fmt: skip
+    one_line_exit_2(proc, "File too large", str(out / "checkpoint-latest.pt"))
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
