@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from envs.checks import MAX_FRAME_SKIP, check_int
 from envs.gym.episodes import RewardConfig
 from envs.levels.level import Level
 from envs.sim.constants import BUTTONS, RUNNING, TILE_PX
@@ -135,6 +136,8 @@ class Episodes:
             rows = [[i] for i in range(len(agent_list))] if many else [range(worlds.n)]
         if len(rows) != len(agent_list):
             raise ValueError(f"{len(agent_list)} agents but {len(rows)} row groups")
+        for a in agent_list:  # the loop divides by it: a loaded agent's may have been edited
+            check_int(f"{getattr(a, 'name', 'agent')}: frame_skip", a.frame_skip, 1, MAX_FRAME_SKIP)
         self.groups = [
             _Group(a, np.asarray(list(r), dtype=np.intp), int(a.frame_skip), _radius(a))
             for a, r in zip(agent_list, rows, strict=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import neat
 
+from agent.files import FileRefused, read_bounded
 from agent.neat.activations import register_custom
 from agent.neat.species import TargetSpeciesSet
 
@@ -44,6 +45,10 @@ CONFIG_SECTIONS = (
 SPECIES_SETS = {"DefaultSpeciesSet": neat.DefaultSpeciesSet, "TargetSpeciesSet": TargetSpeciesSet}
 
 
+#: A NEAT config file larger than this is refused unread.
+MAX_CONFIG_BYTES = 1 << 20
+
+
 class ConfigError(ValueError):
     """A NEAT config file that cannot be used; the message is one line naming the file."""
 
@@ -54,12 +59,15 @@ def _one_line(exc: BaseException) -> str:
 
 
 def read_config_file(path: str | Path) -> str:
-    """The text of a NEAT config file; ``ConfigError`` if it is missing or not text."""
+    """The text of a NEAT config file; ``ConfigError`` if it is missing, not text, not a regular
+    file (a FIFO, a device) or larger than ``MAX_CONFIG_BYTES``."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"{path}: no such config file")
     try:
-        return path.read_bytes().decode("utf-8")
+        return read_bounded(path, MAX_CONFIG_BYTES, "NEAT config file").decode("utf-8")
+    except FileRefused as exc:
+        raise ConfigError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path}: not a text config file (undecodable byte at offset {exc.start})"

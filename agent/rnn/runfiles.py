@@ -17,7 +17,6 @@ experiment).
 from __future__ import annotations
 
 import io
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agent.files import FileRefused, parse_json, read_bounded
 from agent.rnn.model import MODEL_FILE, MODEL_JSON, ModelConfig, nonfinite_weight
 from agent.rnn.settings import level_names, training_levels
 from agent.runs import (
@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 RUN_FILE = "run.json"
+MAX_RUN_FILE_BYTES = 1 << 20  # a larger run.json is refused unread
 CHECKPOINT_FILE = "checkpoint-latest.pt"
 
 #: Metrics keys of PPO and BC lines that measure time (they differ between identical runs).
@@ -299,13 +300,15 @@ def read_run_file(run_dir: Path, algo: str) -> dict[str, Any]:
         raise TrainError(f"{run_dir}: no such run directory to resume")
     path = run_dir / RUN_FILE
     try:
-        run = json.loads(path.read_text(encoding="utf-8"))
+        run = parse_json(read_bounded(path, MAX_RUN_FILE_BYTES, RUN_FILE).decode("utf-8"))
     except FileNotFoundError:
         raise TrainError(
             f"{run_dir}: nothing to resume ({RUN_FILE} is missing); a run stopped before its "
             f"first checkpoint starts again with --out {run_dir}"
         ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except FileRefused as exc:
+        raise TrainError(str(exc)) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise TrainError(f"{path}: unreadable ({exc})") from None
     if not isinstance(run, dict) or run.get("algo") != algo:
         got = run.get("algo") if isinstance(run, dict) else None

@@ -18,6 +18,7 @@ from typing import Any
 from agent.base import AgentError, load_agent
 from agent.study.levelsets import CompareError
 from agent.study.metrics import read_run_metrics
+from envs.checks import SettingError, check_int
 from envs.levels.level import Level
 
 __all__ = ["RunInfo", "describe_run", "load", "unique_names"]
@@ -90,6 +91,11 @@ def _neat(spec: str, path: Path, run_dir: Path) -> tuple[dict[str, int], int | N
         raise CompareError.of(exc) from None
     nodes, links = champ.genome.size()
     seed = champ.extra.get("seed") if isinstance(champ.extra, dict) else None
+    if seed is not None:
+        try:
+            check_int("extra.seed", seed, 0)
+        except SettingError as exc:
+            raise CompareError(f"{champ_path}: {exc}") from None
     return {"nodes": int(nodes), "connections": int(links)}, seed
 
 

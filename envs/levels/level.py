@@ -31,6 +31,8 @@ from envs.sim.constants import (
 
 LEVEL_DIR = Path(__file__).parent
 MAX_TIME_SECONDS = 1_000_000  # keeps the limit in frames within int32
+#: A level file larger than this is refused unread (32 rows of 10,000 columns is 320 KB).
+MAX_LEVEL_BYTES = 4 << 20
 
 
 def time_seconds_for(length: int) -> int:
@@ -202,8 +204,13 @@ def load_level(name_or_path: str | Path) -> Level:
             f"unknown level {spec!r}; built-in levels: {', '.join(builtin_names())} "
             "(and smb:1-1 ... for the real game's stages)"
         )
-    if not path.is_file():
+    if not path.exists():
         raise LevelError(f"{spec}: no such level file")
+    if not path.is_file():  # a FIFO would block the read, a device never end
+        raise LevelError(f"{spec}: not a regular file, not a level file")
+    size = path.stat().st_size
+    if size > MAX_LEVEL_BYTES:
+        raise LevelError(f"{spec}: {size:,} bytes, more than a level file may hold")
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
