@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from agent.base import load_agent
@@ -18,7 +19,7 @@ from agent.rnn.policy import RecurrentAgent
 from agent.rnn.ppo import PPOConfig, train_ppo
 from agent.rnn.runfiles import upgrade_metrics
 from agent.runs import SHARED_KEYS, read_metrics_file
-from tests.helpers.rnn import flat_level, pits_level, same_weights, untimed, weights
+from tests.helpers.rnn import flat_level, pits_level, untimed, weights
 
 OLD_RUNS = Path(__file__).parent / "data" / "old-runs"
 TINY_MODEL = ModelConfig(hidden=8, encoder=8, view_radius=2, encoder_type="mlp")
@@ -98,6 +99,12 @@ def test_model_files_from_before_the_move_load_as_agents():
         assert buttons.shape == (2, 6) and buttons.dtype == np.uint8
 
 
+def close_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-8)
+
+
 def _copy(name: str, tmp_path: Path) -> Path:
     return Path(shutil.copytree(OLD_RUNS / name, tmp_path / name))
 
@@ -109,13 +116,15 @@ def _old_lines(name: str) -> list[dict]:
 @pytest.mark.slow
 def test_ppo_checkpoint_from_before_the_move_resumes_exactly(tmp_path):
     """A PPO run stopped after 2 of 3 updates by the code before the move resumes with
-    today's: its third update ends with the weights of the old code's uninterrupted run, and
-    the metrics lines (the checkpoint's, given the shared keys, and the new one) equal that
-    run's, renamed."""
+    today's: its third update ends with the weights of the old code's uninterrupted run (to
+    float rounding, 1e-8: today's learning step runs a rollout's episode pieces through the
+    core in one batch, not one call per stretch, so sums round differently), and the metrics
+    lines (the checkpoint's, given the shared keys, and the new one) equal that run's,
+    renamed."""
     out = _copy("ppo", tmp_path)
     res = train_ppo(resume=out, device="cpu", progress=False)
     assert res.resumed_from == 2 and res.updates == 3
-    assert same_weights(weights(out), weights(OLD_RUNS / "ppo-full-model.pt"))
+    close_weights(weights(out), weights(OLD_RUNS / "ppo-full-model.pt"))
     old = upgrade_metrics(_old_lines("ppo-full-metrics.jsonl"), "ppo", {"update": "iteration"})
     assert untimed(res.metrics) == untimed(old)
     check_shared_keys(out, "ppo")
@@ -124,13 +133,13 @@ def test_ppo_checkpoint_from_before_the_move_resumes_exactly(tmp_path):
 @pytest.mark.slow
 def test_bc_checkpoint_from_before_the_move_resumes_to_the_same_model(tmp_path):
     """A BC run stopped in its third round by the code before the move resumes with today's
-    episode loop and trainer: the finished run has the weights, dataset size, losses,
-    evaluations and expert searches of the old code's uninterrupted run, and every metrics
-    line (the old ones renamed) has the shared keys."""
+    episode loop and trainer: the finished run has the weights (to float rounding, 1e-8, as
+    for PPO above), dataset size, losses, evaluations and expert searches of the old code's
+    uninterrupted run, and every metrics line (the old ones renamed) has the shared keys."""
     out = _copy("bc", tmp_path)
     pits = pits_level()
     res = train_bc(levels=[pits], resume=out, device="cpu", progress=False)
-    assert same_weights(weights(out), weights(OLD_RUNS / "bc-full-model.pt"))
+    close_weights(weights(out), weights(OLD_RUNS / "bc-full-model.pt"))
     old = _old_lines("bc-full-metrics.jsonl")
     assert res.updates == old[-1]["update"] and res.dataset_steps == old[-1]["dataset_steps"]
     keys = ("round", "epoch", "loss", "accuracy", "dataset_steps", "expert_searches_total")
