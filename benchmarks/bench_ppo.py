@@ -11,6 +11,14 @@ are game frames (agent steps x frame_skip x envs), as in ``metrics.jsonl``.
 
 The split between the rollout (playing, no gradients) and the learning step shows where the
 time goes. Run: ``python benchmarks/bench_ppo.py [--repeats 5] [--threads 1] [--cells lstm,gru]``.
+
+**Learning** (``--learn-seeds 0,1,2,3,4``): ``train_ppo``'s own loop (what ``train.py rnn --algo
+ppo`` runs) with the new defaults on ``--level`` for ``--frames`` game frames per seed (the
+learning rate annealed over that budget), the policy evaluated greedily (buttons above 0.5, one
+episode: the world is deterministic) every ``--eval-every`` updates and after the last. Reported
+per seed: frames and wall-clock to the first greedy completion, whether the final policy
+finishes, and the greedy progress along the way (the learning curve). ``--set ppo.lr=1e-3``
+(repeatable) changes a setting; ``--skip-throughput`` runs the learning part alone.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from agent.rnn.dagger import evaluate_policy
 from agent.rnn.model import ModelConfig, resolve_device
 from agent.rnn.ppo import PPOConfig, PPOTrainer, load_ppo_config
 from agent.rnn.settings import training_levels
@@ -67,6 +76,105 @@ def time_updates(
     return {"rollout": r, "learn": lrn, "fps": cfg.frames_per_update / (r + lrn)}
 
 
+def learn_seed(
+    mcfg: ModelConfig, cfg: PPOConfig, level: str, frames: int, seed: int, every: int, out: Path
+) -> dict:
+    """One ``train_ppo`` run with greedy evaluations: first greedy completion and the curve."""
+    from agent.rnn.ppo import train_ppo
+
+    levels = training_levels([level])
+    curve: list[tuple[int, float, bool]] = []
+    first: dict | None = None
+    t0 = time.perf_counter()
+    holder: dict = {}
+
+    def callback(m: dict) -> bool:
+        nonlocal first
+        trainer = holder["trainer"]
+        if m["iteration"] % every and m["iteration"] < trainer.num_updates:
+            return False
+        trainer.model.eval()
+        r = evaluate_policy(trainer.model, levels, frame_skip=cfg.frame_skip, device=trainer.device)
+        curve.append((m["frames"], r["progress"][0], r["completed"][0]))
+        if r["completed"][0] and first is None:
+            first = {"frames": m["frames"], "seconds": time.perf_counter() - t0}
+        return False
+
+    original = PPOTrainer.run
+
+    def run(self: PPOTrainer, ckpt, cb):  # keep a handle on the trainer for the evaluations
+        holder["trainer"] = self
+        return original(self, ckpt, cb)
+
+    PPOTrainer.run = run  # type: ignore[method-assign]
+    try:
+        res = train_ppo(
+            mcfg, cfg, levels=levels, frames=frames, seed=seed, out_dir=out, device="cpu",
+            progress=False, callback=callback,
+        )  # fmt: skip
+    finally:
+        PPOTrainer.run = original  # type: ignore[method-assign]
+    wall = time.perf_counter() - t0
+    return {
+        "seed": seed,
+        "first": first,
+        "final": curve[-1][2],
+        "curve": curve,
+        "frames": res.frames,
+        "wall": wall,
+        "stochastic_first": res.first_completion_frames,
+    }
+
+
+def apply_settings(mcfg: ModelConfig, cfg: PPOConfig, sets: list[str]):
+    """``model.hidden=32`` / ``ppo.lr=1e-3`` overrides (values parsed as JSON)."""
+    import json
+
+    for item in sets:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        if section not in ("model", "ppo") or not name or not value:
+            raise SystemExit(f"bench_ppo.py: --set {item!r}: expected model.NAME=V or ppo.NAME=V")
+        v = json.loads(value)
+        if section == "model":
+            mcfg = dataclasses.replace(mcfg, **{name: v})
+        else:
+            cfg = dataclasses.replace(cfg, **{name: v})
+    return mcfg, cfg
+
+
+def learning(args, mcfg: ModelConfig, cfg: PPOConfig, tmp: Path) -> None:
+    seeds = [int(x) for x in args.learn_seeds.split(",") if x.strip()]
+    for cell in [c.strip() for c in args.cells.split(",") if c.strip()]:
+        m = dataclasses.replace(mcfg, cell=cell)
+        print(
+            f"\n### Learning {args.level}: {cell}, {args.frames:,} frames per seed, greedy "
+            f"evaluation every {args.eval_every} updates\n"
+        )
+        print(
+            "| cell | seed | first greedy completion (frames) | wall s | final greedy | "
+            "first stochastic completion | frames/s | greedy progress along the run |"
+        )
+        print("|---|---:|---:|---:|---|---:|---:|---|")
+        done = 0
+        for seed in seeds:
+            out = tmp / f"{cell}-{seed}"
+            r = learn_seed(m, cfg, args.level, args.frames, seed, args.eval_every, out)
+            step = max(1, len(r["curve"]) // 6)
+            pts = r["curve"][step - 1 :: step]
+            curve = ", ".join(f"{f / 1e6:.1f}M {100 * p:.0f}%" for f, p, _ in pts)
+            fc, sf = r["first"], r["stochastic_first"]
+            done += fc is not None
+            print(
+                f"| {cell} | {seed} | {'-' if fc is None else format(fc['frames'], ',')} | "
+                f"{'-' if fc is None else format(fc['seconds'], '.0f')} | "
+                f"{'yes' if r['final'] else 'no'} | {'-' if sf is None else format(sf, ',')} | "
+                f"{r['frames'] / r['wall']:,.0f} | {curve} |",
+                flush=True,
+            )
+        print(f"\n{cell}: {done} of {len(seeds)} seeds finished {args.level} greedily")
+
+
 def params(mcfg: ModelConfig) -> int:
     from agent.rnn.model import RecurrentPolicy
 
@@ -81,13 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--updates", type=int, default=3, help="timed updates per repeat (3)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1, as training)")
     p.add_argument("--cells", default="lstm", help="comma-separated cells (lstm)")
+    p.add_argument("--learn-seeds", default="", help="comma-separated seeds: run the learning part")
+    p.add_argument("--frames", type=int, default=3_000_000, help="learning: frames per seed")
+    p.add_argument("--eval-every", type=int, default=4, help="learning: updates between evals")
+    p.add_argument("--set", action="append", default=[], help="model.NAME=V or ppo.NAME=V")
+    p.add_argument("--skip-throughput", action="store_true")
     args = p.parse_args(argv)
     if min(args.repeats, args.updates, args.threads) < 1:
         print("bench_ppo.py: --repeats, --updates, --threads must be >= 1", file=sys.stderr)
         return 2
     device = resolve_device(args.device)
     torch.set_num_threads(args.threads)
-    new_model, new_ppo = load_ppo_config()
+    new_model, new_ppo = apply_settings(*load_ppo_config(), args.set)
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "none"
     print(
         f"device {device} ({gpu}); torch {torch.__version__}, {torch.get_num_threads()} threads; "
@@ -102,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     print(f"- old: {describe(OLD_MODEL, OLD_PPO)}\n- new: {describe(new_model, new_ppo)}\n")
+    if args.set:
+        print(f"(changed: {', '.join(args.set)})\n")
+    if args.skip_throughput:
+        with tempfile.TemporaryDirectory() as tmp:
+            learning(args, new_model, new_ppo, Path(tmp))
+        return 0
     print(
         f"median of {args.repeats} repeats (each the median of {args.updates} updates), "
         f"{args.level}, {device.type}\n"
@@ -131,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['fps'] / med['old']['fps']:.1f}x |",
                     flush=True,
                 )
+        if args.learn_seeds:
+            learning(args, new_model, new_ppo, Path(tmp))
     return 0
 
 
