@@ -2,14 +2,13 @@
 
 Sections (each printed as a markdown table):
 
-1. **Throughput** of PPO-LSTM at the default settings (``configs/ppo.json``: 16 envs x 128
-   steps, 4 epochs x 4 minibatches) on ``--level``: game frames per second over whole updates
-   (rollout + learning), updates per second, and the split between rollout and learning;
-   median of ``--updates`` timed updates after one warm-up update. ``--cells`` repeats it for
-   GRU and the vanilla RNN.
+1. **Throughput** of PPO-LSTM at the default settings (``configs/ppo.json``) on ``--level``:
+   game frames per second over whole updates (rollout + learning), updates per second, and
+   the split between rollout and learning; median of ``--updates`` timed updates after one
+   warm-up update. ``--cells`` repeats it for GRU and the vanilla RNN.
 2. **Core calls**: one minibatch forward + backward (128 steps x 4 envs, a few episode
-   boundaries) with the segmented core (one call per stretch between boundaries) against the
-   per-time-step Python loop of the common implementations.
+   boundaries) with the masked core (all episode pieces in one call) against the per-time-step
+   Python loop of the common implementations.
 3. **PPO until the first completion** of ``--level``: frames and wall-clock until an episode
    first reaches the flag, capped at ``--ppo-cap-seconds`` / ``--ppo-cap-frames`` (reported as
    "not reached within the cap" otherwise).
@@ -79,7 +78,8 @@ def throughput(
 
 
 def core_calls(mcfg: ModelConfig, device: torch.device, repeats: int = 5) -> dict[str, float]:
-    """Segmented forward vs a per-step loop on one PPO minibatch (128 x 4, 3 boundaries)."""
+    """The masked forward (episode pieces in one core call) vs a per-step loop on one
+    minibatch (128 x 4, 3 boundaries)."""
     torch.manual_seed(0)
     model = RecurrentPolicy(mcfg).to(device)
     T, B, s = 128, 4, mcfg.obs_size
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             print("|---|---:|---:|")
             print(f"| per-time-step Python loop | {r['per_step']:.4f} | 1.0x |")
             print(
-                f"| segmented (4 calls) | {r['segmented']:.4f} | "
+                f"| episode pieces in one call | {r['segmented']:.4f} | "
                 f"{r['per_step'] / r['segmented']:.1f}x |\n",
                 flush=True,
             )

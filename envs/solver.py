@@ -274,36 +274,46 @@ def solve_from(world: World, config: SolverConfig = SolverConfig()) -> Solution:
     a copy of that state; ``completed`` is True only if the replay reaches the flag."""
     if world.n != 1:
         raise ValueError(f"solve_from needs a one-world batch, got {world.n}")
-    cfg = config
-    fs = cfg.frame_skip
-    n_act = len(ACTIONS)
-    level = world.bank.levels[int(world.P[0, P_LEVEL])]
-    flag = level.flag_col
-    n_enemies = len(level.enemies)
+    return solve_many(world, config)[0]
 
-    root = world.take([0])
-    store = _NodeStore(root)
-    store.add(root, np.array([0]), -1, -1, 0)
-    # Sets and dicts are only probed, never iterated, so hash randomisation cannot change the
-    # search: the order is fixed by (f, insertion counter).
-    seen = set(_state_keys(root.P, root.E, n_enemies, cfg)[0])
-    cells: dict[bytes, int] = {}
-    counter = 0
-    open_: list[tuple[float, int, int]] = [(0.0, counter, 0)]
-    best_node, best_right = 0, int(root.P[0, P_RIGHTMOST])
-    expansions = 0
-    if root.P[0, P_STATUS] != RUNNING:  # nothing to search from a finished episode
-        open_ = []
 
-    while open_ and expansions < cfg.max_expansions:
-        k = min(cfg.beam, cfg.max_expansions - expansions, len(open_))
-        parents = np.array([heapq.heappop(open_)[2] for _ in range(k)], dtype=np.int64)
-        expansions += k
-        src = np.repeat(parents, n_act)
-        batch = store.world.take(src)
-        batch.step(np.tile(ACTIONS, (k, 1)), fs)
+class _Search:
+    """One weighted-A* search rooted at a one-world batch (the module doc's algorithm); it
+    hands out the children to simulate (``expand``) and takes them back simulated (``absorb``),
+    so many searches can share one ``World.step`` call (``solve_many``)."""
+
+    def __init__(self, root: World, cfg: SolverConfig):
+        self.root, self.cfg = root, cfg
+        level = root.bank.levels[int(root.P[0, P_LEVEL])]
+        self.flag, self.n_enemies = level.flag_col, len(level.enemies)
+        self.store = _NodeStore(root)
+        self.store.add(root, np.array([0]), -1, -1, 0)
+        # Sets and dicts are only probed, never iterated, so hash randomisation cannot change
+        # the search: the order is fixed by (f, insertion counter).
+        self.seen = set(_state_keys(root.P, root.E, self.n_enemies, cfg)[0])
+        self.cells: dict[bytes, int] = {}
+        self.counter = 0
+        self.open: list[tuple[float, int, int]] = [(0.0, 0, 0)]
+        self.best_node, self.best_right = 0, int(root.P[0, P_RIGHTMOST])
+        self.expansions = 0
+        self.result: Solution | None = None
+        if root.P[0, P_STATUS] != RUNNING:  # nothing to search from a finished episode
+            self.open = []
+
+    def expand(self) -> np.ndarray | None:
+        """The node of each child of the next ``beam`` best open nodes (None: search over)."""
+        cfg = self.cfg
+        if self.result is not None or not self.open or self.expansions >= cfg.max_expansions:
+            return None
+        k = min(cfg.beam, cfg.max_expansions - self.expansions, len(self.open))
+        parents = np.array([heapq.heappop(self.open)[2] for _ in range(k)], dtype=np.int64)
+        self.expansions += k
+        return np.repeat(parents, len(ACTIONS))
+
+    def absorb(self, batch: World, src: np.ndarray) -> None:
+        """Take back the children of ``expand`` (``batch``: the stepped worlds of ``src``)."""
+        cfg, store, n_act = self.cfg, self.store, len(ACTIONS)
         status = batch.P[:, P_STATUS]
-
         done = np.flatnonzero(status == COMPLETED)
         if done.size:
             # Several children may finish in this batch: keep the earliest finish in frames,
@@ -311,39 +321,69 @@ def solve_from(world: World, config: SolverConfig = SolverConfig()) -> Solution:
             j = int(done[np.argmin(batch.P[done, P_FRAMES])])
             node = int(store.add(batch, np.array([j]), src[j], j % n_act, store.g[src[j]] + 1)[0])
             actions = store.path(node)
-            st, frames, x = _replay_from(root, actions, fs)
-            return Solution(st == COMPLETED, actions, frames, expansions, x)
-
+            st, frames, x = _replay_from(self.root, actions, cfg.frame_skip)
+            self.result = Solution(st == COMPLETED, actions, frames, self.expansions, x)
+            return
         running = np.flatnonzero(status == RUNNING)
-        keys, cell_keys = _state_keys(batch.P[running], batch.E[running], n_enemies, cfg)
+        keys, cell_keys = _state_keys(batch.P[running], batch.E[running], self.n_enemies, cfg)
         fresh, crowd = [], []
         for j, key, cell in zip(running.tolist(), keys, cell_keys, strict=True):
-            if key in seen:
+            if key in self.seen:
                 continue
-            seen.add(key)
-            count = cells.get(cell, 0)
-            cells[cell] = count + 1
+            self.seen.add(key)
+            count = self.cells.get(cell, 0)
+            self.cells[cell] = count + 1
             fresh.append(j)
             crowd.append(count)
         if not fresh:
-            continue
+            return
         rows = np.asarray(fresh, dtype=np.int64)
         par = src[rows]
         g = store.g[par] + 1
         ids = store.add(batch, rows, par, rows % n_act, g)
-        f = g + cfg.weight * _heuristic(batch.P[rows], flag, fs)
+        f = g + cfg.weight * _heuristic(batch.P[rows], self.flag, cfg.frame_skip)
         f = f + cfg.crowd_penalty * np.asarray(crowd, dtype=np.float64)
         for node, fv in zip(ids.tolist(), f.tolist(), strict=True):
-            counter += 1
-            heapq.heappush(open_, (fv, counter, node))
+            self.counter += 1
+            heapq.heappush(self.open, (fv, self.counter, node))
         right = batch.P[rows, P_RIGHTMOST]
         i = int(np.argmax(right))
-        if right[i] > best_right:
-            best_node, best_right = int(ids[i]), int(right[i])
+        if right[i] > self.best_right:
+            self.best_node, self.best_right = int(ids[i]), int(right[i])
 
-    actions = store.path(best_node)
-    frames = int(store.world.P[best_node, P_FRAMES])
-    return Solution(False, actions, frames, expansions, best_right / UNIT)
+    def solution(self) -> Solution:
+        if self.result is None:  # the budget ran out or the open list emptied: the best path
+            node = self.best_node
+            frames = int(self.store.world.P[node, P_FRAMES])
+            actions = self.store.path(node)
+            self.result = Solution(False, actions, frames, self.expansions, self.best_right / UNIT)
+        return self.result
+
+
+def solve_many(world: World, config: SolverConfig = SolverConfig()) -> list[Solution]:
+    """``solve_from`` from every world of the batch at once: one search per world, run in
+    lockstep so that each round's children of *all* searches are advanced by one ``World.step``
+    call (the Python work stays per search). Each search is exactly ``solve_from``'s alone:
+    the worlds of a batch never interact, and every search keeps its own budget and order."""
+    searches = [_Search(world.take([i]), config) for i in range(world.n)]
+    n_act = len(ACTIONS)
+    while True:
+        work = [(s, src) for s in searches if (src := s.expand()) is not None]
+        if not work:
+            break
+        parts = [s.store.world.take(src) for s, src in work]
+        batch = World.__new__(World)
+        batch.bank = world.bank
+        batch.P = np.concatenate([w.P for w in parts])
+        batch.E = np.concatenate([w.E for w in parts])
+        batch.D = np.concatenate([w.D for w in parts])
+        batch.step(np.tile(ACTIONS, (batch.n // n_act, 1)), config.frame_skip)
+        start = 0
+        for s, src in work:
+            sub = batch.take(np.arange(start, start + len(src)))
+            s.absorb(sub, src)
+            start += len(src)
+    return [s.solution() for s in searches]
 
 
 def replay(level: Level, actions: np.ndarray, frame_skip: int = 5) -> tuple[int, int, float]:

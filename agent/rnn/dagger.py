@@ -5,7 +5,10 @@ The expert from an arbitrary state
 ``envs.solver.solve`` plans from a level's *start*. The student's states are elsewhere, so the
 expert calls ``envs.solver.solve_from``, the same weighted A* rooted at a clone of the student's
 world: that world's exact state (enemies, used blocks, timer included). The label of a state
-is the first step of that plan.
+is the first step of that plan. All the states of a decision that need a search are searched
+together (``envs.solver.solve_many``: the searches run in lockstep and each round's children
+of all of them are simulated by one ``World.step`` call); each label is what one search from
+that state alone gives.
 :class:`SolverExpert` keeps the plan while the student follows it: after labelling, it
 simulates the labelled step from a clone and remembers the resulting state; if the student's
 next state is bit-identical (it pressed buttons with the same effect), the plan's next step is
@@ -42,7 +45,7 @@ from agent.rnn.policy import RecurrentAgent
 from envs.levels.level import Level
 from envs.sim.constants import RUNNING
 from envs.sim.world import World
-from envs.solver import SolverConfig, solve_from
+from envs.solver import SolverConfig, solve_many
 
 __all__ = [
     "DaggerStudent",
@@ -80,25 +83,39 @@ class SolverExpert:
         )
 
     def label(self, world: World, rows: Sequence[int] | np.ndarray) -> np.ndarray:
-        """The (len(rows), 6) expert buttons for worlds ``rows`` of ``world`` (not stepped)."""
+        """The (len(rows), 6) expert buttons for worlds ``rows`` of ``world`` (not stepped).
+
+        Batched: the rows off their plan are searched together (``solve_many``: one
+        ``World.step`` per search round for all of them), and the labelled steps of all rows
+        are simulated in one call. The labels are those of one search per row alone."""
         rows = [int(i) for i in rows]
         out = np.zeros((len(rows), 6), dtype=np.uint8)
+        if not rows:
+            return out
+        stale = [
+            i
+            for i in rows
+            if not self._on_plan(world, i)
+            or self._plans[i] is None
+            or self._cursor[i] >= len(self._plans[i])
+        ]
+        if stale:
+            t0 = time.perf_counter()
+            found = solve_many(world.take(stale), self.config)
+            self.seconds += time.perf_counter() - t0
+            self.searches += len(stale)
+            for i, sol in zip(stale, found, strict=True):
+                self._plans[i], self._cursor[i] = sol.actions, 0
         for k, i in enumerate(rows):
-            plan = self._plans[i]
-            if not self._on_plan(world, i) or plan is None or self._cursor[i] >= len(plan):
-                t0 = time.perf_counter()
-                plan = solve_from(world.take([i]), self.config).actions
-                self.seconds += time.perf_counter() - t0
-                self.searches += 1
-                self._plans[i], self._cursor[i] = plan, 0
-            c = self._cursor[i]
+            plan, c = self._plans[i], self._cursor[i]
             if c < len(plan):
                 out[k] = plan[c]
-            sim = world.take([i])
-            sim.step(out[k : k + 1], self.config.frame_skip)
-            self._expected[i] = (sim.P[0].copy(), sim.E[0].copy(), sim.D[0].copy())
             self._cursor[i] = c + 1
-            self.labels += 1
+        sim = world.take(rows)
+        sim.step(out, self.config.frame_skip)
+        for k, i in enumerate(rows):
+            self._expected[i] = (sim.P[k].copy(), sim.E[k].copy(), sim.D[k].copy())
+        self.labels += len(rows)
         return out
 
 

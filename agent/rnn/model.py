@@ -21,10 +21,10 @@ its evaluation path) loop over time steps in Python to apply the mask. Here:
 
 * when no episode starts inside the sequence (``done_mask[1:]`` all zero), the mask of step 0
   is applied to the incoming state and the core runs over the **whole sequence in one call**;
-* otherwise the sequence is cut at the time steps where *any* column starts an episode, into
-  maximal segments; each segment is **one call** over all columns, and between segments the
-  states of the columns that start are zeroed. A rollout of 128 steps with a few episode ends
-  costs a few calls, not 128.
+* otherwise each column is cut where its episodes start, and all the pieces of all columns run
+  as the columns of **one call** (padded at their ends; ``_pieces_core``), the first piece of a
+  column from its state and later ones from zeros. A PPO minibatch of 32 envs x 64 steps with
+  dozens of episode ends costs one call (plus one without gradients for the final state).
 
 Files
 -----
@@ -314,16 +314,74 @@ class RecurrentPolicy(nn.Module):
         out, h = self.core(x, state[0].contiguous())
         return out, (h,)
 
+    def _pieces_core(
+        self, feats: torch.Tensor, state: State, starts: torch.Tensor, need_state: bool
+    ) -> tuple[torch.Tensor, State | None]:
+        """The core over every episode piece of every column in one call (``starts`` (T, B)).
+
+        Each column is cut where its episodes start (after t = 0); the pieces become the
+        columns of one (L, G) batch, L the longest piece, each padded at its end (padding
+        only follows a piece, so it never reaches its outputs). The first piece of column
+        ``b`` starts from ``state[b]``, every later one from zeros; the outputs are put back
+        in place. With ``need_state``, the final state (that of each column's last piece, at
+        its true end) comes from one more call, a packed one without gradients; otherwise
+        None. (torch's CPU LSTM on packed sequences slices its input per step, and the
+        backward of those slices costs O(T^2): hence padding for the outputs.)
+        """
+        T, B, E = feats.shape
+        dev = feats.device
+        cut = starts.clone()
+        cut[0] = False
+        # Column-major order (b, t): the piece index g grows along it.
+        new_piece = cut.t().reshape(-1)
+        new_piece[::T] = True
+        g = torch.cumsum(new_piece.long(), 0) - 1  # (B*T,) the piece of each (b, t)
+        G = int(g[-1]) + 1
+        t_idx = torch.arange(T, device=dev).repeat(B)
+        piece_start = torch.zeros(G, dtype=torch.long, device=dev)
+        piece_start[g[new_piece]] = t_idx[new_piece]
+        pos = t_idx - piece_start[g]  # time within the piece
+        lengths = torch.bincount(g, minlength=G)
+        L = int(lengths.max())
+        # (L, G, E) input: slot (pos, g) holds feats[t, b]; padding reads a zero row.
+        b_idx = torch.arange(B, device=dev).repeat_interleave(T)
+        slot = pos * G + g
+        gather = torch.full((L * G,), T * B, dtype=torch.long, device=dev)
+        gather[slot] = t_idx * B + b_idx  # where (b, t) sits in feats.reshape(T * B, E)
+        padded = torch.cat([feats.reshape(T * B, E), feats.new_zeros(1, E)])[gather]
+        padded = padded.view(L, G, E)
+        pieces = g.view(B, T)
+        init = tuple(
+            x.new_zeros(x.shape[0], G, x.shape[2]).index_copy(1, pieces[:, 0], x) for x in state
+        )
+        out_pad, _ = self._core(padded, init)
+        H = out_pad.shape[-1]
+        out = out_pad.reshape(L * G, H)[slot].view(B, T, H).transpose(0, 1)
+        if not need_state:
+            return out, None
+        last = pieces[:, -1]
+        with torch.no_grad():
+            last_len = lengths[last]
+            packed = nn.utils.rnn.pack_padded_sequence(
+                padded[: int(last_len.max()), last], last_len.cpu(), enforce_sorted=False
+            )
+            _, final = self._core(packed, tuple(x[:, last] for x in init))
+        return out, final
+
     def forward(
         self,
         obs: torch.Tensor,
         state: State,
         done_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor, State]:
+        need_state: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, State | None]:
         """Run ``obs`` (T, B, S, S) from ``state``; returns logits (T, B, 6), values (T, B), state.
 
         ``done_mask`` (T, B): 1 where ``obs[t, b]`` starts a new episode (the state is zeroed
-        before that step); ``None`` means no episode starts in the sequence.
+        before that step); ``None`` means no episode starts in the sequence. When an episode
+        starts after t = 0, the final state carries no gradient (nothing backpropagates through
+        it: the trainers detach it or drop it), and ``need_state=False`` skips computing it
+        (returned as None).
         """
         if obs.dim() != 4:
             raise ModelError(f"obs must be (T, B, S, S), got shape {tuple(obs.shape)}")
@@ -334,20 +392,11 @@ class RecurrentPolicy(nn.Module):
             out, state = self._core(feats, state)
         else:
             done = done_mask.to(device=feats.device, dtype=torch.float32).reshape(T, B)
-            # Time steps (after t = 0) where at least one column starts an episode.
-            cuts = torch.nonzero(done[1:].amax(dim=1) > 0).flatten().add(1).tolist()
             state = self.mask_state(state, 1.0 - done[0])
-            if not cuts:  # fast path: one call over the whole sequence
+            if T == 1 or not bool((done[1:] > 0).any()):  # one call over the whole sequence
                 out, state = self._core(feats, state)
             else:
-                pieces = []
-                bounds = [0, *cuts, T]
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-                    if a > 0:
-                        state = self.mask_state(state, 1.0 - done[a])
-                    seg, state = self._core(feats[a:b], state)
-                    pieces.append(seg)
-                out = torch.cat(pieces, dim=0)
+                out, state = self._pieces_core(feats, state, done > 0, need_state)
         logits = self.policy_head(out)
         values = self.value_head(out).squeeze(-1)
         return logits, values, state

@@ -13,10 +13,11 @@ One *update* (cleanrl's ``ppo_atari_lstm`` / sb3-contrib's ``RecurrentPPO`` reci
 2. **GAE** (``gamma``, ``gae_lambda``) over the rollout, cut at episode starts.
 3. **Epochs of minibatches.** The envs (not the time steps) are split into ``minibatches``
    groups, so each minibatch holds whole ``num_steps``-long sequences. Each is re-run through
-   the model from its stored start state with the ``starts`` mask: the core is called once per
-   stretch between episode boundaries (``RecurrentPolicy.forward``), never once per step,
-   and the state is zeroed exactly where an episode starts. Loss (``agent.rnn.ppo_loss``):
-   clipped surrogate + clipped value loss (``vf_coef``) - entropy bonus (``ent_coef``); Adam
+   the model from its stored start state with the ``starts`` mask: the core runs once over all
+   the minibatch's episode pieces (``RecurrentPolicy.forward``), never once per step, and the
+   state is zeroed exactly where an episode starts. The rollout runs under inference mode.
+   Loss (``agent.rnn.ppo_loss``): clipped surrogate + (optionally clipped) value loss
+   (``vf_coef``) - entropy bonus (``ent_coef``); Adam
    with gradient-norm clipping (``max_grad_norm``) and a learning rate annealed linearly to 0
    over the frame budget.
 
@@ -59,7 +60,7 @@ from agent.rnn.model import (
     torch_bytes,
     torch_threads,
 )
-from agent.rnn.ppo_config import PPOConfig, load_ppo_config
+from agent.rnn.ppo_config import PPO_MODEL, PPOConfig, load_ppo_config
 from agent.rnn.ppo_loss import (
     Rollout,
     bernoulli_entropy,
@@ -142,6 +143,8 @@ def train_ppo(
     dev = resolve_device(device)
     if frames is not None and frames < 1:
         raise TrainError(f"frames must be at least 1, got {frames}")
+    if model_config is None and resume is None:
+        model_config = PPO_MODEL
     plan = plan_run(
         "ppo", PPOConfig, model_config, ppo_config, levels=levels, generated=generated,
         difficulty=difficulty, length=length, seed=seed, out_dir=out_dir, resume=resume,
@@ -369,7 +372,7 @@ class PPOTrainer(RunTrainer):
         )
         rew_buf = np.zeros((T, N), dtype=np.float32)
         model.eval()
-        with torch.no_grad():
+        with torch.inference_mode():
             for t in range(T):
                 ro.obs[t] = self.next_obs
                 ro.starts[t] = self.next_start
@@ -427,8 +430,9 @@ class PPOTrainer(RunTrainer):
         """Re-run the whole sequences of ``envs`` from their stored start state, masked at
         episode starts: (log-probs of the taken actions, entropies, values), each (T, len(envs))."""
         logits, values, _ = self.model(
-            ro.obs[:, envs], self.model.select_state(ro.init_state, envs), ro.starts[:, envs]
-        )
+            ro.obs[:, envs], self.model.select_state(ro.init_state, envs), ro.starts[:, envs],
+            need_state=False,
+        )  # fmt: skip
         return bernoulli_log_prob(logits, ro.actions[:, envs]), bernoulli_entropy(logits), values
 
     def learn(self, ro: Rollout) -> dict[str, float]:

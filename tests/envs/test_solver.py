@@ -235,3 +235,36 @@ def test_builtin_level_completed(name: str) -> None:
     assert sol.completed, f"{name}: best x {sol.best_x:.0f} px of {level.flag_col * TILE_PX}"
     world = _play(level, sol.actions)
     assert world.status()[0] == COMPLETED and world.frames()[0] == sol.frames
+
+
+def test_solve_many_equals_one_search_per_world() -> None:
+    """``solve_many`` over a batch of worlds (two levels, states reached by random buttons, one
+    walking left, one whose episode is over) returns for each world exactly what
+    ``solve_from`` finds from it alone: the same plan, outcome, frames, expansions and best x,
+    within the budget."""
+    from envs.sim.constants import P_STATUS
+    from envs.solver import solve_from, solve_many
+
+    levels = [parse_level(SMALL), load_level("1-1")]
+    world = World(LevelBank(levels), 6)
+    world.reset(np.array([0, 1, 0, 1, 0, 1]))
+    rng = np.random.default_rng(3)
+    for _ in range(12):
+        acts = rng.integers(0, 2, (6, 6)).astype(np.uint8)
+        acts[:, BTN_RIGHT] = 1
+        acts[4] = 0
+        acts[4, 4] = 1  # world 4 walks left (LEFT), towards the start wall
+        world.step(acts, FRAME_SKIP)
+    world.P[5, P_STATUS] = DEAD  # nothing to search from a finished episode
+    cfg = SolverConfig(max_expansions=3000)
+    many = solve_many(world, cfg)
+    for i, got in enumerate(many):
+        alone = solve_from(world.take([i]), cfg)
+        assert got.completed == alone.completed, i
+        assert np.array_equal(got.actions, alone.actions), i
+        assert (got.frames, got.expansions, got.best_x) == (
+            alone.frames,
+            alone.expansions,
+            alone.best_x,
+        ), i
+    assert any(s.completed for s in many)

@@ -125,6 +125,32 @@ def test_expert_labels_from_any_state_complete_the_level(level):
     assert expert.searches <= searches + 2  # back on a plan: at most one more search each
 
 
+def test_batched_expert_labels_equal_one_expert_per_world(level):
+    """Labelling 4 worlds in one call (their searches batched) gives, decision after decision,
+    the labels and the search count of 4 experts that each label one world alone, while the
+    worlds drift off the plans (random buttons in two of them every other step)."""
+    env = PlatformerVectorEnv(4, level)
+    env.reset(seed=0)
+    batched, alone = SolverExpert(), [SolverExpert() for _ in range(4)]
+    batched.reset(4)
+    for e in alone:
+        e.reset(4)
+    rng = np.random.default_rng(2)
+    for t in range(12):
+        rows = np.flatnonzero(env.world.P[:, P_STATUS] == 0)
+        if rows.size == 0:
+            break
+        labels = batched.label(env.world, rows)
+        ref = np.stack([alone[i].label(env.world, [i])[0] for i in rows])
+        assert np.array_equal(labels, ref), t
+        acts = np.zeros((4, 6), np.uint8)
+        acts[rows] = labels
+        if t % 2:
+            acts[2:] = rng.integers(0, 2, (2, 6))
+        env.batch.step(acts)
+    assert batched.searches == sum(e.searches for e in alone) > 4
+
+
 @pytest.mark.slow
 def test_tiny_bc_run_learns_the_level_and_writes_files(tmp_path, level):
     """A small BC + DAgger run on a short level: metrics.jsonl (loss, accuracy, evaluation,

@@ -115,9 +115,10 @@ def test_state_after_done_equals_fresh_state(cell):
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_segmented_forward_equals_per_step_loop(cell):
-    """With episode starts at different times in different columns, the segmented forward (one
-    core call per stretch between boundaries) equals a per-time-step reference loop that zeroes
-    the state of each column where its episode starts. Gradients agree too."""
+    """With episode starts at different times in different columns, the masked forward (all
+    episode pieces in one core call, the final state from one more) equals a per-time-step
+    reference loop that zeroes the state of each column where its episode starts: outputs,
+    final state and gradients."""
     model = _policy(cell, layers=2)
     T, B = 20, 5
     obs = _obs(T, B, seed=1)
@@ -126,7 +127,7 @@ def test_segmented_forward_equals_per_step_loop(cell):
     start = _random_state(model, B)
 
     logits, values, state = model(obs, start, mask)
-    assert model.last_core_calls == 4  # cuts at t = 5, 12, 19: four segments, not 20 steps
+    assert model.last_core_calls == 2  # 9 episode pieces in one call (+1 for the final state)
     ref_l, ref_v, s = [], [], start
     for t in range(T):
         s = model.mask_state(s, 1.0 - mask[t])

@@ -11,6 +11,7 @@ import torch
 from agent.rnn.model import ModelConfig, ModelError, load_model
 from agent.rnn.policy import RecurrentAgent
 from agent.rnn.ppo import PPOConfig, PPOTrainer, load_ppo_config, train_ppo
+from agent.rnn.ppo_config import PPO_MODEL
 from agent.rnn.ppo_loss import compute_gae, env_minibatches
 from agent.rnn.settings import training_levels
 from agent.runs import TrainError
@@ -176,9 +177,10 @@ def test_bad_runs_are_refused(tmp_path):
 
 
 def test_config_file(tmp_path):
-    """configs/ppo.json holds the defaults; unknown keys are refused."""
+    """configs/ppo.json holds the defaults (PPO's own model, PPO_MODEL); unknown keys are
+    refused."""
     model, ppo = load_ppo_config()
-    assert model == ModelConfig() and ppo == PPOConfig()
+    assert model == PPO_MODEL and ppo == PPOConfig()
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"ppo": {"num_envs": 16, "learning_rate": 1.0}}))
     with pytest.raises(TrainError, match="unknown PPO setting.*learning_rate"):

@@ -110,7 +110,8 @@ def _old_lines(name: str) -> list[dict]:
 def test_ppo_checkpoint_from_before_the_move_resumes_exactly(tmp_path):
     """A PPO run stopped after 2 of 3 updates by the code before the move resumes with
     today's: its third update ends with the weights of the old code's uninterrupted run (to
-    1e-7, since that run was made on another CPU), and
+    1e-7: that run was made on another CPU, and today's learning step runs a rollout's episode
+    pieces through the core in one batch, so sums round differently), and
     the metrics lines (the checkpoint's, given the shared keys, and the new one) equal that
     run's, renamed."""
     out = _copy("ppo", tmp_path)
@@ -126,8 +127,8 @@ def test_ppo_checkpoint_from_before_the_move_resumes_exactly(tmp_path):
 def test_bc_checkpoint_from_before_the_move_resumes_to_the_same_model(tmp_path):
     """A BC run stopped in its third round by the code before the move resumes with today's
     episode loop and trainer: the finished run has the weights, dataset size, losses,
-    evaluations and expert searches of the old code's uninterrupted run (weights to 1e-7: it
-    was made on another CPU), and every metrics
+    evaluations and expert searches of the old code's uninterrupted run (weights to 1e-7, as
+    for PPO above), and every metrics
     line (the old ones renamed) has the shared keys."""
     out = _copy("bc", tmp_path)
     pits = pits_level()
