@@ -1,5 +1,7 @@
 """Sim against emulator: the same button sequences from the start of a stage, Mario's position per
-frame in both, and the error between them (the fidelity test and ``bench_smb_fidelity.py``).
+frame in both, and the error between them (the fidelity test and ``bench_smb_fidelity.py``);
+and MarI/O's grid in both worlds with the sim's player and enemies put where the game has them
+(``view_pair``, the same-view test).
 
 Positions are compared in the level's pixels: the sim's hitbox left edge and top (``PX``,
 ``PY``), and the emulator's Player_X (page 0x6D, 0x86) plus 2 (small Mario's 12 px hitbox starts
@@ -15,13 +17,32 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.levels.level import Level
-from envs.sim.constants import BUTTONS, P_STATUS, PX, PY, RUNNING, UNIT
+from envs.sim.constants import AIR, BUTTONS, E_ALIVE, EX, EY, P_STATUS, PX, PY, RUNNING, UNIT
 from envs.sim.world import LevelBank, World
 from envs.smb.console import Console
-from envs.smb.ram import PLAYER_PAGE, PLAYER_X, is_dying, joypad_byte
+from envs.smb.metatiles import METATILES
+from envs.smb.ram import (
+    ENEMY_FLAGS,
+    ENEMY_PAGE,
+    ENEMY_SLOTS,
+    ENEMY_X,
+    ENEMY_Y,
+    PAGE_TILES,
+    PLAYER_PAGE,
+    PLAYER_X,
+    PLAYER_Y,
+    TILES,
+    is_dying,
+    joypad_byte,
+    tile_grid,
+)
+from envs.smb.recorder import PARSER_COLUMN, PARSER_PAGE
 
 PLAYER_Y_POS, PLAYER_Y_HIGH = 0xCE, 0xB5
 HITBOX_DX = 2  # the sim's hitbox left edge, from the sprite's left
+_TILE_OF = np.full(256, AIR, dtype=np.uint8)
+for _m, (_, _t) in METATILES.items():
+    _TILE_OF[_m] = _t
 
 
 def combo(name: str) -> np.ndarray:
@@ -98,3 +119,54 @@ def errors(a: Trajectory, b: Trajectory) -> tuple[np.ndarray, np.ndarray]:
     """|dx|, |dy| per frame over the frames both played (pixels)."""
     n = min(len(a.x), len(b.x))
     return np.abs(a.x[:n] - b.x[:n]), np.abs(a.y[:n] - b.y[:n])
+
+
+# --- the view: MarI/O's grid in both worlds at the same place --------------------------------
+ENEMY_DX, ENEMY_DY = 1, 8  # the sim's enemy hitbox from the sprite's left and Enemy_Y_Position
+
+
+def place_from_ram(world: World, ram: np.ndarray, first_col: int = 0) -> None:
+    """Put world 0's player and enemies where the game has them: the player's hitbox from
+    Player_X/Player_Y_Position (module docstring), one sim enemy per occupied enemy slot (RAM
+    0x0F + i) with its 14 px box 1 px into the 16 px sprite and its top 8 px below
+    Enemy_Y_Position (a goomba on the ground: 184 in the game, 192 here); the rest dead."""
+    x = int(ram[PLAYER_PAGE]) * 256 + int(ram[PLAYER_X]) + HITBOX_DX - 16 * first_col
+    y = (int(ram[PLAYER_Y_HIGH]) - 1) * 256 + int(ram[PLAYER_Y_POS]) + 16
+    world.P[0, PX], world.P[0, PY] = x * UNIT, y * UNIT
+    world.E[0, :, E_ALIVE] = 0
+    k = 0
+    for i in range(ENEMY_SLOTS):
+        if int(ram[ENEMY_FLAGS + i]) == 0:
+            continue
+        ex = int(ram[ENEMY_PAGE + i]) * 256 + int(ram[ENEMY_X + i]) + ENEMY_DX - 16 * first_col
+        world.E[0, k, EX], world.E[0, k, EY] = ex * UNIT, (int(ram[ENEMY_Y + i]) + ENEMY_DY) * UNIT
+        world.E[0, k, E_ALIVE] = 1
+        k += 1
+
+
+def comparable_cells(ram: np.ndarray, radius: int = 6) -> np.ndarray:
+    """(2r+1, 2r+1) mask of the grid cells both worlds can show: columns the game's two-page
+    buffer holds now (the 32 before the parser's next column, none left of the level: the ring
+    shows columns 32 ahead there, the sim a wall), and
+    not a metatile the level cannot hold (hidden blocks and the vine's blank are air there)."""
+    mx = int(ram[PLAYER_PAGE]) * 256 + int(ram[PLAYER_X])
+    my = int(ram[PLAYER_Y]) + 16
+    d = np.arange(-radius, radius + 1) * 16
+    cols = (mx + d + 8) // 16
+    nxt = int(ram[PARSER_PAGE]) * 16 + int(ram[PARSER_COLUMN])
+    ok = np.broadcast_to((cols >= max(nxt - 32, 0)) & (cols < nxt), (len(d), len(d))).copy()
+    suby = (my + d - 16 - 32) // 16
+    for r, sy in enumerate(suby):
+        if 0 <= sy < 13:
+            for c, col in enumerate(cols):
+                m = int(ram[TILES + (col // 16) % 2 * PAGE_TILES + sy * 16 + col % 16])
+                if m and _TILE_OF[m] == AIR:
+                    ok[r, c] = False
+    return ok
+
+
+def view_pair(world: World, ram: np.ndarray, radius: int = 6) -> tuple[np.ndarray, ...]:
+    """The game's grid (``tile_grid``), the sim's at the game's positions, and the mask of
+    comparable cells."""
+    place_from_ram(world, ram)
+    return tile_grid(ram, radius), world.observe(radius)[0], comparable_cells(ram, radius)
