@@ -102,7 +102,7 @@ def _stamp(tags: list[str]) -> Path:  # the default run directory
 
 def neat_settings(args: argparse.Namespace):
     """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
-    from agent.neat.trainer import TrainSettings, load_run_settings
+    from agent.neat.settings import TrainSettings, continue_on, load_run_settings
     from agent.runs import TrainError
 
     given = {field: getattr(args, flag[2:].replace("-", "_")) for flag, field, _ in NEAT_FLAGS}
@@ -116,7 +116,9 @@ def neat_settings(args: argparse.Namespace):
     if args.resume is not None:
         if args.out is not None and args.out.resolve() != args.resume.resolve():
             raise TrainError("--out and --resume name different directories; give --resume only")
-        base = load_run_settings(args.resume, trust_checkpoint=args.trust_checkpoint)
+        base = continue_on(  # the same environment, or the built-in world's run on the game
+            load_run_settings(args.resume, trust_checkpoint=args.trust_checkpoint), given
+        )
         if "backend" in given:  # a new backend: its workers and address as given, or defaults
             base = dataclasses.replace(base, workers=None, ray_address=None)
         if args.generalist:

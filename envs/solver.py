@@ -13,7 +13,8 @@ Algorithm
 * A **step** holds one button combo from :data:`ACTIONS` for ``frame_skip`` frames, the
   granularity at which agents act. ``g`` counts steps, so the search minimises time to the flag.
 * The **heuristic** ``h`` is the number of steps needed to cover the remaining distance to the
-  flag at the run top speed (``RUN_MAX``), which no state can beat: admissible. Nodes are
+  flag at the level's top speed (its physics profile's ``top_speed``; ``RUN_MAX`` for the
+  built-in levels), which no state can beat: admissible. Nodes are
   ordered by ``f = g + weight * h`` (weighted A*, ``weight`` = 2 by default: greedy enough to
   run a long level in a straight line, see ``SolverConfig.weight``) plus a small *crowding*
   term that grows with the number of nodes already generated in the node's coarse cell, so a
@@ -58,10 +59,14 @@ from envs.sim.constants import (
     EX,
     EY,
     P_APREV,
+    P_FALLDOWN,
     P_FRAMES,
     P_GROUND,
     P_LEVEL,
+    P_MOVEDIR,
     P_RIGHTMOST,
+    P_RUNSPEED,
+    P_RUNTIMER,
     P_STATUS,
     P_TIER,
     PLAYER_W,
@@ -69,7 +74,6 @@ from envs.sim.constants import (
     PVY,
     PX,
     PY,
-    RUN_MAX,
     RUNNING,
     TILE,
     UNIT,
@@ -219,20 +223,26 @@ def _as_bytes(key: np.ndarray) -> list[bytes]:
 
 
 def _state_keys(
-    P: np.ndarray, E: np.ndarray, n_enemies: int, cfg: SolverConfig
+    P: np.ndarray, E: np.ndarray, n_enemies: int, cfg: SolverConfig, vx_scale: int = 1
 ) -> tuple[list[bytes], list[bytes]]:
-    """Keys of worlds' states: fine ones for duplicate pruning, coarse cells for crowding."""
+    """Keys of worlds' states: fine ones for duplicate pruning, coarse cells for crowding.
+    ``vx_scale`` is the level profile's vx units per world unit (``vx_bucket`` is in world
+    units); the real game's direction, running and gravity state is part of the key."""
     pos = cfg.pos_bucket_px * UNIT
     ground = P[:, P_GROUND]
     player = np.stack(
         [
             P[:, PX] // pos,
             P[:, PY] // pos,
-            P[:, PVX] // cfg.vx_bucket,
+            P[:, PVX] // (cfg.vx_bucket * vx_scale),
             P[:, PVY] // cfg.vy_bucket,
             ground,
             np.where(ground != 0, -1, P[:, P_TIER]),  # the tier only shapes the rest of a jump
             P[:, P_APREV],
+            P[:, P_MOVEDIR],
+            P[:, P_RUNSPEED],
+            P[:, P_RUNTIMER],
+            P[:, P_FALLDOWN],
         ],
         axis=1,
     )
@@ -250,11 +260,12 @@ def _state_keys(
     return _as_bytes(player), _as_bytes(cell)
 
 
-def _heuristic(P: np.ndarray, flag_col: int, frame_skip: int) -> np.ndarray:
-    """Steps to reach the flag at top run speed from each world: a lower bound on the rest."""
+def _heuristic(P: np.ndarray, flag_col: int, frame_skip: int, top_speed: int) -> np.ndarray:
+    """Steps to reach the flag at the top speed (world units per frame) from each world: a
+    lower bound on the rest."""
     # Completion needs x + PLAYER_W > flag_col * TILE.
     remaining = np.maximum(flag_col * TILE + 1 - (P[:, PX] + PLAYER_W), 0)
-    return remaining / float(RUN_MAX * frame_skip)
+    return remaining / float(top_speed * frame_skip)
 
 
 def _new_world(level: Level) -> World:
@@ -284,13 +295,15 @@ class _Search:
 
     def __init__(self, root: World, cfg: SolverConfig):
         self.root, self.cfg = root, cfg
-        level = root.bank.levels[int(root.P[0, P_LEVEL])]
+        slot = int(root.P[0, P_LEVEL])
+        level, profile = root.bank.levels[slot], root.bank.profiles[slot]
         self.flag, self.n_enemies = level.flag_col, len(level.enemies)
+        self.top_speed, self.vx_scale = profile.top_speed, profile.vx_unit // UNIT
         self.store = _NodeStore(root)
         self.store.add(root, np.array([0]), -1, -1, 0)
         # Sets and dicts are only probed, never iterated, so hash randomisation cannot change
         # the search: the order is fixed by (f, insertion counter).
-        self.seen = set(_state_keys(root.P, root.E, self.n_enemies, cfg)[0])
+        self.seen = set(_state_keys(root.P, root.E, self.n_enemies, cfg, self.vx_scale)[0])
         self.cells: dict[bytes, int] = {}
         self.counter = 0
         self.open: list[tuple[float, int, int]] = [(0.0, 0, 0)]
@@ -325,7 +338,9 @@ class _Search:
             self.result = Solution(st == COMPLETED, actions, frames, self.expansions, x)
             return
         running = np.flatnonzero(status == RUNNING)
-        keys, cell_keys = _state_keys(batch.P[running], batch.E[running], self.n_enemies, cfg)
+        keys, cell_keys = _state_keys(
+            batch.P[running], batch.E[running], self.n_enemies, cfg, self.vx_scale
+        )
         fresh, crowd = [], []
         for j, key, cell in zip(running.tolist(), keys, cell_keys, strict=True):
             if key in self.seen:
@@ -341,7 +356,7 @@ class _Search:
         par = src[rows]
         g = store.g[par] + 1
         ids = store.add(batch, rows, par, rows % n_act, g)
-        f = g + cfg.weight * _heuristic(batch.P[rows], self.flag, cfg.frame_skip)
+        f = g + cfg.weight * _heuristic(batch.P[rows], self.flag, cfg.frame_skip, self.top_speed)
         f = f + cfg.crowd_penalty * np.asarray(crowd, dtype=np.float64)
         for node, fv in zip(ids.tolist(), f.tolist(), strict=True):
             self.counter += 1

@@ -33,6 +33,8 @@ from envs.levels.level import Level, load_level
 from envs.smb.console import NES_EXTRA_HINT, nes_available
 from envs.smb.ram import parse_stage
 
+SMB_PREFIX = "smb:"
+
 __all__ = [
     "CHAMPION_FILE",
     "CHECKPOINT_FILE",
@@ -370,7 +372,35 @@ def prepare(
     return Plan(s, run, config, text, changed, fitness, fixed, state, validation, run_id, pins)
 
 
+def sim_to_real(saved: TrainSettings, env: str | None) -> bool:
+    """Whether a run evolved in the built-in world on the real game's stages (``smb:`` levels
+    only) is being continued on the emulator (``env`` "smb"): the one change of environment a
+    resume allows, since the two play the same stages by the same physics and grid."""
+    return (
+        saved.env == "world"
+        and env == "smb"
+        and not saved.generated
+        and bool(saved.levels)
+        and all(str(name).startswith(SMB_PREFIX) for name in saved.levels)
+    )
+
+
+def real_stages(levels: list[Any]) -> list[str]:
+    """``smb:1-1`` -> ``1-1``: the emulator's names of the built-in world's ``smb:`` levels."""
+    return [str(name).removeprefix(SMB_PREFIX) for name in levels]
+
+
+def continue_on(base: TrainSettings, given: dict[str, Any]) -> TrainSettings:
+    """A resumed run's own settings ``base``, its ``smb:`` levels renamed to the game's stages
+    when a built-in-world run is continued on the emulator (``--env smb`` given, no levels)."""
+    if sim_to_real(base, given.get("env")) and "levels" not in given:
+        return dataclasses.replace(base, levels=real_stages(base.levels))
+    return base
+
+
 def _check_same_run(out: Path, s: TrainSettings, saved: TrainSettings) -> None:
+    if sim_to_real(saved, s.env):
+        saved = dataclasses.replace(saved, env=s.env, levels=real_stages(saved.levels))
     for name in RUN_FIELDS:
         have, want = getattr(s, name), getattr(saved, name)
         if name == "levels":

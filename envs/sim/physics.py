@@ -5,8 +5,16 @@ enemy array ``E``, dynamic-cell array ``D``) plus the packed levels, and loops o
 compiled code, so Python never iterates over worlds. The single environment is the N = 1 case.
 All arithmetic is on integers (sub-pixel units), so rollouts are bit-identical.
 
+Every number of the physics comes from the level's physics profile (``envs.sim.profiles``),
+stored in the level's row of the level-info array, so worlds on built-in levels and worlds on
+the real game's stages run in one batch through the same code. The horizontal rule has two
+forms, chosen by the profile: the lab's simple one (accelerate to the walk or run top speed,
+skid when reversing) and the game's own (``_horizontal_smb``: its friction table, facing and
+moving directions, running timer and the speed byte/sub-speed pair); jumps, gravity, collisions,
+enemies, coins and the view are shared.
+
 Level-info columns (array ``LD`` of shape (levels, LD_COLS)) are defined here because only the
-kernels and ``LevelBank`` use them.
+kernels and ``LevelBank`` use them: eight of the level, then the profile's (``LD_PROFILE`` on).
 """
 
 from __future__ import annotations
@@ -15,36 +23,31 @@ import numpy as np
 from numba import njit
 
 from envs.sim.constants import (
-    AIR_TURN_DEC,
     COIN,
     COMPLETED,
     DEAD,
     E_ACTIVE,
     E_ALIVE,
     E_GROUND,
-    ENEMY_GRAVITY,
     ENEMY_H,
-    ENEMY_SPEED,
     ENEMY_W,
-    ENEMY_WAKE,
     EVX,
     EVY,
     EX,
     EY,
-    GRAVITY_FALL,
-    GRAVITY_HOLD,
-    JUMP_SPEED_LIMITS,
-    JUMP_V,
-    MAX_FALL,
     P_APREV,
     P_CAMERA,
     P_COINS,
     P_FACING,
+    P_FALLDOWN,
     P_FRAMES,
     P_GROUND,
     P_LAST_PROGRESS,
     P_LEVEL,
+    P_MOVEDIR,
     P_RIGHTMOST,
+    P_RUNSPEED,
+    P_RUNTIMER,
     P_STATUS,
     P_STOMPS,
     P_TIER,
@@ -56,30 +59,63 @@ from envs.sim.constants import (
     PX,
     PY,
     QUESTION,
-    RELEASE_DEC,
-    RUN_ACC,
-    RUN_MAX,
     RUNNING,
     SCREEN,
-    SKID_DEC,
     SOLID,
     SPIKE_INSET,
     SPIKES,
-    STOMP_BOUNCE,
     STOMP_MARGIN,
     TILE,
     TIMEOUT,
-    WALK_ACC,
-    WALK_MAX,
 )
+from envs.sim.profiles import COLUMNS, H_SMB, N_COLUMNS
 
 LD_H, LD_W, LD_FLAG, LD_SX, LD_SY, LD_NE, LD_ND, LD_TIME = range(8)
-LD_COLS = 8
+LD_PROFILE = 8
+LD_COLS = LD_PROFILE + N_COLUMNS
 
-_J0, _J1 = JUMP_SPEED_LIMITS
-_JV0, _JV1, _JV2 = JUMP_V
-_GH0, _GH1, _GH2 = GRAVITY_HOLD
-_GF0, _GF1, _GF2 = GRAVITY_FALL
+# the profile's columns in LD (see envs.sim.profiles.PhysicsProfile)
+_HMODE = LD_PROFILE + COLUMNS["horizontal"]
+_FRAC = LD_PROFILE + COLUMNS["vx_frac_bits"]
+_STEP = LD_PROFILE + COLUMNS["vx_step"]
+_WALK_MAX = LD_PROFILE + COLUMNS["walk_max"]
+_RUN_MAX = LD_PROFILE + COLUMNS["run_max"]
+_WALK_ACC = LD_PROFILE + COLUMNS["walk_acc"]
+_RUN_ACC = LD_PROFILE + COLUMNS["run_acc"]
+_RELEASE = LD_PROFILE + COLUMNS["release_dec"]
+_RELEASE_FAST = LD_PROFILE + COLUMNS["release_dec_fast"]
+_SKID = LD_PROFILE + COLUMNS["skid_dec"]
+_AIR_TURN = LD_PROFILE + COLUMNS["air_turn_dec"]
+_FAST_SPEED = LD_PROFILE + COLUMNS["fast_speed"]
+_FAST_RELEASE_MIN = LD_PROFILE + COLUMNS["fast_release_min"]
+_AIR_RUN_MIN = LD_PROFILE + COLUMNS["air_run_min"]
+_SKID_STOP = LD_PROFILE + COLUMNS["skid_stop"]
+_RUN_TIMER = LD_PROFILE + COLUMNS["run_timer"]
+_JUMP_LIMITS = LD_PROFILE + COLUMNS["jump_limits"]
+_JUMP_V = LD_PROFILE + COLUMNS["jump_v"]
+_G_HOLD = LD_PROFILE + COLUMNS["gravity_hold"]
+_G_FALL = LD_PROFILE + COLUMNS["gravity_fall"]
+_MOVE_THEN_FALL = LD_PROFILE + COLUMNS["move_then_fall"]
+_STICKY_FALL = LD_PROFILE + COLUMNS["sticky_fall"]
+_MAX_FALL = LD_PROFILE + COLUMNS["max_fall"]
+_MAX_FALL_SLACK = LD_PROFILE + COLUMNS["max_fall_slack"]
+_STOMP_BOUNCE = LD_PROFILE + COLUMNS["stomp_bounce"]
+_ENEMY_SPEED = LD_PROFILE + COLUMNS["enemy_speed"]
+_ENEMY_GRAVITY = LD_PROFILE + COLUMNS["enemy_gravity"]
+_ENEMY_WAKE = LD_PROFILE + COLUMNS["enemy_wake"]
+_CAMERA_X = LD_PROFILE + COLUMNS["camera_x"]
+_GRID_DX = LD_PROFILE + COLUMNS["grid_dx"]
+_GRID_DY = LD_PROFILE + COLUMNS["grid_dy"]
+_GRID_QBITS = LD_PROFILE + COLUMNS["grid_quantum_bits"]
+TILE_BITS = 12  # TILE == 1 << TILE_BITS
+_E_REF_DX = LD_PROFILE + COLUMNS["enemy_ref_dx"]
+_E_REF_DY = LD_PROFILE + COLUMNS["enemy_ref_dy"]
+_P_REF_DX = LD_PROFILE + COLUMNS["player_ref_dx"]
+_P_REF_DY = LD_PROFILE + COLUMNS["player_ref_dy"]
+_E_LO = LD_PROFILE + COLUMNS["enemy_lo"]
+_E_HI = LD_PROFILE + COLUMNS["enemy_hi"]
+_VIEW_SOLID = LD_PROFILE + COLUMNS["view_solid"]
+_VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
 
 
 @njit(cache=True, inline="always")
@@ -104,10 +140,109 @@ def _enemy_blocked(tiles, lvl, h, w, row, col):
 
 
 @njit(cache=True, inline="always")
-def _gravity(tier, rising_held):
-    if rising_held:
-        return _GH0 if tier == 0 else (_GH1 if tier == 1 else _GH2)
-    return _GF0 if tier == 0 else (_GF1 if tier == 1 else _GF2)
+def _horizontal_simple(i, P, LD, lvl, ground, b, d, vx):
+    """The lab's rule: accelerate toward the walk or run top speed (B), skid when reversing,
+    slow down with no direction held on the ground."""
+    top = LD[lvl, _RUN_MAX] if b else LD[lvl, _WALK_MAX]
+    release = LD[lvl, _RELEASE]
+    if d != 0:
+        P[i, P_FACING] = d
+        if vx * d < 0:
+            vx += d * (LD[lvl, _SKID] if ground else LD[lvl, _AIR_TURN])
+        else:
+            speed = abs(vx)
+            if speed < top:
+                speed = min(speed + (LD[lvl, _RUN_ACC] if b else LD[lvl, _WALK_ACC]), top)
+            elif ground:
+                speed = max(speed - release, top)
+            vx = d * speed
+    elif ground:
+        vx = max(vx - release, 0) if vx > 0 else min(vx + release, 0)
+    return vx
+
+
+@njit(cache=True, inline="always")
+def _friction(vx, d, f, top, frac):
+    """SMB's ImposeFriction: ``f`` toward ``d`` (or toward a stop with no direction), the speed
+    byte clamped to the top speed with the sub-speed kept."""
+    mask = (1 << frac) - 1
+    if d == 0:
+        s = vx >> frac
+        if s == 0:
+            return vx
+        d = -1 if s > 0 else 1
+    if d > 0:
+        vx += f
+        if (vx >> frac) >= (top >> frac):
+            vx = top + (vx & mask)
+    else:
+        vx -= f
+        if (vx >> frac) < -(top >> frac):
+            vx = -top + (vx & mask)
+    return vx
+
+
+@njit(cache=True, inline="always")
+def _horizontal_smb(i, P, LD, lvl, ground, b, d, vx):
+    """Super Mario Bros.' rule (smbdis.asm X_Physics, GetPlayerAnimSpeed, ImposeFriction): the
+    top speed and the one friction number (speeding up and slowing down alike) come from
+    running (B held, or within the running timer, toward the moving direction, on the ground;
+    in the air from the speed alone), and RunningSpeed (set once fast); the friction doubles
+    while facing away from the moving direction (the skid); below ``skid_stop`` a turn stops
+    dead. In the air only a held direction changes the speed, and the facing stays."""
+    frac = LD[lvl, _FRAC]
+    speed = abs(vx >> frac)
+    moving, facing = P[i, P_MOVEDIR], P[i, P_FACING]
+    timer = P[i, P_RUNTIMER]
+    if timer > 0:
+        timer -= 1
+    fast = P[i, P_RUNSPEED] != 0
+    if ground:
+        run = d != 0 and d == moving and (b or timer > 0)
+        if run and b:
+            timer = LD[lvl, _RUN_TIMER]
+        fast = fast or speed >= LD[lvl, _FAST_RELEASE_MIN]
+    else:
+        run = speed >= LD[lvl, _AIR_RUN_MIN]
+    if run:
+        top, f = LD[lvl, _RUN_MAX], LD[lvl, _RUN_ACC]
+    else:
+        top = LD[lvl, _WALK_MAX]
+        f = LD[lvl, _RELEASE_FAST] if fast else LD[lvl, _WALK_ACC if d != 0 else _RELEASE]
+    if facing != moving:
+        f *= 2
+    if ground:
+        if speed >= LD[lvl, _FAST_SPEED]:
+            P[i, P_RUNSPEED] = 1
+        elif b or d != 0:
+            if d == moving:
+                P[i, P_RUNSPEED] = 0
+            elif speed < LD[lvl, _SKID_STOP]:
+                moving = facing
+                vx = 0
+        if d != 0:
+            facing = d
+        vx = _friction(vx, d, f, top, frac)
+    elif d != 0:
+        vx = _friction(vx, d, f, top, frac)
+    s = vx >> frac
+    if s != 0:
+        moving = 1 if s > 0 else -1
+    P[i, P_MOVEDIR], P[i, P_FACING], P[i, P_RUNTIMER] = moving, facing, timer
+    return vx
+
+
+@njit(cache=True, inline="always")
+def _jump(i, P, LD, lvl, vx):
+    """Take off: the tier (height, gravities) is the number of tier limits the speed reaches."""
+    speed = abs(vx >> LD[lvl, _FRAC])
+    tier = 0
+    for k in range(4):
+        if speed >= LD[lvl, _JUMP_LIMITS + k]:
+            tier += 1
+    P[i, P_TIER] = tier
+    P[i, P_FALLDOWN] = 0
+    return -LD[lvl, _JUMP_V + tier]
 
 
 @njit(cache=True, inline="always")
@@ -118,35 +253,39 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     w = LD[lvl, LD_W]
     x, y, vx, vy = P[i, PX], P[i, PY], P[i, PVX], P[i, PVY]
     ground = P[i, P_GROUND]
+    jump = ground and a and P[i, P_APREV] == 0  # a new press of A on the ground
 
-    # Horizontal speed: accelerate toward the walk or run top speed, skid when reversing.
-    top = RUN_MAX if b else WALK_MAX
-    if d != 0:
-        P[i, P_FACING] = d
-        if vx * d < 0:
-            vx += d * (SKID_DEC if ground else AIR_TURN_DEC)
-        else:
-            speed = abs(vx)
-            if speed < top:
-                speed = min(speed + (RUN_ACC if b else WALK_ACC), top)
-            elif ground:
-                speed = max(speed - RELEASE_DEC, top)
-            vx = d * speed
-    elif ground:
-        vx = max(vx - RELEASE_DEC, 0) if vx > 0 else min(vx + RELEASE_DEC, 0)
-
-    # Jump on a new press of A; the tier (height, gravity) depends on the take-off speed.
-    if ground and a and P[i, P_APREV] == 0:
-        speed = abs(vx)
-        tier = 0 if speed < _J0 else (1 if speed < _J1 else 2)
-        vy = -(_JV0 if tier == 0 else (_JV1 if tier == 1 else _JV2))
-        P[i, P_TIER] = tier
-        ground = 0
+    # Horizontal speed, and the jump on a new press of A (its tier depends on the speed: the
+    # game takes it before this frame's friction, the lab after).
+    if LD[lvl, _HMODE] == H_SMB:
+        if jump:
+            vy = _jump(i, P, LD, lvl, vx)
+            ground = 0
+        vx = _horizontal_smb(i, P, LD, lvl, ground, b, d, vx)
+    else:
+        vx = _horizontal_simple(i, P, LD, lvl, ground, b, d, vx)
+        if jump:
+            vy = _jump(i, P, LD, lvl, vx)
+            ground = 0
+    dy = vy  # on the ground vy is 0 (or a landing still to be resolved)
     if not ground:
-        vy = min(vy + _gravity(P[i, P_TIER], a and vy < 0), MAX_FALL)
+        # Gravity: the tier's weaker pull while rising with A held, else the stronger one
+        # (sticky: once A is let go after take-off, or the apex passed, it stays until landing).
+        tier = P[i, P_TIER]
+        if LD[lvl, _STICKY_FALL]:
+            held = vy < 0 and P[i, P_FALLDOWN] == 0 and (jump or (a and P[i, P_APREV] != 0))
+            if not held:
+                P[i, P_FALLDOWN] = 1
+        else:
+            held = a and vy < 0
+        vnew = vy + (LD[lvl, _G_HOLD + tier] if held else LD[lvl, _G_FALL + tier])
+        if vnew >= LD[lvl, _MAX_FALL] + LD[lvl, _MAX_FALL_SLACK]:
+            vnew = LD[lvl, _MAX_FALL]
+        dy = vy if LD[lvl, _MOVE_THEN_FALL] else vnew
+        vy = vnew
 
     # Move along x, then resolve against the wall on the leading side.
-    x += vx
+    x += (vx >> LD[lvl, _FRAC]) * LD[lvl, _STEP]
     cam = P[i, P_CAMERA]
     if x < cam:  # the camera never scrolls back, and the player cannot leave it (as in SMB)
         x = cam
@@ -173,15 +312,15 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
                 break
 
     # Move along y: land on floors, bump heads on ceilings (a question block gives a coin).
-    y += vy
+    y += dy
     c0 = x // TILE
     c1 = (x + PLAYER_W - 1) // TILE
-    if vy > 0:
+    if dy > 0:
         r = (y + PLAYER_H - 1) // TILE
         if _solid(tiles, lvl, h, w, r, c0) or _solid(tiles, lvl, h, w, r, c1):
             y = r * TILE - PLAYER_H
             vy = 0
-    elif vy < 0:
+    elif dy < 0:
         r = y // TILE
         hit0 = _solid(tiles, lvl, h, w, r, c0)
         hit1 = _solid(tiles, lvl, h, w, r, c1)
@@ -202,8 +341,8 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         if _solid(tiles, lvl, h, w, fr, c0) or _solid(tiles, lvl, h, w, fr, c1):
             ground = 1
 
-    # Camera: keeps the player at the screen's middle, scrolls right only.
-    target = min(x + PLAYER_W // 2 - SCREEN // 2, w * TILE - SCREEN)
+    # Camera: keeps the player at the profile's screen x (the middle by default), right only.
+    target = min(x - LD[lvl, _CAMERA_X], w * TILE - SCREEN)
     if target > cam:
         P[i, P_CAMERA] = target
 
@@ -232,11 +371,13 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     # overlapping enemies stomps both instead of the bounce turning the second into a side hit.
     cam = P[i, P_CAMERA]
     falling = vy > 0
+    wake, e_speed = LD[lvl, _ENEMY_WAKE], LD[lvl, _ENEMY_SPEED]
+    e_gravity, max_fall = LD[lvl, _ENEMY_GRAVITY], LD[lvl, _MAX_FALL]
     for k in range(LD[lvl, LD_NE]):
         if E[i, k, E_ALIVE] == 0:
             continue
         if E[i, k, E_ACTIVE] == 0:
-            if E[i, k, EX] < cam + ENEMY_WAKE:
+            if E[i, k, EX] < cam + wake:
                 E[i, k, E_ACTIVE] = 1
             else:
                 continue
@@ -249,16 +390,16 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
             for r in range(er0, er1 + 1):
                 if _enemy_blocked(tiles, lvl, h, w, r, c):
                     ex = (c + 1) * TILE
-                    E[i, k, EVX] = ENEMY_SPEED
+                    E[i, k, EVX] = e_speed
                     break
         else:
             c = (ex + ENEMY_W - 1) // TILE
             for r in range(er0, er1 + 1):
                 if _enemy_blocked(tiles, lvl, h, w, r, c):
                     ex = c * TILE - ENEMY_W
-                    E[i, k, EVX] = -ENEMY_SPEED
+                    E[i, k, EVX] = -e_speed
                     break
-        evy = min(E[i, k, EVY] + ENEMY_GRAVITY, MAX_FALL)
+        evy = min(E[i, k, EVY] + e_gravity, max_fall)
         ey += evy
         ec0 = ex // TILE
         ec1 = (ex + ENEMY_W - 1) // TILE
@@ -283,7 +424,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         ):
             if falling and y + PLAYER_H <= ey + STOMP_MARGIN:
                 E[i, k, E_ALIVE] = 0
-                vy = -STOMP_BOUNCE
+                vy = -LD[lvl, _STOMP_BOUNCE]
                 ground = 0
                 P[i, P_STOMPS] += 1
             else:
@@ -350,15 +491,15 @@ def reset(P, E, D, LD, spawns, mask, levels):
         P[i, PX] = x
         P[i, PY] = LD[lvl, LD_SY]
         P[i, P_GROUND] = 1
-        P[i, P_FACING] = 1
+        P[i, P_FACING] = 1  # P_MOVEDIR 0: not moved yet (the game starts it so)
         P[i, P_RIGHTMOST] = x
         P[i, P_TIME_LIMIT] = LD[lvl, LD_TIME]
-        P[i, P_CAMERA] = max(0, min(x + PLAYER_W // 2 - SCREEN // 2, LD[lvl, LD_W] * TILE - SCREEN))
+        P[i, P_CAMERA] = max(0, min(x - LD[lvl, _CAMERA_X], LD[lvl, LD_W] * TILE - SCREEN))
         P[i, P_STATUS] = RUNNING
         for k in range(LD[lvl, LD_NE]):
             E[i, k, EX] = spawns[lvl, k, 0]
             E[i, k, EY] = spawns[lvl, k, 1]
-            E[i, k, EVX] = -ENEMY_SPEED
+            E[i, k, EVX] = -LD[lvl, _ENEMY_SPEED]
             E[i, k, E_ALIVE] = 1
 
 
@@ -369,14 +510,19 @@ def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
     ``grid`` is the flat (2r+1)^2 grid, row-major. Only the cells listed in ``cells`` (flat
     indices) are computed from the tiles, so a caller that reads a few cells pays for those;
     enemies are then marked -1 wherever they are in the grid. The grid is sampled every 16 px
-    from the player's centre; rows above or below the map read 0 (so a pit reads empty), columns
-    left or right of the map read 1.
+    from the profile's sample point (``grid_dx``, ``grid_dy`` from the hitbox's top left: the
+    player's centre by default, MarI/O's point one tile above small Mario for the real game);
+    rows above or below the map read 0 (so a pit reads empty), columns left or right of the map
+    read 1. Which tiles read 1 or -1 is the profile's (``view_solid``, ``view_hazard``); an
+    enemy marks the cells whose offset from it is within the profile's window (one cell by
+    default, MarI/O's +-8 px, so one or two, for the real game).
     """
     lvl = P[i, P_LEVEL]
     h = LD[lvl, LD_H]
     w = LD[lvl, LD_W]
-    cx = P[i, PX] + PLAYER_W // 2
-    cy = P[i, PY] + PLAYER_H // 2
+    cx = P[i, PX] + LD[lvl, _GRID_DX]
+    cy = P[i, PY] + LD[lvl, _GRID_DY]
+    solid, hazard = LD[lvl, _VIEW_SOLID], LD[lvl, _VIEW_HAZARD]
     size = 2 * radius + 1
     for cell in cells:
         gy, gx = cell // size, cell % size
@@ -388,18 +534,26 @@ def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
                 v = 1.0
             else:
                 t = tiles[lvl, row, col]
-                if SOLID[t]:
+                if (solid >> t) & 1:
                     v = 1.0
-                elif t == SPIKES:
+                elif (hazard >> t) & 1:
                     v = -1.0
         grid[cell] = v
+    qb = LD[lvl, _GRID_QBITS]  # positions floored to 2**qb units; a tile is 2**tb of those
+    tb = TILE_BITS - qb
+    lo, hi = LD[lvl, _E_LO], LD[lvl, _E_HI]
+    erx, ery = LD[lvl, _E_REF_DX], LD[lvl, _E_REF_DY]
+    px = (P[i, PX] + LD[lvl, _P_REF_DX]) >> qb
+    py = (P[i, PY] + LD[lvl, _P_REF_DY]) >> qb
     for k in range(LD[lvl, LD_NE]):
         if E[i, k, E_ALIVE] == 0:
             continue
-        ix = (E[i, k, EX] + ENEMY_W // 2 - cx + TILE // 2) // TILE
-        iy = (E[i, k, EY] + ENEMY_H // 2 - cy + TILE // 2) // TILE
-        if -radius <= ix <= radius and -radius <= iy <= radius:
-            grid[(iy + radius) * size + ix + radius] = -1.0
+        ex = ((E[i, k, EX] + erx) >> qb) - px
+        ey = ((E[i, k, EY] + ery) >> qb) - py
+        # the cells d with lo <= e - d * tile <= hi
+        for iy in range(max(-((hi - ey) >> tb), -radius), min((ey - lo) >> tb, radius) + 1):
+            for ix in range(max(-((hi - ex) >> tb), -radius), min((ex - lo) >> tb, radius) + 1):
+                grid[(iy + radius) * size + ix + radius] = -1.0
 
 
 @njit(cache=True)

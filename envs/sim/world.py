@@ -53,13 +53,27 @@ from envs.sim.constants import (
     UNIT,
     USED,
 )
-from envs.sim.physics import LD_COLS, LD_FLAG, LD_H, LD_ND, LD_NE, LD_SX, LD_SY, LD_TIME, LD_W
+from envs.sim.physics import (
+    LD_COLS,
+    LD_FLAG,
+    LD_H,
+    LD_ND,
+    LD_NE,
+    LD_PROFILE,
+    LD_SX,
+    LD_SY,
+    LD_TIME,
+    LD_W,
+)
+from envs.sim.profiles import PhysicsProfile, profile_for
 from envs.sim.rules import out_of_time
 
 
 class LevelBank:
     """Levels in padded arrays indexed by slot; slots can be replaced (fresh generated levels).
 
+    Each slot's row of ``info`` also holds its physics profile (``envs.sim.profiles``:
+    ``profile_for`` its name), so worlds on different level families share one batch.
     Capacity (rows, columns, enemies, dynamic cells) grows on demand; worlds adapt their arrays
     when they next reset.
     """
@@ -69,6 +83,7 @@ class LevelBank:
             raise ValueError("a LevelBank needs at least one level")
         self.levels: list[Level] = []
         self.names = np.empty(len(levels), dtype=object)  # per slot, for info without loops
+        self.profiles: list[PhysicsProfile] = []
         self.tiles = np.zeros((len(levels), 1, 1), dtype=np.uint8)
         self.dyn = np.full((len(levels), 1, 1), -1, dtype=np.int16)
         self.info = np.zeros((len(levels), LD_COLS), dtype=np.int32)
@@ -76,6 +91,7 @@ class LevelBank:
         self.d_max = 1
         for slot, level in enumerate(levels):
             self.levels.append(level)
+            self.profiles.append(profile_for(level.name))
             self.set(slot, level)
 
     @property
@@ -100,6 +116,7 @@ class LevelBank:
     def add(self, level: Level) -> int:
         """Append ``level`` in a new slot and return the slot."""
         self.levels.append(level)
+        self.profiles.append(profile_for(level.name))
         self.names = np.append(self.names, None)
         self.tiles = np.pad(self.tiles, ((0, 1), (0, 0), (0, 0)))
         self.dyn = np.pad(self.dyn, ((0, 1), (0, 0), (0, 0)), constant_values=-1)
@@ -112,7 +129,9 @@ class LevelBank:
         """Put ``level`` into ``slot``; worlds on that slot must be reset afterwards."""
         dyn_cells = np.argwhere(DYNAMIC[level.tiles])
         self._grow(level.height, level.width, len(level.enemies), len(dyn_cells))
+        profile = profile_for(level.name)
         self.levels[slot] = level
+        self.profiles[slot] = profile
         self.names[slot] = level.name
         self.tiles[slot] = 0
         self.tiles[slot, : level.height, : level.width] = level.tiles
@@ -121,10 +140,11 @@ class LevelBank:
         srow, scol = level.start
         info = self.info[slot]
         info[LD_H], info[LD_W], info[LD_FLAG] = level.height, level.width, level.flag_col
-        info[LD_SX] = scol * TILE + (TILE - PLAYER_W) // 2
+        info[LD_SX] = scol * TILE + (TILE - PLAYER_W) // 2 + profile.start_dx
         info[LD_SY] = (srow + 1) * TILE - PLAYER_H
         info[LD_NE], info[LD_ND] = len(level.enemies), len(dyn_cells)
         info[LD_TIME] = level.time_seconds * FPS
+        info[LD_PROFILE:] = profile.row()
         self.spawns[slot] = 0
         for k, (r, c) in enumerate(level.enemies):
             self.spawns[slot, k] = (c * TILE + (TILE - ENEMY_W) // 2, (r + 1) * TILE - ENEMY_H)
@@ -289,6 +309,7 @@ class World:
         p = self.P[i]
         slot = int(p[P_LEVEL])
         level = self.bank.levels[slot]
+        vx_unit = self.bank.profiles[slot].vx_unit
         tiles = level.tiles.copy()
         dyn = self.bank.dyn[slot, : level.height, : level.width]
         used = np.zeros(tiles.shape, dtype=np.bool_)
@@ -304,7 +325,7 @@ class World:
             player_size=(PLAYER_W // UNIT, PLAYER_H // UNIT),
             facing=int(p[P_FACING]),
             on_ground=bool(p[P_GROUND]),
-            velocity=(p[PVX] / UNIT, p[PVY] / UNIT),
+            velocity=(p[PVX] / vx_unit, p[PVY] / UNIT),
             enemies=tuple((e[EX] / UNIT, e[EY] / UNIT, 1 if e[EVX] > 0 else -1) for e in alive),
             enemy_size=(ENEMY_W // UNIT, ENEMY_H // UNIT),
             camera=p[P_CAMERA] / UNIT,

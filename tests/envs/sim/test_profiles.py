@@ -1,0 +1,122 @@
+"""Physics profiles: built-in levels play exactly as before, ``smb:`` levels by the game's tables,
+both families in one batch, and the solver plans with the level's own physics."""
+
+import hashlib
+
+import numpy as np
+
+from envs.levels.level import builtin_names, load_level
+from envs.sim.constants import COMPLETED, P_TIER, PVY, PY, UNIT
+from envs.sim.profiles import DEFAULT, SMB, profile_for
+from envs.sim.world import LevelBank, World
+from envs.solver import SolverConfig, replay, solve
+from tests.helpers.levels import buttons, level_from_rows, run
+
+W = 40
+ROWS = ["." * W] * 12 + ["..S" + "." * (W - 6) + "F..", "X" * W, "X" * W]
+
+# sha256 of a rollout on every built-in level (random buttons, restarts, observations), taken
+# with the physics as it was before profiles existed (commit f3d8606).
+BUILTIN_DIGEST = "bd11ca8f09c0de01ba31fa5b0fcd036b604db01f3615defb66e6157b72602d5c"
+
+
+def _builtin_rollout_digest() -> str:
+    names = builtin_names()
+    bank = LevelBank([load_level(n) for n in names])
+    n = 4 * len(names)
+    world = World(bank, n)
+    world.reset(np.arange(n) % len(names))
+    rng = np.random.default_rng(7)
+    h = hashlib.sha256()
+    for t in range(600):
+        a = rng.integers(0, 2, (n, 6)).astype(np.uint8)
+        a[:, 5] |= rng.random(n) < 0.7
+        world.step(a, 3)
+        done = world.status() != 0
+        if t % 50 == 0 and done.any():
+            world.reset(np.arange(n) % len(names), done)
+        h.update(np.ascontiguousarray(world.P[:, :17]).tobytes())
+        h.update(world.E.tobytes())
+        h.update(world.D.tobytes())
+        h.update(world.observe(6).tobytes())
+    return h.hexdigest()
+
+
+def test_builtin_levels_play_exactly_as_before_profiles():
+    """Every built-in level, under random buttons with restarts, gives bit for bit the states,
+    enemies, used cells and grids of the physics before profiles (a recorded digest)."""
+    assert len(builtin_names()) == 8
+    assert _builtin_rollout_digest() == BUILTIN_DIGEST
+
+
+def test_profile_for_picks_smb_for_the_real_game_stages_only():
+    """``smb:`` names get the SMB profile, everything else the default."""
+    assert profile_for("smb:1-1") is SMB
+    assert profile_for("smb:8-1+plants") is SMB
+    assert profile_for("1-1") is DEFAULT
+    assert profile_for("gen:easy:3") is DEFAULT
+
+
+def _pair() -> World:
+    """One batch: world 0 on a built-in-style level, world 1 on the same grid named smb:."""
+    bank = LevelBank([level_from_rows(*ROWS), level_from_rows(*ROWS, name="smb:flat")])
+    world = World(bank, 2)
+    world.reset(np.array([0, 1]))
+    return world
+
+
+def _jump_after(world: World, held: tuple[str, ...], frames: int) -> tuple[np.ndarray, ...]:
+    """Hold ``held`` for ``frames`` frames, then press A with them: the tier, the first frame's
+    rise (px) and the vertical speed after it, per world."""
+    run(world, buttons(*held, n=world.n), frames)
+    y0 = world.P[:, PY].copy()
+    world.step(buttons("A", *held, n=world.n), 1)
+    return world.P[:, P_TIER].copy(), (y0 - world.P[:, PY]) / UNIT, world.P[:, PVY].copy()
+
+
+def test_smb_level_jumps_by_the_games_five_tiers_in_a_mixed_batch():
+    """In one batch, the smb: world takes off by the bundled game's tiers (speed byte below
+    $0a/$12/$1d/$22: tiers 0-4, launch $fb.34/$fb.34/$fb.34/$fa/$fa, rising gravity
+    $30/$30/$2d/$38/$38), moving by the launch speed on the first frame, while the built-in
+    world keeps its three tiers and applies gravity first."""
+    world = _pair()
+    tier, rise, vy = _jump_after(world, (), 0)  # from standing
+    assert tier.tolist() == [0, 0]
+    assert rise[1] == (0x500 - 0x34) / UNIT and vy[1] == -(0x500 - 0x34) + 0x30
+    assert rise[0] == (1024 - 32) / UNIT
+
+    world = _pair()
+    tier, rise, vy = _jump_after(world, ("RIGHT",), 80)  # walking at top speed (byte $1c)
+    assert tier.tolist() == [1, 2]
+    assert rise[1] == (0x500 - 0x34) / UNIT and vy[1] == -(0x500 - 0x34) + 0x2D
+
+    world = _pair()
+    tier, rise, vy = _jump_after(world, ("B", "RIGHT"), 80)  # running (byte $30)
+    assert tier.tolist() == [2, 4]
+    assert rise[1] == 6.0 and vy[1] == -0x600 + 0x38
+    assert rise[0] == (1280 - 40) / UNIT
+
+
+def test_smb_falls_no_faster_than_four_pixels_a_frame():
+    """Off a high ledge, the smb: world's fall speed never passes 5 px/frame (+ the game's
+    sub-pixel slack of 127/256) and settles at exactly 5."""
+    rows = ["." * W] * 2 + ["..S" + "." * (W - 6) + "F..", "XXXX" + "." * (W - 4)]
+    rows += ["." * W] * 10 + ["X" * W]
+    world = World(LevelBank([level_from_rows(*rows, name="smb:drop")]), 1)
+    world.reset()
+    trace = run(world, buttons("RIGHT"), 70)
+    speeds = [int(p[0, PVY]) for p in trace]
+    assert max(speeds) <= 5 * UNIT + 0x7F
+    assert 5 * UNIT in speeds
+
+
+def test_solver_plans_with_the_level_profile():
+    """The solver's plan for an smb: level completes it when replayed under SMB physics (and
+    the heuristic's bound is the profile's top speed: 3 px/frame there, 2.5 built in)."""
+    pit = ["." * W] * 12 + ["..S" + "." * (W - 6) + "F..", "X" * 18 + "...." + "X" * (W - 22)]
+    level = level_from_rows(*(pit + [pit[-1]]), name="smb:pit")
+    sol = solve(level, SolverConfig(max_expansions=3000))
+    assert sol.completed
+    status, _, _ = replay(level, sol.actions)
+    assert status == COMPLETED
+    assert (SMB.top_speed, DEFAULT.top_speed) == (768, 640)
