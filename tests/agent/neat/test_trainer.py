@@ -356,8 +356,8 @@ def test_curriculum_raises_the_difficulty_as_levels_are_finished(tmp_path):
 @pytest.mark.slow
 def test_curriculum_and_validation_resume_exactly(tmp_path):
     """A run with a curriculum and validation levels, stopped after 3 generations and resumed
-    to 6, ends with the champion and metrics of one never stopped; changing the curriculum or
-    the validation levels on resume is refused before anything is written."""
+    to 6, ends with the champion and metrics of one never stopped; changing the curriculum,
+    the validation levels or the score on resume is refused before anything is written."""
     kw: dict = dict(curriculum=0.0, curriculum_step=0.1, validation=2, generations=6)
     straight = train(generated_settings(tmp_path, "straight", **kw), progress=False)
     split = tmp_path / "split"
@@ -368,7 +368,12 @@ def test_curriculum_and_validation_resume_exactly(tmp_path):
     assert (split / CHAMPION_FILE).read_text() == (straight.out / CHAMPION_FILE).read_text()
     assert untimed(read_metrics(split)) == untimed(read_metrics(straight.out))
     before = snapshot(split)
-    for change in ({"curriculum": 0.1}, {"validation": 3}, {"curriculum_share": 1.0}):
+    for change in (
+        {"curriculum": 0.1},
+        {"validation": 3},
+        {"curriculum_share": 1.0},
+        {"score": "progress"},
+    ):
         name = next(iter(change))
         with pytest.raises(TrainError, match=name):
             train(generated_settings(tmp_path, "split", **{**kw, **change}), resume=split)
@@ -384,11 +389,16 @@ def test_curriculum_and_validation_resume_exactly(tmp_path):
         ({"curriculum": 0.1, "curriculum_step": 0.0}, r"curriculum_step must be within \(0, 1\]"),
         ({"curriculum": 0.1, "curriculum_share": 1.5}, "curriculum_share must be within"),
         ({"curriculum": 0.1, "generated": None, "levels": ["1-1"]}, "give generated"),
+        ({"score": "distance"}, "score must be one of mario, progress"),
+        (
+            {"score": "progress", "env": "smb", "generated": None, "levels": ["1-1"]},
+            "progress score",
+        ),
     ],
 )
 def test_bad_generalisation_settings_are_refused(tmp_path, kw, match):
-    """Bad validation or curriculum values stop the run with a one-line TrainError before
-    anything is written."""
+    """Bad validation, curriculum or score values stop the run with a one-line TrainError
+    before anything is written."""
     s = generated_settings(tmp_path, "run", **kw)
     with pytest.raises(TrainError, match=match) as info:
         train(s, progress=False)
