@@ -3,11 +3,12 @@
 * ``NEAT_FLAGS``: the flags only ``train.py neat`` has, each as (flag, ``TrainSettings`` field,
   ``add_argument`` keywords); the shared vocabulary is ``agent.cli``'s.
 * ``GENERALIST``: the recommended recipe for a generalist, an agent meant to finish levels it
-  never saw: fresh generated levels every generation (a seed schedule from ``--seed``), many of
-  them, each scored on one scale (``score = "progress"``), the champion chosen on held-out
-  generated validation levels; never a shipped level. ``generalist_settings`` lays it under the
-  flags a user gave (which win), and refuses what would break the protocol (``--level``, the
-  real game). Measured against its alternatives in BENCHMARKS.md ("Generalists").
+  never saw: a new draw of generated levels every generation (from a pool of proven levels
+  seeded by ``--seed``), many of them, each scored on one scale (``score = "progress"``), the
+  champion chosen on held-out generated validation levels; never a shipped level.
+  ``generalist_settings`` lays it under the flags a user gave (which win), and refuses what
+  would break the protocol (``--level``, the real game). Measured against its alternatives in
+  BENCHMARKS.md ("Generalists").
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ NEAT_FLAGS = (
     ("--score", "score", dict(choices=("mario", "progress"), help="each level's score: "
      "MarI/O's fitness (mario, the default) or the share of the way to the flag plus 1 for "
      "finishing (progress: one scale for every level)")),
+    ("--level-pool", "level_pool", dict(type=positive, metavar="P", help="draw each "
+     "generation's --generated levels from a fixed pool of P generated levels, proven once "
+     "(default: new levels every generation)")),
     ("--validation", "validation", dict(type=positive, metavar="N", help="choose the champion "
      "by its score on N held-out generated levels (at --difficulty; default: training fitness)")),
     ("--curriculum", "curriculum", dict(type=float, metavar="D0", help="generated levels start "
@@ -54,6 +58,7 @@ NEAT_FLAGS = (
 GENERALIST: dict[str, Any] = {
     "levels": [],
     "generated": 32,
+    "level_pool": 400,
     "difficulty": 0.6,
     "generated_length": 150,
     "validation": 20,
@@ -63,10 +68,10 @@ GENERALIST: dict[str, Any] = {
 }
 
 GENERALIST_HELP = (
-    "the recommended generalist recipe: {generated} fresh generated levels a generation "
-    "(difficulty {difficulty}), the progress score, the champion chosen on {validation} "
-    "held-out generated levels, {generations} generations; never a shipped level. Flags given "
-    "override its values".format(**GENERALIST)
+    "the recommended generalist recipe: {generated} generated levels a generation, drawn from "
+    "a pool of {level_pool} (difficulty {difficulty}), the progress score, the champion chosen "
+    "on {validation} held-out generated levels, {generations} generations; never a shipped "
+    "level. Flags given override its values".format(**GENERALIST)
 )
 
 

@@ -18,6 +18,7 @@ from agent.neat.checkpoint import CheckpointError, load_checkpoint
 from agent.neat.config import ConfigError, config_from_text
 from agent.neat.evaluator import PopulationEvaluator
 from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
+from agent.neat.settings import generation_seeds, pool_seed
 from agent.neat.trainer import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
@@ -353,6 +354,22 @@ def test_curriculum_raises_the_difficulty_as_levels_are_finished(tmp_path):
     ]
 
 
+def test_a_level_pool_draws_distinct_levels_of_the_pool_each_generation(tmp_path):
+    """With level_pool P each generation's generated levels are distinct members of the run's
+    pool (pool_seed(seed, 0..P-1)), drawn anew each generation from (seed, generation) alone:
+    the same settings draw the same, another seed another pool; the draws cover the pool."""
+    s = generated_settings(tmp_path, "run", generated=4, level_pool=10, seed=3)
+    pool = {pool_seed(3, j) for j in range(10)}
+    draws = [generation_seeds(s, g) for g in range(30)]
+    assert all(len(set(d)) == 4 and set(d) <= pool for d in draws)
+    assert len({tuple(d) for d in draws}) > 20 and set().union(*draws) == pool
+    assert draws == [generation_seeds(s, g) for g in range(30)]
+    other = generated_settings(tmp_path, "run", generated=4, level_pool=10, seed=4)
+    assert not set(generation_seeds(other, 0)) & pool
+    fresh = generated_settings(tmp_path, "run", generated=4, seed=3)
+    assert generation_seeds(fresh, 2) == [level_seed(3, 2, i) for i in range(4)]
+
+
 @pytest.mark.slow
 def test_curriculum_and_validation_resume_exactly(tmp_path):
     """A run with a curriculum and validation levels, stopped after 3 generations and resumed
@@ -373,6 +390,7 @@ def test_curriculum_and_validation_resume_exactly(tmp_path):
         {"validation": 3},
         {"curriculum_share": 1.0},
         {"score": "progress"},
+        {"level_pool": 8},
     ):
         name = next(iter(change))
         with pytest.raises(TrainError, match=name):
@@ -390,6 +408,8 @@ def test_curriculum_and_validation_resume_exactly(tmp_path):
         ({"curriculum": 0.1, "curriculum_share": 1.5}, "curriculum_share must be within"),
         ({"curriculum": 0.1, "generated": None, "levels": ["1-1"]}, "give generated"),
         ({"score": "distance"}, "score must be one of mario, progress"),
+        ({"level_pool": 1}, "a level pool holds generated levels"),
+        ({"level_pool": 5, "generated": None, "levels": ["1-1"]}, "give generated"),
         (
             {"score": "progress", "env": "smb", "generated": None, "levels": ["1-1"]},
             "progress score",
