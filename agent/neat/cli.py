@@ -59,11 +59,11 @@ GENERALIST: dict[str, Any] = {
     "levels": [],
     "generated": 32,
     "level_pool": 400,
-    "difficulty": 0.6,
+    "difficulty": 0.3,
     "generated_length": 150,
     "validation": 20,
     "score": "progress",
-    "generations": 300,
+    "generations": 500,
     "stop_when_solved": False,
 }
 
