@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import train
+from agent.neat.cli import GENERALIST
 from agent.neat.trainer import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
@@ -20,6 +21,7 @@ from agent.neat.trainer import (
     METRICS_FILE,
     load_run_settings,
 )
+from envs.levels.level import builtin_names
 from tests.helpers.cli import error_line, run_cli
 from tests.helpers.neat import METRIC_KEYS, snapshot, tiny_config_text, write_tiny_setup
 
@@ -270,4 +272,35 @@ def test_curriculum_and_validation_from_the_cli(tmp_path, capsys):
     )
     assert "--validation: must be at least 1" in cli_error(capsys, *gen, "--validation", "0")
     assert "invalid float" in cli_error(capsys, *gen, "--curriculum", "easy")
+    assert not Path(new).exists()
+
+
+def test_the_generalist_preset_from_the_cli(tmp_path, capsys):
+    """``--generalist`` runs the preset (agent.neat.cli.GENERALIST) on generated levels only:
+    no shipped level in the settings, the champion or the metrics, the progress score, held-out
+    validation, one progress line per generation; flags given override the preset; a shipped
+    level or --resume with it exits 2 with one line."""
+    config, _ = write_tiny_setup(tmp_path)
+    out = tmp_path / "run"
+    proc = run_cli(
+        "neat", "--generalist", "--generated", "2", "--length", "40", "--validation", "2",
+        "--generations", "2", "--config", str(config), "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "gen    0" in proc.stdout and "gen    1" in proc.stdout
+    s = load_run_settings(out)
+    want = {**GENERALIST, "generated": 2, "generated_length": 40, "validation": 2}
+    want["generations"] = 2
+    assert {k: getattr(s, k) for k in want} == want and s.levels == []
+    champ = json.loads((out / CHAMPION_FILE).read_text())
+    assert champ["env_settings"]["levels"] == [] and champ["env_settings"]["score"] == "progress"
+    shipped = set(builtin_names())
+    assert not shipped & set(champ["extra"]["levels_evaluated"])
+    metrics = [json.loads(x) for x in (out / METRICS_FILE).read_text().splitlines()]
+    assert [m["levels"] for m in metrics] == [2, 2]
+    assert all(m["difficulty"] == GENERALIST["difficulty"] for m in metrics)
+
+    new = str(tmp_path / "new")
+    assert "drop --level" in cli_error(capsys, "--generalist", "--level", "1-1", "--out", new)
+    assert "drop --generalist" in cli_error(capsys, "--generalist", "--resume", str(out))
     assert not Path(new).exists()

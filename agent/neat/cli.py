@@ -1,11 +1,12 @@
 """``train.py neat --generalist``: the generalist preset (the flags are ``agent.neat.flags``).
 
 * ``GENERALIST``: the recommended recipe for a generalist, an agent meant to finish levels it
-  never saw: fresh generated levels every generation (a seed schedule from ``--seed``), many of
-  them, each scored on one scale (``score = "progress"``), the champion chosen on held-out
-  generated validation levels; never a shipped level. ``generalist_settings`` lays it under the
-  flags a user gave (which win), and refuses what would break the protocol (``--level``, the
-  real game). Measured against its alternatives in BENCHMARKS.md ("Generalists").
+  never saw: a new draw of generated levels every generation (from a pool of proven levels
+  seeded by ``--seed``), many of them, each scored on one scale (``score = "progress"``), the
+  champion chosen on held-out generated validation levels; never a shipped level.
+  ``generalist_settings`` lays it under the flags a user gave (which win), and refuses what
+  would break the protocol (``--level``, the real game). Measured against its alternatives in
+  BENCHMARKS.md ("Generalists").
 """
 
 from __future__ import annotations
@@ -20,19 +21,20 @@ __all__ = ["GENERALIST", "GENERALIST_HELP", "generalist_settings"]
 GENERALIST: dict[str, Any] = {
     "levels": [],
     "generated": 32,
-    "difficulty": 0.6,
+    "level_pool": 400,
+    "difficulty": 0.3,
     "generated_length": 150,
     "validation": 20,
     "score": "progress",
-    "generations": 300,
+    "generations": 500,
     "stop_when_solved": False,
 }
 
 GENERALIST_HELP = (
-    "the recommended generalist recipe: {generated} fresh generated levels a generation "
-    "(difficulty {difficulty}), the progress score, the champion chosen on {validation} "
-    "held-out generated levels, {generations} generations; never a shipped level. Flags given "
-    "override its values".format(**GENERALIST)
+    "the recommended generalist recipe: {generated} generated levels a generation, drawn from "
+    "a pool of {level_pool} (difficulty {difficulty}), the progress score, the champion chosen "
+    "on {validation} held-out generated levels, {generations} generations; never a shipped "
+    "level. Flags given override its values".format(**GENERALIST)
 )
 
 

@@ -21,6 +21,9 @@ NEAT_FLAGS = (
     ("--score", "score", dict(choices=("mario", "progress"), help="each level's score: "
      "MarI/O's fitness (mario, the default) or the share of the way to the flag plus 1 for "
      "finishing (progress: one scale for every level)")),
+    ("--level-pool", "level_pool", dict(type=positive, metavar="P", help="draw each "
+     "generation's --generated levels from a fixed pool of P generated levels, proven once "
+     "(default: new levels every generation)")),
     ("--validation", "validation", dict(type=positive, metavar="N", help="choose the champion "
      "by its score on N held-out generated levels (at --difficulty; default: training fitness)")),
     ("--curriculum", "curriculum", dict(type=float, metavar="D0", help="generated levels start "

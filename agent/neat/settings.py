@@ -3,8 +3,10 @@
 * ``TrainSettings``: the levels (fixed, generated each generation, held-out validation levels,
   a difficulty curriculum), the budget (generations, frames), the config, the seed, where
   genomes are evaluated (``agent.neat.backends``) and the fitness settings.
-* The level schedule: ``level_seed`` (generated level ``i`` of a generation), ``validation_seed``
-  (kept apart from every training seed) and ``next_difficulty`` (the curriculum's step).
+* The level schedule: ``level_seed`` (generated level ``i`` of a generation), or with a
+  ``level_pool`` ``pool_seed`` (the pool's levels) and ``generation_seeds`` (the generation's
+  draw from it), ``validation_seed`` (kept apart from every training seed) and
+  ``next_difficulty`` (the curriculum's step).
 * ``prepare(settings, resume)``: every check of the inputs (settings, config, levels,
   checkpoint, champion, device, run directory) with no write; the ``Plan`` it returns is what
   ``agent.neat.trainer`` runs. Problems are ``ValueError`` subclasses with one-line messages:
@@ -45,9 +47,11 @@ __all__ = [
     "TrainSettings",
     "eval_backend",
     "eval_device",
+    "generation_seeds",
     "level_seed",
     "load_run_settings",
     "next_difficulty",
+    "pool_seed",
     "prepare",
     "validation_seed",
 ]
@@ -66,6 +70,7 @@ RUN_FIELDS = (
     "generated",
     "difficulty",
     "generated_length",
+    "level_pool",
     "seed",
     "aggregate",
     "score",
@@ -90,6 +95,9 @@ class TrainSettings:
     generated: int | None = None  # fresh generated levels per generation (None: none)
     difficulty: float = DEFAULT_DIFFICULTY  # of the generated levels, in [0, 1]
     generated_length: int = DEFAULT_LENGTH  # columns of each generated level
+    level_pool: int | None = None  # draw each generation's generated levels from a fixed pool
+    # of this many (None: new levels every generation); proving a level costs 0.1-0.3 s, a
+    # pool is proven once (and kept: up to about 480 levels fit the generator's cache)
     generations: int = 100  # stop after this many generations in all (resumes included)
     max_frames: int | None = None  # also stop once this many frames were simulated in all
     config: str | Path | None = None  # NEAT config file; None: configs/neat.ini (or, when
@@ -149,6 +157,25 @@ def eval_backend(s: TrainSettings) -> str:
 def level_seed(run_seed: int, generation: int, index: int) -> int:
     """Seed of generated level ``index`` of ``generation``: a 32-bit hash of the three numbers."""
     return int(np.random.SeedSequence([run_seed, generation, index]).generate_state(1)[0])
+
+
+def pool_seed(run_seed: int, index: int) -> int:
+    """Seed of level ``index`` of the run's level pool: a 32-bit hash on a stream of its own
+    (spawn key 3), apart from the fresh schedule and the validation levels."""
+    return int(np.random.SeedSequence([run_seed, index], spawn_key=(3,)).generate_state(1)[0])
+
+
+def generation_seeds(s: TrainSettings, generation: int) -> list[int]:
+    """The seeds of ``generation``'s generated levels: ``level_seed(seed, generation, i)``, or
+    with a ``level_pool`` of P a draw of ``generated`` distinct levels of the pool, made by a
+    generator seeded by (seed, generation) alone (so a resumed run draws the same)."""
+    if not s.generated:
+        return []
+    if s.level_pool is None:
+        return [level_seed(s.seed, generation, i) for i in range(s.generated)]
+    rng = np.random.default_rng(np.random.SeedSequence([s.seed, generation], spawn_key=(4,)))
+    picks = rng.choice(s.level_pool, size=s.generated, replace=False)
+    return [pool_seed(s.seed, int(j)) for j in picks]
 
 
 def validation_seed(run_seed: int, index: int) -> int:
@@ -211,6 +238,7 @@ class Plan:
             # only when used, so the champion files of other runs stay as they were
             **({"curriculum": s.curriculum} if s.curriculum is not None else {}),
             **({"validation": s.validation} if s.validation else {}),
+            **({"level_pool": s.level_pool} if s.level_pool else {}),
         }
 
 
@@ -246,6 +274,11 @@ def _validate_generalisation(s: TrainSettings) -> None:
     """Validation levels and the difficulty curriculum (both about generated levels)."""
     if s.validation is not None and s.validation < 1:
         raise TrainError(f"validation must be at least 1 level, got {s.validation}")
+    if s.level_pool is not None and (not s.generated or s.level_pool < s.generated):
+        raise TrainError(
+            f"a level pool holds generated levels: give generated, at most the pool's "
+            f"{s.level_pool}"
+        )
     if s.curriculum is None:
         return
     if not s.generated:
@@ -359,7 +392,7 @@ def prepare(
     if s.generated:
         start = state.generation if state is not None else 0
         try:
-            generate_level(level_seed(s.seed, start, 0), s.difficulty, s.generated_length)
+            generate_level(generation_seeds(s, start)[0], s.difficulty, s.generated_length)
         except ValueError as exc:
             raise TrainError(f"generated levels: {exc}") from None
     changed = state is None or text != state.config_text

@@ -4,7 +4,8 @@
 the population generation by generation:
 
 1. the generation's levels: the fixed training levels, plus ``generated`` fresh generated levels
-   from a seed schedule derived from the run seed (``level_seed(seed, generation, i)``), at a
+   from a seed schedule derived from the run seed (``level_seed(seed, generation, i)``, or a
+   draw from a fixed pool of them, ``generation_seeds``), at a
    difficulty that, with a ``curriculum``, starts low and rises as the best genome finishes them;
 2. ``neat.Population.run(fitness, 1)``: neat-python evaluates the generation with our fitness
    function (every genome on every level at once, ``agent.neat.evaluator``, in this process or
@@ -69,6 +70,7 @@ from agent.neat.settings import (
     TrainSettings,
     eval_backend,
     eval_device,
+    generation_seeds,
     level_seed,
     load_run_settings,
     next_difficulty,
@@ -249,7 +251,7 @@ class _Run:
         levels = list(self.plan.fixed_levels)
         seeds = []
         if s.generated:
-            seeds = [level_seed(s.seed, generation, i) for i in range(s.generated)]
+            seeds = generation_seeds(s, generation)
             difficulty = self.state.difficulty
             levels += [generate_level(x, difficulty, s.generated_length) for x in seeds]
         return levels, seeds

@@ -66,6 +66,7 @@ PRESETS: dict[str, Preset] = {
             "pop_size": 12,
             "initial_connection": "partial_nodirect 0.05",
             "compatibility_threshold": 3.0,
+            "target_species": 2,  # 12 genomes: room for few species
         },
         model={"hidden": 16, "encoder": 16},
         ppo={"num_envs": 4, "num_steps": 16, "epochs": 1, "minibatches": 2},

@@ -111,3 +111,28 @@ def test_torch_networks_score_like_the_compiled_loop():
     for key in ("fitness", "level_fitness", "completed", "rightmost", "frames", "progress"):
         assert np.array_equal(getattr(fast, key), getattr(torch, key)), key
     assert 0.0 < fast.progress.max() <= 1.0
+
+
+def test_the_progress_score_puts_every_level_on_one_scale():
+    """With score "progress" each level scores its progress share (0..1) plus 1 for the flag:
+    finishing a short and a long level scores 2 on both (MarI/O's fitness grows with the
+    level's length), dying halfway scores about one half; the runs themselves are unchanged."""
+    config = load_config()
+    genome = wired_genome(config, {(GROUND_BELOW, RIGHT): 2.0})
+    levels = [
+        parse_level(flat_level(width=30)),
+        parse_level(flat_level(width=90)),
+        parse_level(flat_level("." * 40 + "^", width=90)),
+    ]
+    mario = PopulationEvaluator(levels).evaluate([(1, genome)], config)
+    share = PopulationEvaluator(levels, FitnessSettings(score="progress"))
+    ev = share.evaluate([(1, genome)], config)
+    assert ev.completed[0].tolist() == [True, True, False]
+    assert ev.level_fitness[0, :2].tolist() == [2.0, 2.0]
+    assert mario.level_fitness[0, 1] > mario.level_fitness[0, 0] + 500
+    assert 0.3 < ev.level_fitness[0, 2] < 0.7
+    assert ev.level_fitness[0, 2] == pytest.approx(ev.progress[0, 2])
+    assert ev.fitness[0] == pytest.approx(ev.level_fitness[0].mean())
+    assert (ev.frames == mario.frames).all() and (ev.rightmost == mario.rightmost).all()
+    with pytest.raises(ValueError, match="score must be one of mario, progress"):
+        FitnessSettings(score="distance")

@@ -18,6 +18,7 @@ from agent.neat.checkpoint import CheckpointError, load_checkpoint
 from agent.neat.config import ConfigError, config_from_text
 from agent.neat.evaluator import PopulationEvaluator
 from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
+from agent.neat.settings import generation_seeds, pool_seed
 from agent.neat.trainer import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
@@ -353,11 +354,27 @@ def test_curriculum_raises_the_difficulty_as_levels_are_finished(tmp_path):
     ]
 
 
+def test_a_level_pool_draws_distinct_levels_of_the_pool_each_generation(tmp_path):
+    """With level_pool P each generation's generated levels are distinct members of the run's
+    pool (pool_seed(seed, 0..P-1)), drawn anew each generation from (seed, generation) alone:
+    the same settings draw the same, another seed another pool; the draws cover the pool."""
+    s = generated_settings(tmp_path, "run", generated=4, level_pool=10, seed=3)
+    pool = {pool_seed(3, j) for j in range(10)}
+    draws = [generation_seeds(s, g) for g in range(30)]
+    assert all(len(set(d)) == 4 and set(d) <= pool for d in draws)
+    assert len({tuple(d) for d in draws}) > 20 and set().union(*draws) == pool
+    assert draws == [generation_seeds(s, g) for g in range(30)]
+    other = generated_settings(tmp_path, "run", generated=4, level_pool=10, seed=4)
+    assert not set(generation_seeds(other, 0)) & pool
+    fresh = generated_settings(tmp_path, "run", generated=4, seed=3)
+    assert generation_seeds(fresh, 2) == [level_seed(3, 2, i) for i in range(4)]
+
+
 @pytest.mark.slow
 def test_curriculum_and_validation_resume_exactly(tmp_path):
     """A run with a curriculum and validation levels, stopped after 3 generations and resumed
-    to 6, ends with the champion and metrics of one never stopped; changing the curriculum or
-    the validation levels on resume is refused before anything is written."""
+    to 6, ends with the champion and metrics of one never stopped; changing the curriculum,
+    the validation levels or the score on resume is refused before anything is written."""
     kw: dict = dict(curriculum=0.0, curriculum_step=0.1, validation=2, generations=6)
     straight = train(generated_settings(tmp_path, "straight", **kw), progress=False)
     split = tmp_path / "split"
@@ -368,7 +385,13 @@ def test_curriculum_and_validation_resume_exactly(tmp_path):
     assert (split / CHAMPION_FILE).read_text() == (straight.out / CHAMPION_FILE).read_text()
     assert untimed(read_metrics(split)) == untimed(read_metrics(straight.out))
     before = snapshot(split)
-    for change in ({"curriculum": 0.1}, {"validation": 3}, {"curriculum_share": 1.0}):
+    for change in (
+        {"curriculum": 0.1},
+        {"validation": 3},
+        {"curriculum_share": 1.0},
+        {"score": "progress"},
+        {"level_pool": 8},
+    ):
         name = next(iter(change))
         with pytest.raises(TrainError, match=name):
             train(generated_settings(tmp_path, "split", **{**kw, **change}), resume=split)
@@ -384,11 +407,18 @@ def test_curriculum_and_validation_resume_exactly(tmp_path):
         ({"curriculum": 0.1, "curriculum_step": 0.0}, r"curriculum_step must be within \(0, 1\]"),
         ({"curriculum": 0.1, "curriculum_share": 1.5}, "curriculum_share must be within"),
         ({"curriculum": 0.1, "generated": None, "levels": ["1-1"]}, "give generated"),
+        ({"score": "distance"}, "score must be one of mario, progress"),
+        ({"level_pool": 1}, "a level pool holds generated levels"),
+        ({"level_pool": 5, "generated": None, "levels": ["1-1"]}, "give generated"),
+        (
+            {"score": "progress", "env": "smb", "generated": None, "levels": ["1-1"]},
+            "progress score",
+        ),
     ],
 )
 def test_bad_generalisation_settings_are_refused(tmp_path, kw, match):
-    """Bad validation or curriculum values stop the run with a one-line TrainError before
-    anything is written."""
+    """Bad validation, curriculum or score values stop the run with a one-line TrainError
+    before anything is written."""
     s = generated_settings(tmp_path, "run", **kw)
     with pytest.raises(TrainError, match=match) as info:
         train(s, progress=False)
