@@ -153,15 +153,16 @@ def _run_with_file_limit(limit_bytes: int, *args: str) -> subprocess.CompletedPr
 
 @pytest.mark.slow
 def test_a_full_disk_while_saving_the_model_is_one_line(tmp_path):
-    """A BC run whose model.pt cannot be written (file size limit: torch.save used to fail
-    with a multi-line RuntimeError from its zip writer) exits 2 with one line naming model.pt,
-    and leaves no temporary or half-written model.pt."""
+    """A BC run whose first torch.save cannot be written (file size limit: torch.save used to
+    fail with a multi-line RuntimeError from its zip writer) exits 2 with one line naming the
+    file (its starting checkpoint, written before model.pt), and leaves no temporary file and
+    no model.pt."""
     out = tmp_path / "bc"
     proc = _run_with_file_limit(
         64 * 1024, "train.py", "rnn", "--algo", "bc", "--config", str(_tiny_bc_config(tmp_path)),
         "--level", str(_flat_level(tmp_path)), "--out", str(out), "--quiet", "--device", "cpu",
     )  # fmt: skip
-    one_line_exit_2(proc, "File too large", str(out / "model.pt"))
+    one_line_exit_2(proc, "File too large", str(out / "checkpoint-latest.pt"))
     assert not (out / "model.pt").exists()
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 

@@ -384,9 +384,10 @@ def prepare(
         _check_resume_compatible(run, state, config, source, fitness)
 
     pins = state.trainer.get("level_pins") if state is not None else None
-    if pins:  # the levels the run started with, from any working directory
+    if pins and s.env == "world":  # the levels the run started with, from any working directory
         fixed = pinned_levels(pins, run.file(CHECKPOINT_FILE))
-    else:  # a fresh run (or one from before level pins): the levels as given
+    else:  # a fresh run, one from before level pins, or one continued on the real game's
+        # stages (the emulator reads its own ROM): the levels as given
         fixed = _fixed_levels(s)
         pins = pin_levels(s.levels) if s.env == "world" else []
     if s.generated:

@@ -236,8 +236,13 @@ class World:
     def restore(self, state: WorldState) -> None:
         if state.P.shape[0] != self.n:
             raise ValueError(f"state holds {state.P.shape[0]} worlds, this batch {self.n}")
+        if state.P.shape[1] > self.P.shape[1]:
+            raise ValueError(f"state has {state.P.shape[1]} player columns, this world {P_COLS}")
         self._fit_bank()
-        self.P[:] = state.P
+        # A state saved before the real game's columns (P_MOVEDIR .. P_FALLDOWN) were added has
+        # fewer: those columns start at 0, as a reset sets them, and only smb: profiles read them.
+        self.P[:] = 0
+        self.P[:, : state.P.shape[1]] = state.P
         self.E[:] = 0
         self.E[:, : state.E.shape[1]] = state.E
         self.D[:] = 0

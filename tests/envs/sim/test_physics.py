@@ -236,6 +236,30 @@ def test_clone_restore_replays_exactly():
     assert not np.array_equal(snap.P, futures[0][0])  # the snapshot itself was not mutated
 
 
+def test_a_state_saved_before_the_real_game_columns_restores_with_them_zeroed():
+    """A world state with the 17 player columns of runs saved before the physics profiles
+    restores into today's wider state with the added columns 0 (what a reset sets) and every
+    other value kept; a state with more columns than the world has is refused."""
+    import pytest
+
+    from envs.levels.level import load_level
+    from envs.sim.constants import P_COLS
+    from envs.sim.world import WorldState
+
+    world = World(LevelBank([load_level("1-1")]), 2)
+    world.reset()
+    for _ in range(30):
+        world.step(np.array([[0, 0, 0, 1, 1, 1]] * 2, dtype=np.uint8), 5)
+    snap = world.clone()
+    world.P[:, 17:] = 7  # stale values a restore must clear
+    world.restore(WorldState(snap.P[:, :17].copy(), snap.E, snap.D))
+    assert np.array_equal(world.P[:, :17], snap.P[:, :17])
+    assert not world.P[:, 17:].any()
+    wide = np.zeros((2, P_COLS + 1), dtype=snap.P.dtype)
+    with pytest.raises(ValueError, match="player columns"):
+        world.restore(WorldState(wide, snap.E, snap.D))
+
+
 def test_batched_worlds_match_worlds_run_alone():
     """Each world of a batch (different levels, different buttons) equals the same world alone."""
     from envs.levels.level import load_level
