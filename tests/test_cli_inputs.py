@@ -200,3 +200,26 @@ def test_ctrl_c_during_start_up_is_exit_130_without_a_traceback(tmp_path, script
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("script", "args", "says"),
+    [
+        ("train.py", ["neat", "--seed", str(10**26)], "--seed"),
+        ("train.py", ["rnn", "--algo", "ppo", "--demos", "d.npz"], "--demos"),
+        ("play.py", ["--scale", "100000"], "--scale"),
+        ("compare.py", ["solver", "--episodes", str(10**11)], "--episodes"),
+    ],
+)
+def test_bad_input_from_outside_is_exit_2_and_one_line(tmp_path, script, args, says):
+    """Seen from a shell: exit status 2, exactly one stderr line naming the argument, no
+    traceback."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SDL_VIDEODRIVER="dummy")
+    out = ["--out", str(tmp_path / "out")] if script != "play.py" else []
+    proc = subprocess.run([sys.executable, script, *args, *out], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert says in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
