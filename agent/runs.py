@@ -164,10 +164,14 @@ def pinned_levels(pins: Sequence[dict[str, Any]], where: str | Path) -> list[Lev
     """The levels a run recorded (``pin_levels``), as it recorded them, whatever the working
     directory. A level whose file (or built-in name) still loads must not have changed:
     ``LevelError`` naming it, "edited since the run started". ``where``: the record (errors)."""
+    if not isinstance(pins, list | tuple):
+        raise TrainError(f"{where}: a malformed level record (not a list)")
     levels = []
     for pin in pins:
         try:
             spec, path, name, text = pin["spec"], pin["path"], pin["name"], pin["text"]
+            if not all(isinstance(x, str) for x in (spec, name, text, path or "")):
+                raise TypeError("its entries must be strings")
             level = parse_level(text, f"{where} (level {spec})", default_name=name)
         except (KeyError, TypeError) as exc:
             raise TrainError(f"{where}: a malformed level record ({exc})") from None

@@ -129,3 +129,12 @@ def test_a_checkpoint_must_carry_its_directorys_run_id(tmp_path):
         with pytest.raises(TrainError, match="a checkpoint of another run") as info:
             run.check_run_id(other, "ck")
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("pins", [5, [5], [{"spec": "a"}], [{"spec": 1, "path": None,
+                                  "name": "a", "text": "x"}]])  # fmt: skip
+def test_a_malformed_level_record_is_one_line(pins):
+    """A level record that is not a list of the four string entries: one ``TrainError`` line
+    naming the record, never a TypeError."""
+    with pytest.raises(TrainError, match="run.json: a malformed level record"):
+        pinned_levels(pins, "run.json")
