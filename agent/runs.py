@@ -274,12 +274,16 @@ class RunDir:
 
     def recorded_id(self) -> str | None:
         """The run id in ``run-id`` (None: a run from before run ids, or none yet)."""
-        try:
-            return self.file(RUN_ID_FILE).read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
+        path = self.file(RUN_ID_FILE)
+        if not path.exists() and not path.is_symlink():
             return None
+        try:
+            if not path.is_file():  # a FIFO or a device would block or never end
+                raise OSError("not a regular file")
+            with open(path, "rb") as f:
+                return f.read(64).decode("ascii").strip() or None
         except (OSError, UnicodeDecodeError) as exc:
-            raise TrainError(f"{self.file(RUN_ID_FILE)}: unreadable ({exc})") from None
+            raise TrainError(f"{path}: unreadable ({exc})") from None
 
     def check_run_id(self, checkpoint_id: str | None, checkpoint: str) -> None:
         """``TrainError`` unless the checkpoint ``checkpoint`` belongs to this directory's run:
@@ -316,7 +320,12 @@ class RunDir:
 
 
 def _has_lines(path: Path) -> bool:
-    """Whether ``path`` exists with anything but whitespace in it."""
+    """Whether ``path`` exists with anything but whitespace in it (anything there but a
+    regular file counts as content: better refused than overwritten)."""
+    if not path.exists() and not path.is_symlink():
+        return False
+    if not path.is_file():
+        return True
     try:
         with open(path, "rb") as f:
             return bool(f.read(4096).strip()) or bool(f.read(1))

@@ -138,3 +138,14 @@ def test_a_malformed_level_record_is_one_line(pins):
     naming the record, never a TypeError."""
     with pytest.raises(TrainError, match="run.json: a malformed level record"):
         pinned_levels(pins, "run.json")
+
+
+def test_special_files_in_a_run_directory_never_block(tmp_path):
+    """A FIFO as ``run-id`` or ``metrics.jsonl`` is refused or counted as a run at once,
+    never opened (which would wait for a writer forever)."""
+    os.mkfifo(tmp_path / "run-id")
+    with pytest.raises(TrainError, match="run-id: unreadable .*not a regular file"):
+        RunDir(tmp_path).recorded_id()
+    os.mkfifo(tmp_path / "metrics.jsonl")
+    with pytest.raises(TrainError, match=r"already holds a training run \(metrics.jsonl\)"):
+        RunDir.fresh(tmp_path, ("checkpoint-latest.pkl",))
