@@ -5,37 +5,11 @@ checkpoint can be used again, and nothing else of a run is ever replaced by a fr
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
-from tests.helpers.cli import ROOT
-
-KILLED_WRITE = """
-import os, signal, sys
-from agent.files import atomic_write_with
-
-def write(f):
-    f.write(b"half a checkpoint")
-    f.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-
-atomic_write_with(sys.argv[1], write)
-"""
-
-
-def killed_write(path: Path) -> Path:
-    """Kill (SIGKILL) a process in the middle of ``atomic_write_with(path)``; return the
-    temporary file it left behind."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", KILLED_WRITE, str(path)], env=env, timeout=60)
-    assert proc.returncode == -signal.SIGKILL
-    (tmp,) = [p for p in path.parent.iterdir() if p.name.startswith(f".{path.name}.")]
-    return tmp
+from tests.helpers.runs import killed_write
 
 
 def test_open_clears_the_temporary_files_of_killed_writes_only(tmp_path):
