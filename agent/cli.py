@@ -273,7 +273,7 @@ def warn_about_levels(prog: str, specs: Iterable[str] | None, env: str | None = 
     for spec in specs or ():
         try:
             level = load_level(spec)
-        except (ValueError, OSError):
+        except (ValueError, OSError, ImportError):  # the command's own loading says why
             continue
         for problem in level_warnings(level):
             print(f"{prog}: warning: level {spec}: {problem}", file=sys.stderr)
