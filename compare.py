@@ -14,9 +14,14 @@ See docs/results.md. Exit status: 0 done, 2 bad arguments or unusable runs/level
 
 from __future__ import annotations
 
+import signal
+import sys
+
+if __name__ == "__main__":  # Ctrl-C while the libraries load: exit 130, no traceback
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+
 import argparse
 import dataclasses
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,10 +29,16 @@ from agent.cli import (
     DEFAULT_DIFFICULTY,
     DEFAULT_LENGTH,
     EXIT_INTERRUPTED,
+    MAX_EPISODES,
+    MAX_FRAMES,
+    SEED_MAX,
     Parser,
     add_level_options,
+    check_generated_options,
+    check_writable,
     fail,
-    positive,
+    warn_about_levels,
+    whole,
 )
 
 PROG = "compare.py"
@@ -53,11 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_level_options(p, "levels to play (default 1-1)")
     g = p.add_argument_group("play")
     g.add_argument(
-        "--episodes", type=positive, default=1, metavar="N", help="episodes per level (1)"
+        "--episodes",
+        type=whole(1, MAX_EPISODES),
+        default=1,
+        metavar="N",
+        help="episodes per level (1)",
     )
     g.add_argument(
         "--max-frames",
-        type=int,
+        type=whole(0, MAX_FRAMES),
         default=0,
         metavar="F",
         help="cut each episode at F frames (0: no cap)",
@@ -82,13 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--preset",
         choices=sorted(set(PRESETS) | set(SWEEP_PRESETS)),
-        default="small",
         help="the --train or --memory-sweep preset (small)",
     )
     g.add_argument("--seeds", metavar="S,S,..", help="--train: these seeds, not the preset's")
     g.add_argument(
         "--frames",
-        type=positive,
+        type=whole(1, 10**13),
         metavar="F",
         help="--train: each NEAT and PPO run's training budget in game frames (the preset's)",
     )
@@ -101,14 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _ints(text: str, flag: str, least: int) -> list[int]:
-    """``"8,16,32"`` as integers of at least ``least``; a one-line ValueError otherwise."""
+def _ints(text: str, flag: str, least: int, most: int) -> list[int]:
+    """``"8,16,32"`` as integers within ``least..most``; a one-line ValueError otherwise."""
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise ValueError(f"{flag}: expected integers like 8,16,32, got {text!r}") from None
-    if not values or min(values) < least:
-        raise ValueError(f"{flag}: expected integers of at least {least}, got {text!r}")
+    if not values or min(values) < least or max(values) > most:
+        raise ValueError(f"{flag}: expected integers within {least}..{most}, got {text!r}")
     return values
 
 
@@ -126,7 +140,10 @@ def _check_modes(args: argparse.Namespace) -> None:
                          "--sample or --max-frames")  # fmt: skip
     if not mode and not args.agents:
         raise ValueError("give at least one RUN (a run directory, champion.json or solver)")
+    if not mode:
+        check_generated_options(args)
     for flag, value, owner in (
+        ("--preset", args.preset, mode or "--train or --memory-sweep"),
         ("--seeds", args.seeds, "--train"),
         ("--frames", args.frames, "--train"),
         ("--distances", args.distances, "--memory-sweep"),
@@ -140,12 +157,14 @@ def run(args: argparse.Namespace) -> int:
     from agent.study.levelsets import level_sets
 
     _check_modes(args)
+    check_writable(args.out, "--out")
+    args.preset = args.preset or "small"
     log = None if args.quiet else (lambda line: print(line, flush=True))
     seed = 0 if args.seed is None else args.seed
     if args.memory_sweep:
         from agent.study.memory import run_memory_sweep
 
-        distances = _ints(args.distances or DISTANCES, "--distances", 1)
+        distances = _ints(args.distances or DISTANCES, "--distances", 1, 10**9)
         draw = None
         if not args.no_plots:
             from viz.plots import memory_sweep_plot as draw
@@ -163,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--preset {args.preset}: a --memory-sweep preset, not a --train one")
         preset = PRESETS[args.preset]
         if args.seeds is not None:
-            preset = dataclasses.replace(preset, seeds=tuple(_ints(args.seeds, "--seeds", 0)))
+            seeds = tuple(_ints(args.seeds, "--seeds", 0, SEED_MAX))
+            preset = dataclasses.replace(preset, seeds=seeds)
         if args.frames is not None:
             preset = dataclasses.replace(preset, frames=args.frames)
         run_protocol(preset, args.out, log, args.episodes, draw, args.sample, seed, args.max_frames)
@@ -193,10 +213,10 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        warn_about_levels(PROG, args.level, args.env)
+        return run(args)
     except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
         return int(exc.code or 0)
-    try:
-        return run(args)
     except (ValueError, OSError) as exc:  # CompareError, TrainError, ModelError, LevelError...
         return fail(PROG, exc)
     except KeyboardInterrupt:
@@ -205,4 +225,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())

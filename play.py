@@ -20,8 +20,13 @@ Exit status: 0 done, 2 bad arguments, an unusable agent or level (one line of st
 
 from __future__ import annotations
 
-import argparse
+import signal
 import sys
+
+if __name__ == "__main__":  # Ctrl-C while the libraries load: exit 130, no traceback
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+
+import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -54,15 +59,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     cli.add_level_options(parser, f"levels (default {DEFAULT_LEVEL})")
     show = parser.add_argument_group("showing")
+    show.add_argument("--scale", type=cli.whole(1, 16), help="screen pixels per game pixel (3)")
     show.add_argument(
-        "--scale", type=cli.positive, default=3, help="screen pixels per game pixel (3)"
-    )
-    show.add_argument(
-        "--fps", type=cli.non_negative, default=FPS, help=f"frames per second, 0 unlimited ({FPS})"
+        "--fps", type=cli.whole(0, 1000), help=f"frames per second, 0 unlimited ({FPS})"
     )
     show.add_argument(
         "--max-frames",
-        type=cli.non_negative,
+        type=cli.whole(0, cli.MAX_FRAMES),
         default=0,
         metavar="F",
         help="a window quits after F frames; headless, each episode stops there (0: no cap)",
@@ -72,8 +75,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     out.add_argument("--headless", action="store_true", help="play an agent without a window")
     out.add_argument(
         "--episodes",
-        type=cli.positive,
-        default=1,
+        type=cli.whole(1, cli.MAX_EPISODES),
         metavar="N",
         help="episodes per level, headless (1)",
     )
@@ -104,7 +106,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def check_args(args: argparse.Namespace) -> None:
     """Raise ``ValueError`` for arguments that do not go together or outputs that cannot be
     written (checked before anything is loaded or played)."""
-    from viz.video import check_output_path, check_video_path
+    from viz.video import VIDEO_SUFFIXES, check_output_path, check_video_path
 
     agents = args.agents
     if args.human and agents:
@@ -118,33 +120,32 @@ def check_args(args: argparse.Namespace) -> None:
         raise ValueError("--export-network draws one agent's network: give one agent")
     if args.json and not (args.headless or args.record):
         raise ValueError("--json prints headless results: add --headless")
-    if args.difficulty is not None and not 0.0 <= args.difficulty <= 1.0:
-        raise ValueError(f"--difficulty must be between 0 and 1, got {args.difficulty}")
+    cli.check_generated_options(args)
+    if args.episodes is not None and not (args.headless or args.record):
+        raise ValueError("--episodes is for headless play or --record; a window plays on")
+    for flag in ("scale", "fps"):
+        if getattr(args, flag) is not None and args.headless and not args.record:
+            raise ValueError(f"--{flag} is for a window or --record; headless play draws nothing")
+    args.episodes, args.scale = args.episodes or 1, args.scale or 3
+    args.fps = FPS if args.fps is None else args.fps
     if args.env == "smb" and (len(agents) > 1 or args.record_demo or args.generated):
         what = "races" if len(agents) > 1 else "demos" if args.record_demo else "--generated"
         raise ValueError(f"{what}: the built-in world only, not --env smb")
+    for flag, path, suffixes in (
+        ("--record", args.record, VIDEO_SUFFIXES),
+        ("--export-network", args.export_network, (".png", ".svg")),
+        ("--record-demo", args.record_demo, (".npz",)),
+    ):
+        if path is not None:  # every output is known writable before anything is played
+            check_output_path(path, suffixes, flag)
+            cli.check_writable(path, flag)
     if args.record:
-        check_video_path(args.record)
-    if args.export_network:
-        check_output_path(args.export_network, (".png", ".svg"), "--export-network")
-    if args.record_demo:
-        check_output_path(args.record_demo, (".npz",), "--record-demo")
+        check_video_path(args.record)  # and an .mp4 needs imageio-ffmpeg
 
 
 def world_levels(args: argparse.Namespace) -> list:
-    """The built-in world's levels: each --level, then the --generated ones."""
-    from envs.levels.level import load_level
-
-    specs = args.level or ([] if args.generated else [DEFAULT_LEVEL])
-    levels = [load_level(spec) for spec in specs]
-    if args.generated:
-        from envs.levels.generator import generate_level
-
-        difficulty = cli.DEFAULT_DIFFICULTY if args.difficulty is None else args.difficulty
-        length = args.length or cli.DEFAULT_LENGTH
-        for seed in cli.generated_seeds(args.seed or 0, args.generated):
-            levels.append(generate_level(seed, difficulty, length))
-    return levels
+    """The built-in world's levels: each --level (default 1-1), then the --generated ones."""
+    return cli.world_levels(args, DEFAULT_LEVEL)
 
 
 def prepare(args: argparse.Namespace) -> Task:
@@ -212,37 +213,29 @@ def headless(args: argparse.Namespace, games) -> int:
 def export(agent: object, path: Path) -> int:
     from viz.network_view import export_network
 
-    try:
-        export_network(agent, path)
-    except (ValueError, OSError) as error:
-        return cli.fail(PROG, error)
+    export_network(agent, path)
     print(f"wrote {path}")
     return 0
 
 
 def save_demo(recording, path: Path) -> int:
-    try:
-        steps = recording.save(path)
-    except (ValueError, OSError) as error:
-        return cli.fail(PROG, error)
-    print(f"saved {steps} steps to {path}")
+    print(f"saved {recording.save(path)} steps to {path}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
+        cli.warn_about_levels(PROG, args.level, args.env)
+        return prepare(args)()
     except SystemExit as stop:  # --help (0) or a bad argument (2, already said in one line)
         return int(stop.code or 0)
-    try:
-        task = prepare(args)
-    except (ValueError, OSError, ImportError) as error:  # levels, agents, the nes extra
+    except (ValueError, OSError, ImportError) as error:  # levels, agents, outputs, the nes extra
         return cli.fail(PROG, error)
-    try:
-        return task()
-    except KeyboardInterrupt:  # Ctrl-C while playing headless: no traceback, no half video
+    except KeyboardInterrupt:  # Ctrl-C loading or playing headless: no traceback, no half video
         return cli.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())

@@ -19,12 +19,15 @@ stderr; nothing saved is touched), 130 interrupted (resume from the latest check
 
 from __future__ import annotations
 
+import signal
+import sys
+
+if __name__ == "__main__":  # Ctrl-C while the libraries load: exit 130, no traceback
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+
 import argparse
 import dataclasses
 import shlex
-import signal
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,11 +38,14 @@ from agent.cli import (
     Parser,
     add_level_options,
     add_run_options,
+    check_generated_options,
+    check_writable,
     fail,
-    positive,
+    warn_about_levels,
+    whole,
 )
-from agent.neat.cli import GENERALIST_HELP, generalist_settings
-from agent.neat.flags import NEAT_FLAGS
+from agent.neat.cli import GENERALIST_HELP
+from agent.neat.flags import FRAMES, NEAT_FLAGS, default_out, neat_settings
 
 SUBCOMMANDS = ("neat", "rnn")
 PROG = "train.py"
@@ -87,55 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--algo", choices=("ppo", "bc"), default="ppo", help="recurrent PPO from "
                    "reward, or behaviour cloning with DAgger (ppo)")  # fmt: skip
     g.add_argument("--cell", choices=("lstm", "gru", "rnn"), help="recurrent cell (lstm)")
-    g.add_argument("--frames", type=positive, metavar="F", help=f"PPO: {BUDGET} (2,000,000)")
+    g.add_argument("--frames", type=FRAMES, metavar="F", help=f"PPO: {BUDGET} (2,000,000)")
     g.add_argument("--demos", type=Path, metavar="FILE", help="BC demonstrations (.npz)")
-    g.add_argument("--dagger-iters", type=int, metavar="N", help="BC: DAgger rounds")
+    g.add_argument("--dagger-iters", type=whole(0, 1000), metavar="N", help="BC: DAgger rounds")
     add_run_options(r, "run directory (runs/ALGO-CELL-LEVELS-TIMESTAMP)", "configs/ppo.json "
                     "or configs/bc.json (on --resume the run's)", "auto", " (tensors and JSON, "
                     "loaded without unpickling code)")  # fmt: skip
     return parser
 
 
-def _stamp(tags: list[str]) -> Path:  # the default run directory
-    return Path("runs") / f"{'-'.join(tags)}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def neat_settings(args: argparse.Namespace):
-    """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
-    from agent.neat.settings import TrainSettings, continue_on, load_run_settings
-    from agent.runs import TrainError
-
-    given = {field: getattr(args, flag[2:].replace("-", "_")) for flag, field, _ in NEAT_FLAGS}
-    given.update(
-        env=args.env, levels=args.level, generated=args.generated, difficulty=args.difficulty,
-        generated_length=args.length, config=args.config, seed=args.seed, device=args.device,
-        stop_when_solved=None if args.keep_going is None else not args.keep_going,
-        backend=args.backend or ("ray" if args.ray_address is not None else None),
-    )  # fmt: skip
-    given = {k: v for k, v in given.items() if v is not None}
-    if args.resume is not None:
-        if args.out is not None and args.out.resolve() != args.resume.resolve():
-            raise TrainError("--out and --resume name different directories; give --resume only")
-        base = continue_on(  # the same environment, or the built-in world's run on the game
-            load_run_settings(args.resume, trust_checkpoint=args.trust_checkpoint), given
-        )
-        if "backend" in given:  # a new backend: its workers and address as given, or defaults
-            base = dataclasses.replace(base, workers=None, ray_address=None)
-        if args.generalist:
-            raise TrainError("--resume continues a run with its own settings; drop --generalist")
-        return dataclasses.replace(base, **given, out=str(args.resume))
-    given = generalist_settings(given) if args.generalist else given
-    given.setdefault("levels", [] if args.generated else ["1-1"])
-    given.setdefault("difficulty", DEFAULT_DIFFICULTY)
-    tags = (["smb"] if args.env == "smb" else []) + [Path(x).stem for x in given["levels"][:2]]
-    out = args.out or _stamp(["neat", *tags, *(["gen"] if given.get("generated") else [])])
-    return TrainSettings(**given, out=str(out))
-
-
 def run_neat(args: argparse.Namespace) -> int:
     from agent.neat.trainer import CHECKPOINT_FILE, train
 
     settings = neat_settings(args)
+    check_writable(settings.out, "--out" if args.resume is None else "--resume")
     try:
         result = train(settings, resume=args.resume, progress=not args.quiet,
                        trust_checkpoint=args.trust_checkpoint)  # fmt: skip
@@ -182,6 +153,7 @@ def run_rnn(args: argparse.Namespace) -> int:
         raise TrainError("--frames: BC has no frame budget; its length is set in configs/bc.json")
     if args.algo == "ppo" and (args.demos is not None or args.dagger_iters is not None):
         raise TrainError("--demos and --dagger-iters are BC's; add --algo bc")
+    check_generated_options(args)
     model_config = algo_config = None
     loader = load_ppo_config if args.algo == "ppo" else load_bc_config
     if not args.resume or args.config or args.cell:  # on resume: only what was typed, checked
@@ -191,7 +163,8 @@ def run_rnn(args: argparse.Namespace) -> int:
     levels = args.level or (None if args.resume or args.generated else ["1-1"])
     tags = [args.algo, args.cell or "lstm", *[Path(x).stem for x in levels or []]]
     tags += [f"gen{args.generated}"] if args.generated else []
-    out = args.out or args.resume or _stamp(tags)
+    out = args.out or args.resume or default_out(tags)
+    check_writable(out, "--out" if args.resume is None else "--resume")
     common = dict(
         levels=levels, generated=args.generated,
         difficulty=DEFAULT_DIFFICULTY if args.difficulty is None else args.difficulty,
@@ -221,7 +194,14 @@ def _interrupted(resume: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # while loading and checking: nothing was written yet
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] == "lstm":
         return fail(PROG, "'train.py lstm' is now 'train.py rnn' (LSTM, GRU or RNN policies)")
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
@@ -230,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
         return int(exc.code or 0)
+    warn_about_levels(PROG, args.level, args.env)
     try:
         return run_neat(args) if args.command == "neat" else run_rnn(args)
     except (ValueError, OSError) as exc:  # TrainError, ConfigError, LevelError, ModelError, ...
@@ -239,5 +220,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":
     # SIGTERM (kill, a job scheduler) stops a run the way Ctrl-C does (KeyboardInterrupt):
     # worker processes and the Ray session are shut down, the last checkpoint stays resumable.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(main())

@@ -173,10 +173,14 @@ def pinned_levels(pins: Sequence[dict[str, Any]], where: str | Path) -> list[Lev
     """The levels a run recorded (``pin_levels``), as it recorded them, whatever the working
     directory. A level whose file (or built-in name) still loads must not have changed:
     ``LevelError`` naming it, "edited since the run started". ``where``: the record (errors)."""
+    if not isinstance(pins, list | tuple):
+        raise TrainError(f"{where}: a malformed level record (not a list)")
     levels = []
     for pin in pins:
         try:
             spec, path, name, text = pin["spec"], pin["path"], pin["name"], pin["text"]
+            if not all(isinstance(x, str) for x in (spec, name, text, path or "")):
+                raise TypeError("its entries must be strings")
             level = parse_level(text, f"{where} (level {spec})", default_name=name)
         except (KeyError, TypeError) as exc:
             raise TrainError(f"{where}: a malformed level record ({exc})") from None
@@ -285,12 +289,16 @@ class RunDir:
 
     def recorded_id(self) -> str | None:
         """The run id in ``run-id`` (None: a run from before run ids, or none yet)."""
-        try:
-            return self.file(RUN_ID_FILE).read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
+        path = self.file(RUN_ID_FILE)
+        if not path.exists() and not path.is_symlink():
             return None
+        try:
+            if not path.is_file():  # a FIFO or a device would block or never end
+                raise OSError("not a regular file")
+            with open(path, "rb") as f:
+                return f.read(64).decode("ascii").strip() or None
         except (OSError, UnicodeDecodeError) as exc:
-            raise TrainError(f"{self.file(RUN_ID_FILE)}: unreadable ({exc})") from None
+            raise TrainError(f"{path}: unreadable ({exc})") from None
 
     def check_run_id(self, checkpoint_id: str | None, checkpoint: str) -> None:
         """``TrainError`` unless the checkpoint ``checkpoint`` belongs to this directory's run:
@@ -327,7 +335,12 @@ class RunDir:
 
 
 def _has_lines(path: Path) -> bool:
-    """Whether ``path`` exists with anything but whitespace in it."""
+    """Whether ``path`` exists with anything but whitespace in it (anything there but a
+    regular file counts as content: better refused than overwritten)."""
+    if not path.exists() and not path.is_symlink():
+        return False
+    if not path.is_file():
+        return True
     try:
         with open(path, "rb") as f:
             return bool(f.read(4096).strip()) or bool(f.read(1))

@@ -86,7 +86,7 @@ def test_argument_errors_are_one_line_exit_2(capsys, tmp_path):
     assert "'train.py lstm' is now 'train.py rnn'" in cli_error(capsys, "lstm", "--algo", "ppo")
     assert "unknown level" in cli_error(capsys, "--level", "9-9", "--out", str(new))
     assert "no such level" in cli_error(capsys, "--level", "nope/missing.txt", "--out", str(new))
-    assert "difficulty must be within" in cli_error(
+    assert "--difficulty: must be within 0..1" in cli_error(
         capsys, "--generated", "1", "--difficulty", "2", "--out", str(new)
     )
     assert "different directories" in cli_error(

@@ -28,6 +28,7 @@ __all__ = [
     "SPECIES_SETS",
     "DEFAULT_CONFIG",
     "ConfigError",
+    "check_run_config",
     "config_from_text",
     "read_config_file",
 ]
@@ -139,3 +140,38 @@ def config_from_text(text: str, source: str = "<config>") -> neat.Config:
     if config.pop_size < 2:
         raise ConfigError(f"{source}: pop_size must be at least 2, got {config.pop_size}")
     return config
+
+
+def check_run_config(config: neat.Config, source: str) -> None:
+    """Settings that parse but that no run can evolve with, as a one-line ``ConfigError``
+    naming ``source``, before a run directory is made (neat-python finds the species minimum
+    only while reproducing generation 0, and takes the others silently)."""
+    rc, gc = config.reproduction_config, config.genome_config
+    least = max(rc.elitism, rc.min_species_size)
+    if least > config.pop_size:
+        raise ConfigError(
+            f"{source}: pop_size = {config.pop_size} cannot hold even one species of "
+            f"max(elitism, min_species_size) = {least} genomes; raise pop_size or lower those"
+        )
+    checks = [
+        ("survival_threshold", rc.survival_threshold,
+         0.0 < rc.survival_threshold <= 1.0, "within (0, 1]"),
+        ("compatibility_threshold", config.species_set_config.compatibility_threshold,
+         config.species_set_config.compatibility_threshold > 0, "> 0"),
+        ("max_stagnation", config.stagnation_config.max_stagnation,
+         config.stagnation_config.max_stagnation >= 1, ">= 1"),
+        ("species_elitism", config.stagnation_config.species_elitism,
+         config.stagnation_config.species_elitism >= 0, ">= 0"),
+        ("num_hidden", gc.num_hidden, gc.num_hidden >= 0, ">= 0"),
+    ]  # fmt: skip
+    for p in gc._params:
+        value = getattr(gc, p.name, None)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if p.name.endswith(("_prob", "_rate")):
+            checks.append((p.name, value, 0.0 <= value <= 1.0, "within [0, 1]"))
+        elif p.name.endswith(("_stdev", "_power")):
+            checks.append((p.name, value, value >= 0.0, ">= 0"))
+    for name, value, ok, want in checks:
+        if not ok:  # NaN fails every comparison, so it lands here too
+            raise ConfigError(f"{source}: {name} must be {want}, got {value}")

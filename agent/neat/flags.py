@@ -1,30 +1,39 @@
-"""``train.py neat``'s own flags, each with the ``TrainSettings`` field it sets.
+"""``train.py neat``'s own flags, each with the ``TrainSettings`` field it sets, and the
+settings they make.
 
-``NEAT_FLAGS`` holds ``(flag, field, argparse keywords)``: ``train.py`` adds each flag and
-copies what was given to the field (on ``--resume``, only what was given, over the run's own).
+``NEAT_FLAGS`` holds ``(flag, field, argparse keywords)``: ``train.py`` adds each flag, and
+``neat_settings`` copies what was given to the field (on ``--resume``, only what was given,
+over the run's own), after refusing options that nothing would use.
 """
 
 from __future__ import annotations
 
-from agent.cli import BUDGET, positive
+import argparse
+import dataclasses
+import time
+from pathlib import Path
 
-__all__ = ["NEAT_FLAGS"]
+from agent.cli import BUDGET, DEFAULT_DIFFICULTY, MAX_LEVELS, check_generated_options, whole
+
+__all__ = ["NEAT_FLAGS", "default_out", "neat_settings"]
+
+FRAMES, GENERATIONS, LEVELS = whole(1, 10**13), whole(1, 10**6), whole(1, MAX_LEVELS)
 
 # NEAT's own flags: (flag, TrainSettings field, add_argument keywords)
 NEAT_FLAGS = (
-    ("--frames", "max_frames", dict(type=positive, metavar="F", help=f"{BUDGET}: stop after "
+    ("--frames", "max_frames", dict(type=FRAMES, metavar="F", help=f"{BUDGET}: stop after "
      "the generation that reaches F frames simulated (none; --generations stops it too)")),
-    ("--generations", "generations", dict(type=positive, metavar="G", help="generations in "
+    ("--generations", "generations", dict(type=GENERATIONS, metavar="G", help="generations in "
      "all, resumes included (100)")),
     ("--aggregate", "aggregate", dict(choices=("mean", "min"), help="fitness over several "
      "levels (mean)")),
     ("--score", "score", dict(choices=("mario", "progress"), help="each level's score: "
      "MarI/O's fitness (mario, the default) or the share of the way to the flag plus 1 for "
      "finishing (progress: one scale for every level)")),
-    ("--level-pool", "level_pool", dict(type=positive, metavar="P", help="draw each "
+    ("--level-pool", "level_pool", dict(type=LEVELS, metavar="P", help="draw each "
      "generation's --generated levels from a fixed pool of P generated levels, proven once "
      "(default: new levels every generation)")),
-    ("--validation", "validation", dict(type=positive, metavar="N", help="choose the champion "
+    ("--validation", "validation", dict(type=LEVELS, metavar="N", help="choose the champion "
      "by its score on N held-out generated levels (at --difficulty; default: training fitness)")),
     ("--curriculum", "curriculum", dict(type=float, metavar="D0", help="generated levels start "
      "at difficulty D0, rising to --difficulty as the generation's best finishes them")),
@@ -32,13 +41,57 @@ NEAT_FLAGS = (
      "raise the difficulty by S at a time (0.05)")),
     ("--curriculum-share", "curriculum_share", dict(type=float, metavar="F", help="curriculum: "
      "raise it after a generation whose best finished this share of the levels (0.5)")),
-    ("--checkpoint-every", "checkpoint_every", dict(type=positive, metavar="K", help="write "
+    ("--checkpoint-every", "checkpoint_every", dict(type=GENERATIONS, metavar="K", help="write "
      "the checkpoint every K generations (5)")),
     ("--backend", "backend", dict(choices=("local", "processes", "ray"), help="where genomes "
      "are evaluated: this process (local, the default), worker processes or a Ray cluster; "
      "the results are identical")),
-    ("--workers", "workers", dict(type=positive, metavar="N", help="processes or Ray shards "
-     "(the CPUs); without --backend, N > 1 means processes")),
+    ("--workers", "workers", dict(type=whole(1, 4096), metavar="N", help="processes or Ray "
+     "shards (the CPUs); without --backend, N > 1 means processes")),
     ("--ray-address", "ray_address", dict(metavar="ADDRESS", help="join a Ray cluster: auto or "
      "ray://HOST:10001 (implies --backend ray)")),
 )  # fmt: skip
+
+
+def default_out(tags: list[str]) -> Path:
+    """The default run directory: ``runs/TAGS-DATE-TIME``."""
+    return Path("runs") / f"{'-'.join(tags)}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def neat_settings(args: argparse.Namespace):
+    """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
+    from agent.neat.cli import generalist_settings
+    from agent.neat.settings import continue_on
+    from agent.neat.trainer import TrainSettings, load_run_settings
+    from agent.runs import TrainError
+
+    given = {field: getattr(args, flag[2:].replace("-", "_")) for flag, field, _ in NEAT_FLAGS}
+    given.update(
+        env=args.env, levels=args.level, generated=args.generated, difficulty=args.difficulty,
+        generated_length=args.length, config=args.config, seed=args.seed, device=args.device,
+        stop_when_solved=None if args.keep_going is None else not args.keep_going,
+        backend=args.backend or ("ray" if args.ray_address is not None else None),
+    )  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
+    check_generated_options(args, bool(args.generated or args.validation or args.generalist),
+                            "--generated N, --validation N or --generalist")  # fmt: skip
+    for name in ("curriculum_step", "curriculum_share"):
+        if args.resume is None and args.curriculum is None and getattr(args, name) is not None:
+            raise TrainError(f"--{name.replace('_', '-')}: only with --curriculum D0")
+    if args.resume is not None:
+        if args.out is not None and args.out.resolve() != args.resume.resolve():
+            raise TrainError("--out and --resume name different directories; give --resume only")
+        base = continue_on(  # the same environment, or the built-in world's run on the game
+            load_run_settings(args.resume, trust_checkpoint=args.trust_checkpoint), given
+        )
+        if "backend" in given:  # a new backend: its workers and address as given, or defaults
+            base = dataclasses.replace(base, workers=None, ray_address=None)
+        if args.generalist:
+            raise TrainError("--resume continues a run with its own settings; drop --generalist")
+        return dataclasses.replace(base, **given, out=str(args.resume))
+    given = generalist_settings(given) if args.generalist else given
+    given.setdefault("levels", [] if args.generated else ["1-1"])
+    given.setdefault("difficulty", DEFAULT_DIFFICULTY)
+    tags = (["smb"] if args.env == "smb" else []) + [Path(x).stem for x in given["levels"][:2]]
+    out = args.out or default_out(["neat", *tags, *(["gen"] if given.get("generated") else [])])
+    return TrainSettings(**given, out=str(out))

@@ -27,7 +27,13 @@ import numpy as np
 from agent.neat.backends import BACKENDS
 from agent.neat.champion import ChampionError, load_champion
 from agent.neat.checkpoint import TrainState, load_checkpoint
-from agent.neat.config import DEFAULT_CONFIG, ConfigError, config_from_text, read_config_file
+from agent.neat.config import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    check_run_config,
+    config_from_text,
+    read_config_file,
+)
 from agent.neat.fitness import SCORES, ConfigMismatch, FitnessSettings, check_config_matches
 from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generate_level
@@ -379,6 +385,7 @@ def prepare(
         text, source = read_config_file(path), str(path)
 
     config = config_from_text(text, source)
+    check_run_config(config, source)
     _check_config(config, source, fitness)
     if state is not None:
         _check_resume_compatible(run, state, config, source, fitness)

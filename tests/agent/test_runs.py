@@ -5,37 +5,11 @@ checkpoint can be used again, and nothing else of a run is ever replaced by a fr
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
-from tests.helpers.cli import ROOT
-
-KILLED_WRITE = """
-import os, signal, sys
-from agent.files import atomic_write_with
-
-def write(f):
-    f.write(b"half a checkpoint")
-    f.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-
-atomic_write_with(sys.argv[1], write)
-"""
-
-
-def killed_write(path: Path) -> Path:
-    """Kill (SIGKILL) a process in the middle of ``atomic_write_with(path)``; return the
-    temporary file it left behind."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", KILLED_WRITE, str(path)], env=env, timeout=60)
-    assert proc.returncode == -signal.SIGKILL
-    (tmp,) = [p for p in path.parent.iterdir() if p.name.startswith(f".{path.name}.")]
-    return tmp
+from tests.helpers.runs import killed_write
 
 
 def test_open_clears_the_temporary_files_of_killed_writes_only(tmp_path):
@@ -129,3 +103,23 @@ def test_a_checkpoint_must_carry_its_directorys_run_id(tmp_path):
         with pytest.raises(TrainError, match="a checkpoint of another run") as info:
             run.check_run_id(other, "ck")
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("pins", [5, [5], [{"spec": "a"}], [{"spec": 1, "path": None,
+                                  "name": "a", "text": "x"}]])  # fmt: skip
+def test_a_malformed_level_record_is_one_line(pins):
+    """A level record that is not a list of the four string entries: one ``TrainError`` line
+    naming the record, never a TypeError."""
+    with pytest.raises(TrainError, match="run.json: a malformed level record"):
+        pinned_levels(pins, "run.json")
+
+
+def test_special_files_in_a_run_directory_never_block(tmp_path):
+    """A FIFO as ``run-id`` or ``metrics.jsonl`` is refused or counted as a run at once,
+    never opened (which would wait for a writer forever)."""
+    os.mkfifo(tmp_path / "run-id")
+    with pytest.raises(TrainError, match="run-id: unreadable .*not a regular file"):
+        RunDir(tmp_path).recorded_id()
+    os.mkfifo(tmp_path / "metrics.jsonl")
+    with pytest.raises(TrainError, match=r"already holds a training run \(metrics.jsonl\)"):
+        RunDir.fresh(tmp_path, ("checkpoint-latest.pkl",))

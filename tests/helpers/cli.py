@@ -45,3 +45,30 @@ def error_line(capsys, main: Callable[[Sequence[str]], int], *args: str) -> str:
     assert len(lines) == 1 and "Traceback" not in err, err
     assert ": error: " in lines[0], lines[0]
     return lines[0]
+
+
+def make_read_only(monkeypatch, directory: Path) -> None:
+    """Make ``directory`` refuse new files, as a read-only folder does: its mode drops to
+    r-x, and (since root ignores modes) creating a file in it by ``os.open`` fails with
+    EACCES as the kernel would for anyone else."""
+    import errno
+
+    directory.chmod(0o555)
+    monkeypatch.setattr(os, "open", _refusing(os.open, directory.resolve(), errno.EACCES))
+
+
+def make_full(monkeypatch, directory: Path) -> None:
+    """Make creating a file in ``directory`` by ``os.open`` fail with ENOSPC, as on a full
+    disk."""
+    import errno
+
+    monkeypatch.setattr(os, "open", _refusing(os.open, directory.resolve(), errno.ENOSPC))
+
+
+def _refusing(real_open, directory: Path, code: int):
+    def refusing_open(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT and Path(path).resolve().parent == directory:
+            raise OSError(code, os.strerror(code), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    return refusing_open

@@ -1,9 +1,13 @@
 """Tiny trained runs for the comparison tests, metrics lines in the shared keys and in the old
-per-trainer keys, and the schema every results.json must have."""
+per-trainer keys, the schema every results.json must have, and a write killed mid-way."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +131,26 @@ def check_results_schema(results: dict[str, Any]) -> None:
         for r in rows:
             for key in STAT_KEYS:
                 assert r[key] is None or set(r[key]) == {"mean", "ci95", "n"}
+
+
+KILLED_WRITE = """
+import os, signal, sys
+from agent.files import atomic_write_with
+
+def write(f):
+    f.write(b"half a checkpoint")
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+atomic_write_with(sys.argv[1], write)
+"""
+
+
+def killed_write(path: Path) -> Path:
+    """Kill (SIGKILL) a process in the middle of ``atomic_write_with(path)``; return the
+    temporary file it left behind."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITE, str(path)], env=env, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    (tmp,) = [p for p in path.parent.iterdir() if p.name.startswith(f".{path.name}.")]
+    return tmp

@@ -34,7 +34,10 @@ def one_error_line(capsys, *argv: str) -> str:
         (["solver", "--export-network", "x.jpg"], ".png or .svg"),
         (["--record-demo", "d.txt"], ".npz"),
         (["solver", "--generated", "0"], "--generated"),
-        (["solver", "--generated", "2", "--difficulty", "1.5"], "between 0 and 1"),
+        (
+            ["solver", "--generated", "2", "--difficulty", "1.5"],
+            "--difficulty: must be within 0..1",
+        ),
         (["solver", "--episodes", "0", "--headless"], "--episodes"),
         (["--max-frames", "-1"], "--max-frames"),
         (["--scale", "0"], "--scale"),

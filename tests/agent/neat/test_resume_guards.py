@@ -21,7 +21,6 @@ from agent.neat.trainer import (
     load_run_settings,
     train,
 )
-from tests.agent.test_runs import killed_write
 from tests.helpers.neat import (
     EASY_LEVEL_TEXT,
     read_metrics,
@@ -31,6 +30,7 @@ from tests.helpers.neat import (
     untimed,
     write_tiny_setup,
 )
+from tests.helpers.runs import killed_write
 
 
 def test_every_resume_clears_the_temporary_files_of_killed_writes(tmp_path):
