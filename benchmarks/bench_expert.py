@@ -3,7 +3,7 @@
 The states: ``--worlds`` worlds spread over the shipped levels, each played ``--steps`` agent
 steps of random buttons (RIGHT held) from its start, so every world is somewhere off the
 solver's plan, as a student's are. Then the solver searches from every running world: once per
-world with ``solve_from`` (the expert before issue 15), and once for all of them with
+world with ``solve_from`` (what DAgger's expert does), and once for all of them with
 ``solve_many`` (the searches in lockstep, each round's children of all searches advanced by
 one ``World.step`` call). Both must give the same plans (checked). Seconds are medians of
 ``--repeats`` after a warm-up. Run: ``python benchmarks/bench_expert.py``.

@@ -24,12 +24,14 @@ finishes, and the greedy progress along the way (the learning curve). ``--set pp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import platform
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -76,6 +78,25 @@ def time_updates(
     return {"rollout": r, "learn": lrn, "fps": cfg.frames_per_update / (r + lrn)}
 
 
+@contextlib.contextmanager
+def trainer_handle(holder: dict) -> Iterator[None]:
+    """While the block runs, ``holder["trainer"]`` is the ``PPOTrainer`` that ``train_ppo``
+    builds: the greedy evaluations need the live model, and the run must be exactly what
+    ``train.py`` runs (``train_ppo`` itself), so the benchmark wraps ``PPOTrainer.run``
+    instead of rebuilding the trainer."""
+    original = PPOTrainer.run
+
+    def run(self: PPOTrainer, ckpt, cb):
+        holder["trainer"] = self
+        return original(self, ckpt, cb)
+
+    PPOTrainer.run = run  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        PPOTrainer.run = original  # type: ignore[method-assign]
+
+
 def learn_seed(
     mcfg: ModelConfig, cfg: PPOConfig, level: str, frames: int, seed: int, every: int, out: Path
 ) -> dict:
@@ -100,20 +121,11 @@ def learn_seed(
             first = {"frames": m["frames"], "seconds": time.perf_counter() - t0}
         return False
 
-    original = PPOTrainer.run
-
-    def run(self: PPOTrainer, ckpt, cb):  # keep a handle on the trainer for the evaluations
-        holder["trainer"] = self
-        return original(self, ckpt, cb)
-
-    PPOTrainer.run = run  # type: ignore[method-assign]
-    try:
+    with trainer_handle(holder):
         res = train_ppo(
             mcfg, cfg, levels=levels, frames=frames, seed=seed, out_dir=out, device="cpu",
             progress=False, callback=callback,
         )  # fmt: skip
-    finally:
-        PPOTrainer.run = original  # type: ignore[method-assign]
     wall = time.perf_counter() - t0
     return {
         "seed": seed,

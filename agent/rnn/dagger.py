@@ -5,10 +5,10 @@ The expert from an arbitrary state
 ``envs.solver.solve`` plans from a level's *start*. The student's states are elsewhere, so the
 expert calls ``envs.solver.solve_from``, the same weighted A* rooted at a clone of the student's
 world: that world's exact state (enemies, used blocks, timer included). The label of a state
-is the first step of that plan. All the states of a decision that need a search are searched
-together (``envs.solver.solve_many``: the searches run in lockstep and each round's children
-of all of them are simulated by one ``World.step`` call); each label is what one search from
-that state alone gives.
+is the first step of that plan. (Searching a decision's states together, in lockstep with one
+``World.step`` per round for all of them, ``envs.solver.solve_many``, was measured slower, 0.6x:
+a search is bound by its per-node Python work, not by the simulation; BENCHMARKS.md. The
+searches stay one at a time; the labelled steps of all states are simulated in one call.)
 :class:`SolverExpert` keeps the plan while the student follows it: after labelling, it
 simulates the labelled step from a clone and remembers the resulting state; if the student's
 next state is bit-identical (it pressed buttons with the same effect), the plan's next step is
@@ -45,7 +45,7 @@ from agent.rnn.policy import RecurrentAgent
 from envs.levels.level import Level
 from envs.sim.constants import RUNNING
 from envs.sim.world import World
-from envs.solver import SolverConfig, solve_many
+from envs.solver import SolverConfig, solve_from
 
 __all__ = [
     "DaggerStudent",
@@ -85,9 +85,8 @@ class SolverExpert:
     def label(self, world: World, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """The (len(rows), 6) expert buttons for worlds ``rows`` of ``world`` (not stepped).
 
-        Batched: the rows off their plan are searched together (``solve_many``: one
-        ``World.step`` per search round for all of them), and the labelled steps of all rows
-        are simulated in one call. The labels are those of one search per row alone."""
+        The rows off their plan are searched one at a time (``solve_from``); the labelled
+        steps of all rows are simulated in one call."""
         rows = [int(i) for i in rows]
         out = np.zeros((len(rows), 6), dtype=np.uint8)
         if not rows:
@@ -99,13 +98,11 @@ class SolverExpert:
             or self._plans[i] is None
             or self._cursor[i] >= len(self._plans[i])
         ]
-        if stale:
+        for i in stale:
             t0 = time.perf_counter()
-            found = solve_many(world.take(stale), self.config)
+            self._plans[i], self._cursor[i] = solve_from(world.take([i]), self.config).actions, 0
             self.seconds += time.perf_counter() - t0
-            self.searches += len(stale)
-            for i, sol in zip(stale, found, strict=True):
-                self._plans[i], self._cursor[i] = sol.actions, 0
+            self.searches += 1
         for k, i in enumerate(rows):
             plan, c = self._plans[i], self._cursor[i]
             if c < len(plan):

@@ -126,9 +126,10 @@ def test_expert_labels_from_any_state_complete_the_level(level):
 
 
 def test_batched_expert_labels_equal_one_expert_per_world(level):
-    """Labelling 4 worlds in one call (their searches batched) gives, decision after decision,
-    the labels and the search count of 4 experts that each label one world alone, while the
-    worlds drift off the plans (random buttons in two of them every other step)."""
+    """Labelling 4 worlds in one call (their labelled steps simulated together) gives, decision
+    after decision, the labels and the search count of 4 experts that each label one world
+    alone, while the worlds drift off the plans (random buttons in two of them every other
+    step)."""
     env = PlatformerVectorEnv(4, level)
     env.reset(seed=0)
     batched, alone = SolverExpert(), [SolverExpert() for _ in range(4)]
