@@ -3,7 +3,8 @@
 Each sequence of ``envs.smb.fidelity.SEQUENCES`` is played from the start of 1-1 in the emulator
 and in ``smb:1-1`` under the SMB physics profile, and again under the lab's DEFAULT profile (the
 same level renamed), and Mario's x and y are compared per frame (level pixels, after the game's
-one-frame input lag), over the frames both runs last. Needs the ``nes`` extra.
+one-frame input lag), over the frames both runs last; the last row is the solver's plan for the
+stage (found in the fast world), played open loop in both. Needs the ``nes`` extra.
 Run: ``python benchmarks/bench_smb_fidelity.py``.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 from envs.levels.level import load_level
 from envs.smb import fidelity
 from envs.smb.console import Console
+from envs.solver import solve
 
 
 def first_off(dx: np.ndarray, dy: np.ndarray) -> str:
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     all_smb, all_lab = [], []
     start = time.perf_counter()
-    for name, buttons in fidelity.SEQUENCES.items():
+    plan = np.repeat(solve(level).actions, 5, axis=0)
+    for name, buttons in [*fidelity.SEQUENCES.items(), ("the solver's plan", plan)]:
         real = fidelity.emulator_trajectory(console, buttons)
         sim = fidelity.sim_trajectory(level, buttons)
         old = fidelity.sim_trajectory(lab, buttons)

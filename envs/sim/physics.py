@@ -52,6 +52,7 @@ from envs.sim.constants import (
     P_STOMPS,
     P_TIER,
     P_TIME_LIMIT,
+    P_YFRAC,
     PLAYER_H,
     PLAYER_W,
     PVX,
@@ -64,9 +65,9 @@ from envs.sim.constants import (
     SOLID,
     SPIKE_INSET,
     SPIKES,
-    STOMP_MARGIN,
     TILE,
     TIMEOUT,
+    UNIT,
 )
 from envs.sim.profiles import COLUMNS, H_SMB, N_COLUMNS
 
@@ -98,12 +99,24 @@ _G_FALL = LD_PROFILE + COLUMNS["gravity_fall"]
 _MOVE_THEN_FALL = LD_PROFILE + COLUMNS["move_then_fall"]
 _STICKY_FALL = LD_PROFILE + COLUMNS["sticky_fall"]
 _MAX_FALL = LD_PROFILE + COLUMNS["max_fall"]
-_MAX_FALL_SLACK = LD_PROFILE + COLUMNS["max_fall_slack"]
+_FALL_CAP_SUB = LD_PROFILE + COLUMNS["fall_cap_sub"]
+_KEEP_FRAC = LD_PROFILE + COLUMNS["keep_landing_frac"]
+_LAND_DEPTH = LD_PROFILE + COLUMNS["land_depth"]
 _STOMP_BOUNCE = LD_PROFILE + COLUMNS["stomp_bounce"]
 _ENEMY_SPEED = LD_PROFILE + COLUMNS["enemy_speed"]
 _ENEMY_GRAVITY = LD_PROFILE + COLUMNS["enemy_gravity"]
 _ENEMY_WAKE = LD_PROFILE + COLUMNS["enemy_wake"]
 _CAMERA_X = LD_PROFILE + COLUMNS["camera_x"]
+_CONTACT_INSET = LD_PROFILE + COLUMNS["contact_inset"]
+_CONTACT_INSET_Y = LD_PROFILE + COLUMNS["contact_inset_y"]
+_STOMP_MARGIN = LD_PROFILE + COLUMNS["stomp_margin"]
+_SIDE_TOP = LD_PROFILE + COLUMNS["side_top"]
+_SIDE_BOTTOM = LD_PROFILE + COLUMNS["side_bottom"]
+_FEET_LEFT = LD_PROFILE + COLUMNS["feet_left"]
+_FEET_RIGHT = LD_PROFILE + COLUMNS["feet_right"]
+_HEAD_TOP = LD_PROFILE + COLUMNS["head_top"]
+_HEAD_LEFT = LD_PROFILE + COLUMNS["head_left"]
+_HEAD_RIGHT = LD_PROFILE + COLUMNS["head_right"]
 _GRID_DX = LD_PROFILE + COLUMNS["grid_dx"]
 _GRID_DY = LD_PROFILE + COLUMNS["grid_dy"]
 _GRID_QBITS = LD_PROFILE + COLUMNS["grid_quantum_bits"]
@@ -279,10 +292,15 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         else:
             held = a and vy < 0
         vnew = vy + (LD[lvl, _G_HOLD + tier] if held else LD[lvl, _G_FALL + tier])
-        if vnew >= LD[lvl, _MAX_FALL] + LD[lvl, _MAX_FALL_SLACK]:
+        if vnew >= LD[lvl, _MAX_FALL] and (vnew & 255) >= LD[lvl, _FALL_CAP_SUB]:
             vnew = LD[lvl, _MAX_FALL]
         dy = vy if LD[lvl, _MOVE_THEN_FALL] else vnew
         vy = vnew
+        if jump:
+            P[i, P_YFRAC] = 0
+        else:  # walking off a ledge: the sub-pixel kept from the landing moves too
+            dy += P[i, P_YFRAC]
+            P[i, P_YFRAC] = 0
 
     # Move along x, then resolve against the wall on the leading side.
     x += (vx >> LD[lvl, _FRAC]) * LD[lvl, _STEP]
@@ -294,8 +312,8 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     if x > x_max:
         x = x_max
         vx = min(vx, 0)
-    r0 = y // TILE
-    r1 = (y + PLAYER_H - 1) // TILE
+    r0 = (y + LD[lvl, _SIDE_TOP]) // TILE  # the rows the sides meet walls on
+    r1 = (y + LD[lvl, _SIDE_BOTTOM]) // TILE
     if vx > 0:
         c = (x + PLAYER_W - 1) // TILE
         for r in range(r0, r1 + 1):
@@ -315,20 +333,33 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     y += dy
     c0 = x // TILE
     c1 = (x + PLAYER_W - 1) // TILE
-    if dy > 0:
+    f0 = (x + LD[lvl, _FEET_LEFT]) // TILE  # the columns the feet stand on
+    f1 = (x + LD[lvl, _FEET_RIGHT]) // TILE
+    # Falling for the floor check: moving down (the lab), or not rising (the game, which also
+    # lands at the apex when the feet are already in a block's top).
+    if (vy >= 0) if LD[lvl, _MOVE_THEN_FALL] else (dy > 0):
         r = (y + PLAYER_H - 1) // TILE
-        if _solid(tiles, lvl, h, w, r, c0) or _solid(tiles, lvl, h, w, r, c1):
-            y = r * TILE - PLAYER_H
-            vy = 0
+        if _solid(tiles, lvl, h, w, r, f0) or _solid(tiles, lvl, h, w, r, f1):
+            if y + PLAYER_H - r * TILE < LD[lvl, _LAND_DEPTH]:
+                if LD[lvl, _KEEP_FRAC]:
+                    P[i, P_YFRAC] = y & 255
+                y = r * TILE - PLAYER_H
+                vy = 0
+            elif vx != 0:  # feet too deep for a landing: the game stops him at the side instead
+                x -= UNIT if vx > 0 else -UNIT
+                vx = 0
     elif dy < 0:
-        r = y // TILE
-        hit0 = _solid(tiles, lvl, h, w, r, c0)
-        hit1 = _solid(tiles, lvl, h, w, r, c1)
+        head = LD[lvl, _HEAD_TOP]
+        r = (y + head) // TILE
+        h0 = (x + LD[lvl, _HEAD_LEFT]) // TILE  # the columns the head meets ceilings on
+        h1 = (x + LD[lvl, _HEAD_RIGHT]) // TILE
+        hit0 = _solid(tiles, lvl, h, w, r, h0)
+        hit1 = _solid(tiles, lvl, h, w, r, h1)
         if hit0 or hit1:
-            y = (r + 1) * TILE
+            y = (r + 1) * TILE - head
             vy = 0
             cm = (x + PLAYER_W // 2) // TILE
-            bc = cm if _solid(tiles, lvl, h, w, r, cm) else (c0 if hit0 else c1)
+            bc = cm if _solid(tiles, lvl, h, w, r, cm) else (h0 if hit0 else h1)
             if 0 <= r < h and tiles[lvl, r, bc] == QUESTION:
                 k = dyn[lvl, r, bc]
                 if D[i, k] == 0:
@@ -338,7 +369,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     ground = 0
     if vy >= 0 and feet % TILE == 0:
         fr = feet // TILE
-        if _solid(tiles, lvl, h, w, fr, c0) or _solid(tiles, lvl, h, w, fr, c1):
+        if _solid(tiles, lvl, h, w, fr, f0) or _solid(tiles, lvl, h, w, fr, f1):
             ground = 1
 
     # Camera: keeps the player at the profile's screen x (the middle by default), right only.
@@ -373,6 +404,9 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     falling = vy > 0
     wake, e_speed = LD[lvl, _ENEMY_WAKE], LD[lvl, _ENEMY_SPEED]
     e_gravity, max_fall = LD[lvl, _ENEMY_GRAVITY], LD[lvl, _MAX_FALL]
+    inset = LD[lvl, _CONTACT_INSET]  # a contact needs the boxes to overlap this much more
+    inset_y = LD[lvl, _CONTACT_INSET_Y]
+    stomp_margin = LD[lvl, _STOMP_MARGIN]
     for k in range(LD[lvl, LD_NE]):
         if E[i, k, E_ALIVE] == 0:
             continue
@@ -417,12 +451,12 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
             continue
         if (
             status == RUNNING
-            and x < ex + ENEMY_W
-            and ex < x + PLAYER_W
-            and y < ey + ENEMY_H
-            and ey < y + PLAYER_H
+            and x < ex + ENEMY_W - inset
+            and ex < x + PLAYER_W - inset
+            and y < ey + ENEMY_H - inset_y
+            and ey < y + PLAYER_H - inset_y
         ):
-            if falling and y + PLAYER_H <= ey + STOMP_MARGIN:
+            if falling and y + PLAYER_H <= ey + stomp_margin:
                 E[i, k, E_ALIVE] = 0
                 vy = -LD[lvl, _STOMP_BOUNCE]
                 ground = 0

@@ -69,12 +69,25 @@ class PhysicsProfile:
     move_then_fall: int = 0  # 1: y moves by the old speed, then gravity (the game's order)
     sticky_fall: int = 0  # 1: once A is let go (or the apex passed) the fall gravity stays
     max_fall: int = C.MAX_FALL
-    max_fall_slack: int = 0  # the speed is cut to max_fall once above max_fall + this
+    fall_cap_sub: int = 0  # the speed is cut to max_fall once past it with this sub-speed
+    keep_landing_frac: int = 0  # 1: a landing keeps y's sub-pixel for the next walk-off
     stomp_bounce: int = C.STOMP_BOUNCE
+    stomp_margin: int = C.STOMP_MARGIN  # a stomp needs the feet at most this far into the enemy
+    # --- where the player's box meets tiles (offsets into the hitbox) -----------------------
+    side_top: int = 0  # walls are met on the rows from side_top to side_bottom below the top
+    side_bottom: int = C.PLAYER_H - 1
+    feet_left: int = 0  # floors are stood on from feet_left to feet_right
+    feet_right: int = C.PLAYER_W - 1
+    land_depth: int = C.TILE + 1  # a floor lands feet less than this deep in it (else: a wall)
+    head_top: int = 0  # ceilings are met this far below the top, from head_left to head_right
+    head_left: int = 0
+    head_right: int = C.PLAYER_W - 1
     # --- enemies ------------------------------------------------------------------------------
     enemy_speed: int = C.ENEMY_SPEED
     enemy_gravity: int = C.ENEMY_GRAVITY
     enemy_wake: int = C.ENEMY_WAKE  # enemies start walking this far right of the camera's left
+    contact_inset: int = 0  # player and enemy touch only when their boxes overlap more in x
+    contact_inset_y: int = 0  # ... and in y
     # --- the camera: it scrolls right (only) to keep the player's left edge this far in -------
     camera_x: int = C.SCREEN // 2 - C.PLAYER_W // 2
     # --- the start ----------------------------------------------------------------------------
@@ -145,8 +158,10 @@ DEFAULT = PhysicsProfile("default")
 # PlayerYSpdData $fb,$fb,$fb,$fa,$fa with InitMForceData $34,$34,$34,0,0 (-4.80, -4.80, -4.80,
 # -6, -6 px/frame) [$fc,$fc,$fc,$fb,$fb with 0: -4, -4, -4, -5, -5]; JumpMForceData
 # $30,$30,$2d,$38,$38 (gravity with A held while rising) [$20,$20,$1e,$28,$28]; FallMForceData
-# $a8,$a8,$90,$d0,$d0 [$70,$70,$60,$90,$90]. Falling is capped at 5 px/frame [4], cut back once
-# past it by half a pixel. The game acts on the pad one frame late (fidelity.py allows for it).
+# $a8,$a8,$90,$d0,$d0 [$70,$70,$60,$90,$90]. Falling is capped at 5 px/frame [4], and only on a
+# frame whose sub-speed is $80 or more (so for a frame or two it passes 5). A landing snaps the
+# pixel and keeps its fraction, which a walk-off then carries. The game acts on the pad one frame
+# late (fidelity.py allows for it).
 # The grid is MarI/O's: tiles sampled at (marioX + 8, marioY - 16) + 16 * (dx, dy), with marioX
 # the sprite's left (2 px left of the 12 px hitbox) and marioY the top of small Mario; an enemy
 # (sprite left, Enemy_Y_Position + 24) marks the cells within 8 px of (marioX, marioY) + 16 *
@@ -176,11 +191,29 @@ SMB = PhysicsProfile(
     move_then_fall=1,
     sticky_fall=1,
     max_fall=5 * C.UNIT,
-    max_fall_slack=0x7F,
+    fall_cap_sub=0x80,
+    keep_landing_frac=1,
     stomp_bounce=4 * C.UNIT,
+    # small Mario's collision points (BlockBuffer_X/Y_Adder): the sides only at 8 px below his
+    # top, the feet at 1 and 10 px into the 12 px box (the sprite's x + 3 and x + 12), the head
+    # at one point 2 px below his top in the box's middle (the sprite's x + 8)
+    side_top=8 * C.UNIT,
+    side_bottom=8 * C.UNIT,
+    feet_left=1 * C.UNIT,
+    feet_right=10 * C.UNIT,
+    land_depth=6 * C.UNIT,  # ChkFootMTile: lands only with the feet less than 6 px in [5]
+    head_top=2 * C.UNIT,
+    head_left=6 * C.UNIT,
+    head_right=6 * C.UNIT,
     enemy_speed=0x0A * 16,  # goombas walk at speed byte $0a [NTSC $08]: 0.625 px/frame
     enemy_gravity=C.ENEMY_GRAVITY,
     enemy_wake=C.SCREEN + 3 * C.TILE,  # enemies load 48 px past the screen's right edge
+    # the game's boxes (small Mario's, a goomba's) are smaller than their sprites: running
+    # into a goomba kills at 4 px between the sprites' left edges, not at 7; landing on one
+    # stomps with the feet 8 px into it, not at 3 (measured on the fidelity sequences)
+    contact_inset=7 * C.UNIT,
+    contact_inset_y=4 * C.UNIT,
+    stomp_margin=9 * C.UNIT - 1,  # 8 px, in whole pixels as the game compares them
     camera_x=(112 + 2) * C.UNIT,  # the game holds a walking Mario's sprite near x 112
     start_dx=8 * C.UNIT,
     grid_dx=6 * C.UNIT,

@@ -56,18 +56,21 @@ def script(*parts: tuple[str, int]) -> np.ndarray:
     return np.concatenate([np.repeat(combo(c)[None], n, axis=0) for c, n in parts])
 
 
-# Scripted sequences from the start of 1-1 (before the first goomba and pipe can interfere).
+# Scripted sequences from the start of 1-1: open ground, and the first blocks, goomba and pipe.
 SEQUENCES: dict[str, np.ndarray] = {
     "walk": script(("right", 150)),
-    "run": script(("right+B", 110)),
+    "run": script(("right+B", 110)),  # into the first goomba
     "standing jump": script(("A", 45), ("none", 30)),
     "short hop": script(("right", 30), ("right+A", 6), ("right", 50)),
     "walking jump": script(("right", 50), ("right+A", 40), ("right", 40)),
-    "running jump": script(("right+B", 60), ("right+B+A", 30), ("right+B", 30)),
+    "running jump": script(("right+B", 60), ("right+B+A", 30), ("right+B", 30)),  # bricks
     "skid": script(("right+B", 50), ("left", 50), ("none", 20)),
     "let go of B": script(("right+B", 60), ("right", 40)),
     "coast": script(("right+B", 60), ("none", 60)),
     "air turn": script(("right", 40), ("left+A", 35), ("none", 20)),
+    "past a block": script(("right", 132), ("right+A", 30), ("right", 30)),  # its corner
+    "head bump": script(("right", 126), ("A", 30), ("none", 30)),  # under the first ? block
+    "stomp, then the pipe": script(("right+B", 60), ("right+B+A", 30), ("right", 90)),
 }
 
 

@@ -97,17 +97,20 @@ def test_smb_level_jumps_by_the_games_five_tiers_in_a_mixed_batch():
     assert rise[0] == (1280 - 40) / UNIT
 
 
-def test_smb_falls_no_faster_than_four_pixels_a_frame():
-    """Off a high ledge, the smb: world's fall speed never passes 5 px/frame (+ the game's
-    sub-pixel slack of 127/256) and settles at exactly 5."""
+def test_smb_fall_speed_is_cut_to_five_pixels_as_the_game_cuts_it():
+    """Off a high ledge, the smb: world's fall speed is cut back to exactly 5 px/frame on the
+    first frame it is past 5 with a sub-speed of $80 or more (the game's MovePlayerVertically:
+    it may pass 5 for a frame or two before), and then stays at 5."""
     rows = ["." * W] * 2 + ["..S" + "." * (W - 6) + "F..", "XXXX" + "." * (W - 4)]
     rows += ["." * W] * 10 + ["X" * W]
     world = World(LevelBank([level_from_rows(*rows, name="smb:drop")]), 1)
     world.reset()
-    trace = run(world, buttons("RIGHT"), 70)
-    speeds = [int(p[0, PVY]) for p in trace]
-    assert max(speeds) <= 5 * UNIT + 0x7F
-    assert 5 * UNIT in speeds
+    speeds = [int(p[0, PVY]) for p in run(world, buttons("RIGHT"), 70)]
+    assert all(not (v >= 5 * UNIT and v & 255 >= 0x80) for v in speeds)
+    first = speeds.index(5 * UNIT)
+    assert max(speeds[:first]) > 5 * UNIT  # it went past 5 first
+    landed = speeds.index(0, first)
+    assert set(speeds[first:landed]) == {5 * UNIT}
 
 
 def test_solver_plans_with_the_level_profile():

@@ -1,9 +1,9 @@
-"""The fast world against the emulator: scripted button sequences from the start of 1-1 move
-Mario through the same pixels, frame for frame, in ``smb:1-1`` (the SMB physics profile) and in
-the real game; and along a recorded run the sim's MarI/O grid, with its player and enemies put
-where the game has them, equals the grid MarI/O reads from the game's RAM. Needs the ``nes``
-extra (skipped with the reason otherwise); the level is made once into a temporary cache
-(about 5 s).
+"""The fast world against the emulator: scripted button sequences from the start of 1-1 (open
+ground, walls, blocks, a goomba) move Mario through the same pixels, frame for frame, in
+``smb:1-1`` (the SMB physics profile) and in the real game; and along a recorded run the
+sim's MarI/O grid, with its player and enemies put where the game has them, equals the grid
+MarI/O reads from the game's RAM. Needs the ``nes`` extra (skipped with the reason otherwise);
+the level is made once into a temporary cache (about 5 s).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from envs.smb.levels import CACHE_ENV
 from envs.smb.ram import is_dying, joypad_byte
 from envs.solver import solve
 
-# Sequences that stay on open ground (no wall, block or enemy met): there the sim must match the
-# game exactly, in whole pixels. "running jump" meets the bricks and a goomba (see the report).
-FLAT = [name for name in fidelity.SEQUENCES if name != "running jump"]
-TOLERANCE_PX = 0  # per frame, |x| and |y|, after the game's one-frame input lag
+# Per-frame tolerance on |x| and |y| (whole pixels, after the game's one-frame input lag): 0 for
+# every sequence (walls, a goomba's side and a stomp included) except a head bump, where the game
+# lets Mario's head 2 px into the block and pushes him down at its own speed (not modelled).
+TOLERANCE_PX = {name: 0 for name in fidelity.SEQUENCES} | {"head bump": 4}
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +39,20 @@ def game(tmp_path_factory):
     console.close()
 
 
-@pytest.mark.parametrize("name", FLAT)
+@pytest.mark.parametrize("name", list(fidelity.SEQUENCES))
 def test_scripted_sequence_matches_the_emulator_frame_for_frame(game, name):
-    """On open ground Mario's x and y (level pixels) agree with the emulator's within
-    TOLERANCE_PX on every frame of the sequence, and both runs last the same number of frames."""
+    """Mario's x and y (level pixels) agree with the emulator's within the sequence's
+    TOLERANCE_PX on every frame, and both runs last the same number of frames (a death by a
+    goomba on the same frame)."""
     level, console = game
     buttons = fidelity.SEQUENCES[name]
     real = fidelity.emulator_trajectory(console, buttons)
     sim = fidelity.sim_trajectory(level, buttons)
     assert len(real.x) == len(sim.x)
     dx, dy = fidelity.errors(real, sim)
-    assert dx.max() <= TOLERANCE_PX, f"x off by {dx.max()} px at frame {int(dx.argmax())}"
-    assert dy.max() <= TOLERANCE_PX, f"y off by {dy.max()} px at frame {int(dy.argmax())}"
+    tol = TOLERANCE_PX[name]
+    assert dx.max() <= tol, f"x off by {dx.max()} px at frame {int(dx.argmax())}"
+    assert dy.max() <= tol, f"y off by {dy.max()} px at frame {int(dy.argmax())}"
     assert np.ptp(real.x) > 0 or np.ptp(real.y) > 0  # the sequence does move Mario
 
 
