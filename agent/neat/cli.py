@@ -26,7 +26,7 @@ GENERALIST: dict[str, Any] = {
     "generated_length": 150,
     "validation": 20,
     "score": "progress",
-    "generations": 500,
+    "generations": 300,
     "stop_when_solved": False,
 }
 

@@ -1,0 +1,60 @@
+"""The shipped agents in ``zoo/``: small run directories that play.py and compare.py accept as
+they are, documented in ``zoo/README.md`` with the command that made them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.base import load_agent
+from agent.episodes import play_levels
+from envs.levels.level import builtin_names, load_level
+from tests.helpers.cli import run_play, run_script
+
+ROOT = Path(__file__).resolve().parents[1]
+ZOO = ROOT / "zoo"
+GENERALIST = ZOO / "neat-generalist"
+
+
+def test_the_generalist_is_a_small_documented_run_trained_on_generated_levels_only():
+    """zoo/neat-generalist holds a champion, its metrics and config (no checkpoint), under
+    1 MB; the champion was trained and validated on generated levels only; zoo/README.md names
+    it with its command, seed and wall-clock."""
+    files = {p.name: p.stat().st_size for p in GENERALIST.iterdir()}
+    assert {"champion.json", "metrics.jsonl", "config.ini"} <= set(files)
+    assert not any(name.endswith(".pkl") for name in files) and sum(files.values()) < 1_000_000
+    champ = json.loads((GENERALIST / "champion.json").read_text())
+    settings = champ["env_settings"]
+    assert settings["levels"] == [] and settings["generated"] and settings["score"] == "progress"
+    assert not set(builtin_names()) & set(champ["extra"]["levels_evaluated"])
+    readme = (ZOO / "README.md").read_text()
+    assert "zoo/neat-generalist" in readme and "train.py neat --generalist" in readme
+    assert f"--seed {champ['extra']['seed']}" in readme and "wall-clock" in readme
+
+
+def test_the_generalists_shipped_level_results_are_as_documented():
+    """The champion, replayed on the 8 shipped levels, finishes exactly the levels zoo/README.md
+    says it does (the "finishes" line)."""
+    shipped = [load_level(name) for name in builtin_names()]
+    episodes = play_levels(load_agent(GENERALIST, shipped), shipped).episodes
+    done = [lv.name for lv, e in zip(shipped, episodes, strict=True) if e["completed"]]
+    readme = (ZOO / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith("- Shipped levels it finishes:"))
+    assert line.split(":", 1)[1].strip().rstrip(".") == (", ".join(done) or "none")
+
+
+@pytest.mark.slow
+def test_play_and_compare_accept_the_generalist(tmp_path):
+    """``play.py zoo/neat-generalist --level 1-5`` opens (headless SDL) and quits at its frame
+    cap with exit 0; compare.py plays it on 1-5 and records it as a NEAT agent."""
+    proc = run_play(str(GENERALIST), "--level", "1-5", "--max-frames", "30")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "cmp"
+    proc = run_script(
+        "compare.py", str(GENERALIST), "--level", "1-5", "--max-frames", "300", "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert [a["kind"] for a in results["agents"]] == ["neat"]
