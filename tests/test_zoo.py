@@ -16,6 +16,14 @@ from tests.helpers.cli import run_play, run_script
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = ROOT / "zoo"
 GENERALIST = ZOO / "neat-generalist"
+LSTM = ZOO / "lstm-generalist"
+
+
+def _documented_finishes(name: str) -> str:
+    """The levels zoo/README.md's section ``## name`` says the agent finishes."""
+    section = (ZOO / "README.md").read_text().split(f"## {name}\n", 1)[1].split("\n## ", 1)[0]
+    line = next(x for x in section.splitlines() if x.startswith("- Shipped levels it finishes"))
+    return line.split(":", 1)[1].strip().rstrip(".")
 
 
 def test_the_generalist_is_a_small_documented_run_trained_on_generated_levels_only():
@@ -40,9 +48,23 @@ def test_the_generalists_shipped_level_results_are_as_documented():
     shipped = [load_level(name) for name in builtin_names()]
     episodes = play_levels(load_agent(GENERALIST, shipped), shipped).episodes
     done = [lv.name for lv, e in zip(shipped, episodes, strict=True) if e["completed"]]
+    assert _documented_finishes("neat-generalist") == (", ".join(done) or "none")
+
+
+def test_the_lstm_generalist_was_trained_on_generated_levels_only_and_plays_as_documented():
+    """zoo/lstm-generalist's run trained on generated levels only (no shipped level in its
+    settings or its model's level list), zoo/README.md gives its command and seed, and played
+    greedily on the 8 shipped levels it finishes exactly the levels the README says."""
+    run = json.loads((LSTM / "run.json").read_text())
+    assert run["levels"] == [] and run["generated"] > 0
+    model = json.loads((LSTM / "model.json").read_text())
+    assert not set(builtin_names()) & set(model["extra"]["levels"])
     readme = (ZOO / "README.md").read_text()
-    line = next(x for x in readme.splitlines() if x.startswith("- Shipped levels it finishes:"))
-    assert line.split(":", 1)[1].strip().rstrip(".") == (", ".join(done) or "none")
+    assert f"--seed {run['seed']} --out zoo/lstm-generalist" in readme
+    shipped = [load_level(name) for name in builtin_names()]
+    episodes = play_levels(load_agent(LSTM, shipped), shipped).episodes
+    done = [lv.name for lv, e in zip(shipped, episodes, strict=True) if e["completed"]]
+    assert _documented_finishes("lstm-generalist") == (", ".join(done) or "none")
 
 
 @pytest.mark.slow
@@ -58,3 +80,18 @@ def test_play_and_compare_accept_the_generalist(tmp_path):
     assert proc.returncode == 0, proc.stderr
     results = json.loads((out / "results.json").read_text())
     assert [a["kind"] for a in results["agents"]] == ["neat"]
+
+
+@pytest.mark.slow
+def test_play_and_compare_accept_the_lstm_generalist(tmp_path):
+    """``play.py zoo/lstm-generalist --level 1-1`` opens (headless SDL) and quits at its frame
+    cap with exit 0; compare.py plays it on 1-1 and records it as a recurrent agent."""
+    proc = run_play(str(LSTM), "--level", "1-1", "--max-frames", "30")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "cmp"
+    proc = run_script(
+        "compare.py", str(LSTM), "--level", "1-1", "--max-frames", "300", "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert [a["kind"] for a in results["agents"]] == ["ppo-lstm"]
