@@ -304,3 +304,21 @@ def test_the_generalist_preset_from_the_cli(tmp_path, capsys):
     assert "drop --level" in cli_error(capsys, "--generalist", "--level", "1-1", "--out", new)
     assert "drop --generalist" in cli_error(capsys, "--generalist", "--resume", str(out))
     assert not Path(new).exists()
+
+
+def test_level_pool_zero_means_new_levels_every_generation(tmp_path):
+    """``--level-pool 0`` gives no pool (new generated levels every generation), also over
+    ``--generalist``'s preset; ``--level-pool P`` overrides it with P; a negative pool is an
+    argument error (exit 2)."""
+
+    def settings(*argv: str):
+        args = train.build_parser().parse_args(["neat", *argv, "--out", str(tmp_path / "x")])
+        return train.neat_settings(args)
+
+    assert settings("--generalist").level_pool == GENERALIST["level_pool"]
+    assert settings("--generalist", "--level-pool", "50").level_pool == 50
+    assert settings("--generalist", "--level-pool", "0").level_pool is None
+    assert settings("--generated", "4", "--level-pool", "0").level_pool is None
+    assert settings("--generated", "4", "--level-pool", "9").level_pool == 9
+    assert train.main(["neat", "--generated", "4", "--level-pool", "-1"]) == 2
+    assert not (tmp_path / "x").exists()

@@ -30,9 +30,9 @@ NEAT_FLAGS = (
     ("--score", "score", dict(choices=("mario", "progress"), help="each level's score: "
      "MarI/O's fitness (mario, the default) or the share of the way to the flag plus 1 for "
      "finishing (progress: one scale for every level)")),
-    ("--level-pool", "level_pool", dict(type=LEVELS, metavar="P", help="draw each "
-     "generation's --generated levels from a fixed pool of P generated levels, proven once "
-     "(default: new levels every generation)")),
+    ("--level-pool", "level_pool", dict(type=whole(0, MAX_LEVELS), metavar="P", help="draw "
+     "each generation's --generated levels from a fixed pool of P generated levels, proven "
+     "once (default: new levels every generation; 0: new ones, also under --generalist)")),
     ("--validation", "validation", dict(type=LEVELS, metavar="N", help="choose the champion "
      "by its score on N held-out generated levels (at --difficulty; default: training fitness)")),
     ("--curriculum", "curriculum", dict(type=float, metavar="D0", help="generated levels start "
@@ -73,6 +73,8 @@ def neat_settings(args: argparse.Namespace):
         backend=args.backend or ("ray" if args.ray_address is not None else None),
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
+    if given.get("level_pool") == 0:  # new levels every generation, over --generalist's pool
+        given["level_pool"] = None
     check_generated_options(args, bool(args.generated or args.validation or args.generalist),
                             "--generated N, --validation N or --generalist")  # fmt: skip
     for name in ("curriculum_step", "curriculum_share"):
