@@ -159,6 +159,21 @@ def read_bounded(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
     return data
 
 
+def read_json_file(path: str | Path, max_bytes: int, what: str = "file") -> Any:
+    """The JSON value in ``path`` (``read_bounded``, then ``parse_json``). ``FileNotFoundError``
+    propagates; any other problem is ``FileRefused`` with one line naming the file: not a
+    regular file, too large, unreadable (``cannot read``), or not JSON (``not valid JSON``)."""
+    try:
+        text = read_bounded(path, max_bytes, what).decode("utf-8")
+        return parse_json(text)
+    except (FileNotFoundError, FileRefused):
+        raise
+    except OSError as exc:
+        raise FileRefused(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError and parse_json's refusals
+        raise FileRefused(f"{path}: not valid JSON ({exc})") from None
+
+
 def _kind(mode: int) -> str:
     for test, name in (
         (stat.S_ISDIR, "a directory"),

@@ -68,30 +68,18 @@ def test_the_lstm_generalist_was_trained_on_generated_levels_only_and_plays_as_d
 
 
 @pytest.mark.slow
-def test_play_and_compare_accept_the_generalist(tmp_path):
-    """``play.py zoo/neat-generalist --level 1-5`` opens (headless SDL) and quits at its frame
-    cap with exit 0; compare.py plays it on 1-5 and records it as a NEAT agent."""
-    proc = run_play(str(GENERALIST), "--level", "1-5", "--max-frames", "30")
+@pytest.mark.parametrize(
+    ("agent", "level", "kind"), [(GENERALIST, "1-5", "neat"), (LSTM, "1-1", "ppo-lstm")]
+)
+def test_play_and_compare_accept_the_zoo_agents(tmp_path, agent, level, kind):
+    """``play.py zoo/AGENT --level L`` opens (headless SDL) and quits at its frame cap with
+    exit 0; compare.py plays it on L and records it as the agent it is (NEAT, PPO LSTM)."""
+    proc = run_play(str(agent), "--level", level, "--max-frames", "30")
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "cmp"
     proc = run_script(
-        "compare.py", str(GENERALIST), "--level", "1-5", "--max-frames", "300", "--out", str(out)
+        "compare.py", str(agent), "--level", level, "--max-frames", "300", "--out", str(out)
     )
     assert proc.returncode == 0, proc.stderr
     results = json.loads((out / "results.json").read_text())
-    assert [a["kind"] for a in results["agents"]] == ["neat"]
-
-
-@pytest.mark.slow
-def test_play_and_compare_accept_the_lstm_generalist(tmp_path):
-    """``play.py zoo/lstm-generalist --level 1-1`` opens (headless SDL) and quits at its frame
-    cap with exit 0; compare.py plays it on 1-1 and records it as a recurrent agent."""
-    proc = run_play(str(LSTM), "--level", "1-1", "--max-frames", "30")
-    assert proc.returncode == 0, proc.stderr
-    out = tmp_path / "cmp"
-    proc = run_script(
-        "compare.py", str(LSTM), "--level", "1-1", "--max-frames", "300", "--out", str(out)
-    )
-    assert proc.returncode == 0, proc.stderr
-    results = json.loads((out / "results.json").read_text())
-    assert [a["kind"] for a in results["agents"]] == ["ppo-lstm"]
+    assert [a["kind"] for a in results["agents"]] == [kind]

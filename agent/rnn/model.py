@@ -54,7 +54,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from agent.files import FileRefused, atomic_write_bytes, atomic_write_text, parse_json, read_bounded
+from agent.files import (
+    FileRefused,
+    atomic_write_bytes,
+    atomic_write_text,
+    read_bounded,
+    read_json_file,
+)
 from envs.checks import MAX_FRAME_SKIP, MAX_VIEW_RADIUS, SettingError, check_int
 
 __all__ = [
@@ -465,13 +471,11 @@ def read_model_json(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]
     if not path.exists():
         raise ModelError(f"{path}: missing (a model directory holds {MODEL_FILE} + {MODEL_JSON})")
     try:
-        meta = parse_json(read_bounded(path, MAX_MODEL_JSON_BYTES, MODEL_JSON).decode("utf-8"))
+        meta = read_json_file(path, MAX_MODEL_JSON_BYTES, MODEL_JSON)
+    except FileNotFoundError as exc:  # removed since the check above
+        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except FileRefused as exc:
         raise ModelError(str(exc)) from None
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise ModelError(f"{path}: not a recurrent policy file (format != {MODEL_FORMAT!r})")
     if meta.get("version") != MODEL_VERSION:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.files import FileRefused, parse_json, read_bounded
+from agent.files import FileRefused, read_json_file
 from agent.rnn.model import ModelConfig, ModelError
 from agent.runs import TrainError
 from envs.checks import SettingError, check_bool, check_int, check_number
@@ -85,13 +85,11 @@ def load_settings(path: str | Path, section: str, cls: type) -> tuple[ModelConfi
     """A ``{"model": {...}, SECTION: {...}}`` settings file: the model and ``cls`` settings."""
     path = Path(path)
     try:
-        data = parse_json(read_bounded(path, MAX_SETTINGS_BYTES, "settings file").decode("utf-8"))
+        data = read_json_file(path, MAX_SETTINGS_BYTES, "settings file")
+    except FileNotFoundError as exc:
+        raise TrainError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except FileRefused as exc:
         raise TrainError(str(exc)) from None
-    except OSError as exc:
-        raise TrainError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise TrainError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or set(data) - {"model", section, "comment"}:
         raise TrainError(f'{path}: expected an object with "model" and "{section}" sections')
     try:
