@@ -33,47 +33,26 @@ import time
 from pathlib import Path
 
 import torch
+from bench_ppo import sync, time_updates  # this folder is on sys.path when run as a script
 
 from agent.rnn.bc import BCConfig, load_bc_config, train_bc
 from agent.rnn.model import ModelConfig, RecurrentPolicy, resolve_device
-from agent.rnn.ppo import PPOConfig, PPOTrainer, load_ppo_config, train_ppo
-from agent.rnn.settings import training_levels
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from agent.rnn.ppo import PPOConfig, load_ppo_config, train_ppo
 
 
 def throughput(
     mcfg: ModelConfig, cfg: PPOConfig, level: str, device: torch.device, updates: int, out: Path
 ) -> dict[str, float]:
-    levels = training_levels([level])
-    run = {"seed": 0, "frames": (updates + 1) * cfg.frames_per_update}
-    trainer = PPOTrainer(mcfg, cfg, levels, run, out, device, False, None)
-    trainer.start(None)
-    trainer.one_update()  # warm-up: allocations, kernels, caches
-    total, rollout, learn = [], [], []
-    for _ in range(updates):
-        _sync(device)
-        t0 = time.perf_counter()
-        ro = trainer.collect_rollout()
-        _sync(device)
-        t1 = time.perf_counter()
-        trainer.learn(ro)
-        _sync(device)
-        t2 = time.perf_counter()
-        total.append(t2 - t0)
-        rollout.append(t1 - t0)
-        learn.append(t2 - t1)
-    trainer.close()
-    sec = statistics.median(total)
+    """bench_ppo's timed updates (one warm-up, then medians of rollout and learning time), as
+    the figures of this benchmark's table."""
+    r = time_updates(mcfg, cfg, level, device, updates, out)
+    sec = r["rollout"] + r["learn"]
     return {
-        "frames_per_second": cfg.frames_per_update / sec,
+        "frames_per_second": r["fps"],
         "updates_per_second": 1.0 / sec,
-        "rollout_seconds": statistics.median(rollout),
-        "learn_seconds": statistics.median(learn),
-        "rollout_frames_per_second": cfg.frames_per_update / statistics.median(rollout),
+        "rollout_seconds": r["rollout"],
+        "learn_seconds": r["learn"],
+        "rollout_frames_per_second": cfg.frames_per_update / r["rollout"],
     }
 
 
@@ -104,10 +83,10 @@ def core_calls(mcfg: ModelConfig, device: torch.device, repeats: int = 5) -> dic
         fn()
         times = []
         for _ in range(repeats):
-            _sync(device)
+            sync(device)
             t0 = time.perf_counter()
             fn()
-            _sync(device)
+            sync(device)
             times.append(time.perf_counter() - t0)
         res[name] = statistics.median(times)
     return res

@@ -48,7 +48,8 @@ OLD_PPO = PPOConfig(
 )  # fmt: skip
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously), so timers see it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -66,10 +67,10 @@ def time_updates(
         for _ in range(updates):
             t0 = time.perf_counter()
             ro = trainer.collect_rollout()
-            _sync(device)
+            sync(device)
             t1 = time.perf_counter()
             trainer.learn(ro)
-            _sync(device)
+            sync(device)
             rollout.append(t1 - t0)
             learn.append(time.perf_counter() - t1)
     finally:

@@ -16,7 +16,7 @@ import neat
 import pytest
 
 from agent.neat.checkpoint import MAGIC, TrainState
-from agent.neat.config import DEFAULT_CONFIG
+from agent.neat.config import DEFAULT_CONFIG, config_from_text
 from agent.neat.reporters import TIMING_KEYS
 from agent.neat.settings import TrainSettings
 from agent.runs import METRICS_FILE, SHARED_KEYS
@@ -195,3 +195,21 @@ def write_as_old_module(path: Path, state: TrainState) -> None:
     assert b"agent.checkpoint" in payload and b"agent.neat.checkpoint" not in payload
     digest = hashlib.sha256(payload).digest()
     path.write_bytes(MAGIC + len(payload).to_bytes(8, "big") + digest + payload)
+
+
+def grown_population(
+    seed: int = 0, rounds: int = 2, **config: object
+) -> tuple[neat.Population, str]:
+    """A tiny population after ``rounds`` rounds of reproduction (so nodes, species, ids
+    advanced), and its config text (``tiny_config_text`` with ``node_add_prob=0.8`` and
+    ``config``'s overrides)."""
+    text = tiny_config_text(**{"node_add_prob": 0.8, **config})
+    cfg = config_from_text(text, "tiny")
+    pop = neat.Population(cfg, seed=seed)
+    for gen in range(rounds):
+        for i, genome in enumerate(pop.population.values()):
+            genome.fitness = float(i % 5)
+        pop.population = pop.reproduction.reproduce(cfg, pop.species, cfg.pop_size, gen)
+        pop.species.speciate(cfg, pop.population, gen)
+        pop.generation += 1
+    return pop, text

@@ -19,21 +19,7 @@ from agent.neat.checkpoint import (
     save_checkpoint,
 )
 from agent.neat.config import config_from_text
-from tests.helpers.neat import tiny_config_text, write_as_old_module
-
-
-def grown_population(seed: int = 0) -> tuple[neat.Population, str]:
-    """A tiny population after two rounds of reproduction (so nodes, species, ids advanced)."""
-    text = tiny_config_text(node_add_prob=0.8)
-    config = config_from_text(text, "tiny")
-    pop = neat.Population(config, seed=seed)
-    for gen in range(2):
-        for i, genome in enumerate(pop.population.values()):
-            genome.fitness = float(i % 5)
-        pop.population = pop.reproduction.reproduce(config, pop.species, config.pop_size, gen)
-        pop.species.speciate(config, pop.population, gen)
-        pop.generation += 1
-    return pop, text
+from tests.helpers.neat import grown_population, write_as_old_module
 
 
 def state_of(pop: neat.Population, text: str, **trainer: object):

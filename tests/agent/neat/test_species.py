@@ -12,7 +12,7 @@ from agent.neat.checkpoint import capture_state, restore_population
 from agent.neat.config import DEFAULT_CONFIG, ConfigError, config_from_text
 from agent.neat.species import TargetSpeciesSet
 from agent.neat.trainer import TrainSettings, train
-from tests.helpers.neat import CONFIG, random_population, tiny_config_text
+from tests.helpers.neat import CONFIG, grown_population, random_population
 
 SECTION = """[TargetSpeciesSet]
 compatibility_threshold = {start}
@@ -96,15 +96,7 @@ def test_the_config_names_its_species_set():
 def test_the_moving_threshold_survives_a_checkpoint():
     """A snapshot keeps the species set's threshold where speciation moved it, and the restored
     population's species set continues from there (not from the config's start)."""
-    text = tiny_config_text(node_add_prob=0.8, target_species=12)
-    config = config_from_text(text, "tiny")
-    pop = neat.Population(config, seed=1)
-    for gen in range(3):
-        for i, genome in enumerate(pop.population.values()):
-            genome.fitness = float(i % 5)
-        pop.population = pop.reproduction.reproduce(config, pop.species, config.pop_size, gen)
-        pop.species.speciate(config, pop.population, gen)
-        pop.generation += 1
+    pop, text = grown_population(seed=1, rounds=3, target_species=12)
     moved = pop.species.threshold
     assert moved < 3.0
     state = capture_state(pop, text, {"seed": 1}, {})
