@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,26 @@ def pits_level() -> Level:
 def untimed(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Metrics lines without the keys that measure time (they differ between identical runs)."""
     return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
+
+
+def close_metrics(a: list[dict[str, Any]], b: list[dict[str, Any]], rtol: float = 1e-5) -> bool:
+    """The same metrics lines, floats within ``rtol`` (or 1e-6 absolute): for reference runs
+    made on another machine, whose CPU kernels round float32 sums differently (a loss differs
+    in its 8th digit, a loss near 0 by 1e-7); every other value (counts, keys) must be equal."""
+
+    def close(x: Any, y: Any) -> bool:
+        if isinstance(x, float) or isinstance(y, float):
+            return (
+                isinstance(x, (int, float))
+                and isinstance(y, (int, float))
+                and (math.isclose(x, y, rel_tol=rtol, abs_tol=1e-6))
+            )
+        return x == y
+
+    if len(a) != len(b):
+        return False
+    pairs = zip(a, b, strict=True)
+    return all(m.keys() == n.keys() and all(close(m[k], n[k]) for k in m) for m, n in pairs)
 
 
 def weights(path: str | Path) -> dict[str, torch.Tensor]:

@@ -18,7 +18,7 @@ from agent.rnn.policy import RecurrentAgent
 from agent.rnn.ppo import PPOConfig, train_ppo
 from agent.rnn.runfiles import upgrade_metrics
 from agent.runs import SHARED_KEYS, read_metrics_file
-from tests.helpers.rnn import close_weights, flat_level, pits_level, untimed, weights
+from tests.helpers.rnn import close_metrics, close_weights, flat_level, pits_level, untimed, weights
 
 OLD_RUNS = Path(__file__).parent / "data" / "old-runs"
 TINY_MODEL = ModelConfig(hidden=8, encoder=8, view_radius=2, encoder_type="mlp")
@@ -119,7 +119,7 @@ def test_ppo_checkpoint_from_before_the_move_resumes_exactly(tmp_path):
     assert res.resumed_from == 2 and res.updates == 3
     assert close_weights(weights(out), weights(OLD_RUNS / "ppo-full-model.pt"))
     old = upgrade_metrics(_old_lines("ppo-full-metrics.jsonl"), "ppo", {"update": "iteration"})
-    assert untimed(res.metrics) == untimed(old)
+    assert close_metrics(untimed(res.metrics), untimed(old))
     check_shared_keys(out, "ppo")
 
 
@@ -139,7 +139,8 @@ def test_bc_checkpoint_from_before_the_move_resumes_to_the_same_model(tmp_path):
     keys = ("round", "epoch", "loss", "accuracy", "dataset_steps", "expert_searches_total")
     pairs = (("iteration", "update"), ("completion_rate", "eval_completion_rate"),
              ("progress", "eval_progress"), *((k, k) for k in keys))  # fmt: skip
-    assert [{n: m[n] for n, _ in pairs} for m in res.metrics] == [
-        {n: m[o] for n, o in pairs} for m in old
-    ]
+    assert close_metrics(
+        [{n: m[n] for n, _ in pairs} for m in res.metrics],
+        [{n: m[o] for n, o in pairs} for m in old],
+    )
     check_shared_keys(out, "bc")
