@@ -11,10 +11,12 @@ from tests.helpers.cli import ROOT, error_line, run_script
 
 
 def tiny_bc_config(tmp_path: Path) -> Path:
-    """configs/bc.json with a 16-unit model and 5 updates, no DAgger."""
+    """configs/bc.json with a 16-unit model and 5 updates, no DAgger (and short, cheap DAgger
+    rounds when a resume asks for one)."""
     data = json.loads((ROOT / "configs" / "bc.json").read_text())
     data["model"].update(hidden=16, encoder=16)
-    data["bc"].update(updates=5, dagger_iters=0, eval_every=5, batch_windows=2, window=8)
+    data["bc"].update(updates=5, dagger_iters=0, eval_every=5, batch_windows=2, window=8,
+                      dagger_episodes=1, label_expansions=2000, max_steps=60)  # fmt: skip
     path = tmp_path / "bc.json"
     path.write_text(json.dumps(data))
     return path
