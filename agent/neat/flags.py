@@ -14,10 +14,22 @@ import time
 from pathlib import Path
 
 from agent.cli import BUDGET, DEFAULT_DIFFICULTY, MAX_LEVELS, check_generated_options, whole
+from agent.neat.inputs import PLANES, parse_box
 
 __all__ = ["NEAT_FLAGS", "default_out", "neat_settings"]
 
 FRAMES, GENERATIONS, LEVELS = whole(1, 10**13), whole(1, 10**6), whole(1, MAX_LEVELS)
+#: Flags of the input encoding (``agent.neat.inputs``): fields of the run's FitnessSettings.
+ENCODING_FIELDS = ("view_box", "view_planes")
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    """An ``argparse`` type: ``--view-box``'s four numbers."""
+    try:
+        return parse_box(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 
 # NEAT's own flags: (flag, TrainSettings field, add_argument keywords)
 NEAT_FLAGS = (
@@ -41,6 +53,13 @@ NEAT_FLAGS = (
      "raise the difficulty by S at a time (0.05)")),
     ("--curriculum-share", "curriculum_share", dict(type=float, metavar="F", help="curriculum: "
      "raise it after a generation whose best finished this share of the levels (0.5)")),
+    ("--view-box", "view_box", dict(type=_box, metavar="B,A,U,D", help="the network reads "
+     "only a box of the 13 x 13 grid: B columns behind the player's cell to A ahead, U rows "
+     "above to D below (for example 1,6,4,3: 8 x 8 = 64 inputs; the config's num_inputs must "
+     "match; default: the whole grid)")),
+    ("--planes", "view_planes", dict(choices=PLANES, help="mixed (MarI/O's: one input per "
+     "cell, 1 solid, -1 enemy or spikes, the default) or split (two per cell: a solid plane "
+     "and a hazard plane, each 0 or 1: twice the inputs)")),
     ("--checkpoint-every", "checkpoint_every", dict(type=GENERATIONS, metavar="K", help="write "
      "the checkpoint every K generations (5)")),
     ("--backend", "backend", dict(choices=("local", "processes", "ray"), help="where genomes "
@@ -61,6 +80,7 @@ def default_out(tags: list[str]) -> Path:
 def neat_settings(args: argparse.Namespace):
     """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
     from agent.neat.cli import generalist_settings
+    from agent.neat.fitness import FitnessSettings
     from agent.neat.settings import continue_on
     from agent.neat.trainer import TrainSettings, load_run_settings
     from agent.runs import TrainError
@@ -73,6 +93,7 @@ def neat_settings(args: argparse.Namespace):
         backend=args.backend or ("ray" if args.ray_address is not None else None),
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
+    encoding = {k: given.pop(k) for k in ENCODING_FIELDS if k in given}
     if given.get("level_pool") == 0:  # new levels every generation, over --generalist's pool
         given["level_pool"] = None
     check_generated_options(args, bool(args.generated or args.validation or args.generalist),
@@ -90,8 +111,12 @@ def neat_settings(args: argparse.Namespace):
             base = dataclasses.replace(base, workers=None, ray_address=None)
         if args.generalist:
             raise TrainError("--resume continues a run with its own settings; drop --generalist")
+        if encoding:  # a change of inputs is refused (the run's fitness settings differ)
+            given["fitness"] = dataclasses.replace(base.fitness, **encoding)
         return dataclasses.replace(base, **given, out=str(args.resume))
     given = generalist_settings(given) if args.generalist else given
+    if encoding:
+        given["fitness"] = dataclasses.replace(given.get("fitness", FitnessSettings()), **encoding)
     given.setdefault("levels", [] if args.generated else ["1-1"])
     given.setdefault("difficulty", DEFAULT_DIFFICULTY)
     tags = (["smb"] if args.env == "smb" else []) + [Path(x).stem for x in given["levels"][:2]]
