@@ -329,13 +329,14 @@ def test_level_pool_zero_means_new_levels_every_generation(tmp_path):
 
 def test_an_input_encoding_from_the_cli_is_saved_and_replayed(tmp_path, capsys):
     """``--view-box`` and ``--planes`` train networks on that encoding (the config's num_inputs
-    matching) and save it in the run's settings and champion.json; the agent loaded back (as
-    play.py and compare.py load it; the overlay: tests/viz/test_overlay.py) reads the same
-    inputs. A box outside the grid, a malformed box or a config of the wrong input count exits
-    2 with one line, nothing written."""
+    matching), ``--frame-skip`` and ``--activations`` set how often and how deep they think;
+    all are saved in the run's settings and champion.json, and the agent loaded back (as
+    play.py and compare.py load it; the overlay: tests/viz/test_overlay.py) plays the same
+    way. A box outside the grid, a malformed box, a config of the wrong input count or too
+    many activations exits 2 with one line, nothing written."""
     config, level = write_tiny_setup(tmp_path, num_inputs=128)
     out = tmp_path / "run"
-    box = ("--view-box", "1,6,4,3", "--planes", "split")
+    box = ("--view-box", "1,6,4,3", "--planes", "split", "--frame-skip", "4", "--activations", "2")
     proc = run_cli(
         "neat", "--level", str(level), "--config", str(config), "--generations", "1",
         *box, "--out", str(out),
@@ -344,8 +345,10 @@ def test_an_input_encoding_from_the_cli_is_saved_and_replayed(tmp_path, capsys):
     assert load_run_settings(out).fitness.view_box == (1, 6, 4, 3)
     env = json.loads((out / CHAMPION_FILE).read_text())["env_settings"]
     assert (env["view_box"], env["view_planes"]) == ([1, 6, 4, 3], "split")
+    assert (env["frame_skip"], env["activations_per_step"]) == (4, 2)
     agent = load_agent(str(out), [load_level(str(level))])
     assert agent.encoding == InputEncoding(6, (1, 6, 4, 3), "split")
+    assert (agent.frame_skip, agent.activations_per_step) == (4, 2)
     assert play_levels(agent, [load_level(str(level))]).episodes[0]["frames"] > 0
 
     new = str(tmp_path / "new")
@@ -353,4 +356,5 @@ def test_an_input_encoding_from_the_cli_is_saved_and_replayed(tmp_path, capsys):
     assert "view_box ahead must be from 0 to 6" in cli_error(capsys, *gen, "--view-box", "1,7,4,3")
     assert "BEHIND,AHEAD,ABOVE,BELOW" in cli_error(capsys, *gen, "--view-box", "1,6")
     assert "gives 64 inputs" in cli_error(capsys, *gen, "--view-box", "1,6,4,3")
+    assert "from 1 to 100" in cli_error(capsys, *gen, "--activations", "101")
     assert not Path(new).exists()

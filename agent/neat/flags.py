@@ -15,12 +15,15 @@ from pathlib import Path
 
 from agent.cli import BUDGET, DEFAULT_DIFFICULTY, MAX_LEVELS, check_generated_options, whole
 from agent.neat.inputs import PLANES, parse_box
+from envs.checks import MAX_FRAME_SKIP
 
 __all__ = ["NEAT_FLAGS", "default_out", "neat_settings"]
 
 FRAMES, GENERATIONS, LEVELS = whole(1, 10**13), whole(1, 10**6), whole(1, MAX_LEVELS)
-#: Flags of the input encoding (``agent.neat.inputs``): fields of the run's FitnessSettings.
-ENCODING_FIELDS = ("view_box", "view_planes")
+#: Flags that set fields of the run's FitnessSettings (how genomes play: saved in champion.json,
+#: so the champion is replayed the same way): the input encoding (``agent.neat.inputs``), the
+#: decision interval and the network updates per decision.
+PLAY_FIELDS = ("view_box", "view_planes", "frame_skip", "activations_per_step")
 
 
 def _box(text: str) -> tuple[int, int, int, int]:
@@ -60,6 +63,11 @@ NEAT_FLAGS = (
     ("--planes", "view_planes", dict(choices=PLANES, help="mixed (MarI/O's: one input per "
      "cell, 1 solid, -1 enemy or spikes, the default) or split (two per cell: a solid plane "
      "and a hazard plane, each 0 or 1: twice the inputs)")),
+    ("--frame-skip", "frame_skip", dict(type=whole(1, MAX_FRAME_SKIP), metavar="K", help="the "
+     "network decides every K frames, its buttons held in between (MarI/O's 5)")),
+    ("--activations", "activations_per_step", dict(type=GENERATIONS, metavar="N",
+     help="synchronous network updates per decision (1: a signal crosses one link per "
+     "decision)")),
     ("--checkpoint-every", "checkpoint_every", dict(type=GENERATIONS, metavar="K", help="write "
      "the checkpoint every K generations (5)")),
     ("--backend", "backend", dict(choices=("local", "processes", "ray"), help="where genomes "
@@ -80,7 +88,7 @@ def default_out(tags: list[str]) -> Path:
 def neat_settings(args: argparse.Namespace):
     """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
     from agent.neat.cli import generalist_settings
-    from agent.neat.fitness import FitnessSettings
+    from agent.neat.fitness import FitnessSettings  # checks the ranges of the play fields
     from agent.neat.settings import continue_on
     from agent.neat.trainer import TrainSettings, load_run_settings
     from agent.runs import TrainError
@@ -93,7 +101,7 @@ def neat_settings(args: argparse.Namespace):
         backend=args.backend or ("ray" if args.ray_address is not None else None),
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
-    encoding = {k: given.pop(k) for k in ENCODING_FIELDS if k in given}
+    play = {k: given.pop(k) for k in PLAY_FIELDS if k in given}
     if given.get("level_pool") == 0:  # new levels every generation, over --generalist's pool
         given["level_pool"] = None
     check_generated_options(args, bool(args.generated or args.validation or args.generalist),
@@ -111,12 +119,12 @@ def neat_settings(args: argparse.Namespace):
             base = dataclasses.replace(base, workers=None, ray_address=None)
         if args.generalist:
             raise TrainError("--resume continues a run with its own settings; drop --generalist")
-        if encoding:  # a change of inputs is refused (the run's fitness settings differ)
-            given["fitness"] = dataclasses.replace(base.fitness, **encoding)
+        if play:  # a change is refused (the run's fitness settings differ)
+            given["fitness"] = dataclasses.replace(base.fitness, **play)
         return dataclasses.replace(base, **given, out=str(args.resume))
     given = generalist_settings(given) if args.generalist else given
-    if encoding:
-        given["fitness"] = dataclasses.replace(given.get("fitness", FitnessSettings()), **encoding)
+    if play:
+        given["fitness"] = dataclasses.replace(given.get("fitness", FitnessSettings()), **play)
     given.setdefault("levels", [] if args.generated else ["1-1"])
     given.setdefault("difficulty", DEFAULT_DIFFICULTY)
     tags = (["smb"] if args.env == "smb" else []) + [Path(x).stem for x in given["levels"][:2]]
