@@ -281,9 +281,10 @@ def test_curriculum_and_validation_from_the_cli(tmp_path, capsys):
 def test_the_generalist_preset_from_the_cli(tmp_path, capsys):
     """``--generalist`` runs the preset (agent.neat.cli.GENERALIST) on generated levels only:
     no shipped level in the settings, the champion or the metrics, the progress score, held-out
-    validation, one progress line per generation; flags given override the preset; a shipped
+    validation, the preset's input encoding, one progress line per generation; flags given
+    override the preset (the config among them); a shipped
     level or --resume with it exits 2 with one line."""
-    config, _ = write_tiny_setup(tmp_path)
+    config, _ = write_tiny_setup(tmp_path, num_inputs=128)  # the preset's input encoding
     out = tmp_path / "run"
     proc = run_cli(
         "neat", "--generalist", "--generated", "2", "--length", "40", "--validation", "2",
@@ -294,7 +295,10 @@ def test_the_generalist_preset_from_the_cli(tmp_path, capsys):
     s = load_run_settings(out)
     want = {**GENERALIST, "generated": 2, "generated_length": 40, "validation": 2}
     want["generations"] = 2
+    play = {k: want.pop(k) for k in ("view_box", "view_planes")}  # the run's FitnessSettings
+    del want["config"]  # replaced by --config; the run keeps the config's text
     assert {k: getattr(s, k) for k in want} == want and s.levels == []
+    assert {k: getattr(s.fitness, k) for k in play} == play
     champ = json.loads((out / CHAMPION_FILE).read_text())
     assert champ["env_settings"]["levels"] == [] and champ["env_settings"]["score"] == "progress"
     shipped = set(builtin_names())

@@ -85,6 +85,16 @@ def default_out(tags: list[str]) -> Path:
     return Path("runs") / f"{'-'.join(tags)}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def _with_play_fields(given: dict, fitness) -> dict:
+    """``given`` with its ``PLAY_FIELDS`` moved into a copy of ``fitness`` (``given``'s own
+    ``fitness`` if it has one)."""
+    play = {k: given[k] for k in PLAY_FIELDS if k in given}
+    rest = {k: v for k, v in given.items() if k not in PLAY_FIELDS}
+    if play:
+        rest["fitness"] = dataclasses.replace(rest.get("fitness", fitness), **play)
+    return rest
+
+
 def neat_settings(args: argparse.Namespace):
     """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
     from agent.neat.cli import generalist_settings
@@ -101,7 +111,6 @@ def neat_settings(args: argparse.Namespace):
         backend=args.backend or ("ray" if args.ray_address is not None else None),
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
-    play = {k: given.pop(k) for k in PLAY_FIELDS if k in given}
     if given.get("level_pool") == 0:  # new levels every generation, over --generalist's pool
         given["level_pool"] = None
     check_generated_options(args, bool(args.generated or args.validation or args.generalist),
@@ -119,12 +128,11 @@ def neat_settings(args: argparse.Namespace):
             base = dataclasses.replace(base, workers=None, ray_address=None)
         if args.generalist:
             raise TrainError("--resume continues a run with its own settings; drop --generalist")
-        if play:  # a change is refused (the run's fitness settings differ)
-            given["fitness"] = dataclasses.replace(base.fitness, **play)
+        # a change of the play fields is refused (the run's fitness settings differ)
+        given = _with_play_fields(given, base.fitness)
         return dataclasses.replace(base, **given, out=str(args.resume))
     given = generalist_settings(given) if args.generalist else given
-    if play:
-        given["fitness"] = dataclasses.replace(given.get("fitness", FitnessSettings()), **play)
+    given = _with_play_fields(given, FitnessSettings())
     given.setdefault("levels", [] if args.generated else ["1-1"])
     given.setdefault("difficulty", DEFAULT_DIFFICULTY)
     tags = (["smb"] if args.env == "smb" else []) + [Path(x).stem for x in given["levels"][:2]]
