@@ -4,11 +4,11 @@ The observation is MarI/O's grid around the player (``(2r + 1)^2`` cells for vie
 1 solid, -1 enemy or spikes, 0 empty; ``envs.sim.physics.observe_cells``). An
 ``InputEncoding`` turns one grid into the network's inputs:
 
-* ``box`` (None: the whole grid, MarI/O's 169 inputs) = ``(behind, ahead, above, below)``: only
-  the cells from ``behind`` columns behind the player's cell to ``ahead`` columns ahead of it and
-  from ``above`` rows above to ``below`` rows below, in row-major order; for example ``(1, 6, 4,
-  3)`` is an 8 x 8 box that looks 6 tiles ahead and 1 back (as Chrispresso's GA read a 7 x 10
-  box ahead of Mario instead of a square around him);
+* ``box`` = ``(behind, ahead, above, below)`` (None, or ``(r, r, r, r)``: the whole grid,
+  MarI/O's 169 inputs): only the cells from ``behind`` columns behind the player's cell to
+  ``ahead`` columns ahead of it and from ``above`` rows above to ``below`` rows below, in
+  row-major order; for example ``(1, 6, 4, 3)`` is an 8 x 8 box that looks 6 tiles ahead and 1
+  back (as Chrispresso's GA read a 7 x 10 box ahead of Mario instead of a square around him);
 * ``planes``: ``"mixed"`` (MarI/O's: one input per cell, the grid's value) or ``"split"`` (two
   per cell: first the whole box as a solid plane, 1 where solid, else 0; then as a hazard plane,
   1 where an enemy or spikes are, else 0), so one link can react to a wall and another, of the
@@ -61,7 +61,9 @@ class InputEncoding:
                 )
             for name, v in zip(("behind", "ahead", "above", "below"), box, strict=True):
                 check_int(f"view_box {name}", v, 0, self.radius)
-            object.__setattr__(self, "box", tuple(int(v) for v in box))
+            box = tuple(int(v) for v in box)
+            # the box of the whole grid is the grid: the same inputs, saved as no box
+            object.__setattr__(self, "box", None if box == (self.radius,) * 4 else box)
 
     @property
     def size(self) -> int:

@@ -11,14 +11,16 @@ from agent.neat.inputs import InputEncoding, parse_box
 
 
 def test_the_default_encoding_is_the_grid_itself():
-    """Without a box and with mixed planes the inputs are the flat grid, unchanged, and the
-    settings' files do not mention the encoding (older files stay as they were)."""
+    """Without a box (or with the box of the whole grid) and with mixed planes the inputs are
+    the flat grid, unchanged, and the settings' files do not mention the encoding (older files
+    stay as they were)."""
     enc = InputEncoding()
     assert enc.identity and enc.num_inputs == 169
     grid = np.random.default_rng(0).integers(-1, 2, (3, 13, 13)).astype(np.float32)
     assert np.array_equal(enc.encode(grid), grid.reshape(3, -1))
     d = FitnessSettings().to_dict()
     assert "view_box" not in d and "view_planes" not in d
+    assert FitnessSettings(view_box=(6, 6, 6, 6)) == FitnessSettings()  # the whole grid's box
 
 
 def test_a_box_ahead_reads_the_cells_around_the_player_in_row_major_order():
