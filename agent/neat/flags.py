@@ -59,10 +59,10 @@ NEAT_FLAGS = (
     ("--view-box", "view_box", dict(type=_box, metavar="B,A,U,D", help="the network reads "
      "only a box of the 13 x 13 grid: B columns behind the player's cell to A ahead, U rows "
      "above to D below (for example 1,6,4,3: 8 x 8 = 64 inputs; the config's num_inputs must "
-     "match; default: the whole grid)")),
+     "match; default: the whole grid; --generalist: 1,6,4,3)")),
     ("--planes", "view_planes", dict(choices=PLANES, help="mixed (MarI/O's: one input per "
      "cell, 1 solid, -1 enemy or spikes, the default) or split (two per cell: a solid plane "
-     "and a hazard plane, each 0 or 1: twice the inputs)")),
+     "and a hazard plane, each 0 or 1: twice the inputs; --generalist's)")),
     ("--frame-skip", "frame_skip", dict(type=whole(1, MAX_FRAME_SKIP), metavar="K", help="the "
      "network decides every K frames, its buttons held in between (MarI/O's 5)")),
     ("--activations", "activations_per_step", dict(type=GENERATIONS, metavar="N",
