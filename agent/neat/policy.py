@@ -24,9 +24,8 @@ class NeatPolicy:
 
     Each decision runs ``activations_per_step`` synchronous network updates on the flattened
     grid (read through ``encoding``, ``agent.neat.inputs``) and presses every button whose
-    output is positive. With ``frame_skip`` and
-    ``view_radius`` it is an agent of ``agent.episodes.Episodes`` over exactly
-    ``net.num_instances`` worlds.
+    output is positive. With ``frame_skip`` and ``view_radius`` it is an agent of
+    ``agent.episodes.Episodes`` over exactly ``net.num_instances`` worlds.
     """
 
     def __init__(
@@ -119,14 +118,13 @@ class NeatAgent:
     def from_file(cls, path: str | Path) -> NeatAgent:
         """Load a ``champion.json`` written by the trainer (validated, no pickle)."""
         champ = load_champion(path)
-        env = champ.env_settings
-        settings = FitnessSettings.from_env_settings(env)  # checked when the file was loaded
+        s = FitnessSettings.from_env_settings(champ.env_settings)  # checked by load_champion
         return cls(
             champ.genome,
             champ.config,
             name=f"neat:{Path(path).parent.name or Path(path).stem}",
-            frame_skip=int(env.get("frame_skip", 5)),
-            view_radius=int(env.get("view_radius", 6)),
-            activations_per_step=int(env.get("activations_per_step", 1)),
-            encoding=settings.encoding,
+            frame_skip=s.frame_skip,
+            view_radius=s.view_radius,
+            activations_per_step=s.activations_per_step,
+            encoding=s.encoding,
         )
