@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 import train
+from agent.base import load_agent
+from agent.episodes import play_levels
 from agent.neat.cli import GENERALIST
+from agent.neat.inputs import InputEncoding
 from agent.neat.trainer import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
@@ -21,7 +24,7 @@ from agent.neat.trainer import (
     METRICS_FILE,
     load_run_settings,
 )
-from envs.levels.level import builtin_names
+from envs.levels.level import builtin_names, load_level
 from tests.helpers.cli import error_line, run_cli
 from tests.helpers.neat import METRIC_KEYS, snapshot, tiny_config_text, write_tiny_setup
 
@@ -278,9 +281,10 @@ def test_curriculum_and_validation_from_the_cli(tmp_path, capsys):
 def test_the_generalist_preset_from_the_cli(tmp_path, capsys):
     """``--generalist`` runs the preset (agent.neat.cli.GENERALIST) on generated levels only:
     no shipped level in the settings, the champion or the metrics, the progress score, held-out
-    validation, one progress line per generation; flags given override the preset; a shipped
+    validation, the preset's input encoding, one progress line per generation; flags given
+    override the preset (the config among them); a shipped
     level or --resume with it exits 2 with one line."""
-    config, _ = write_tiny_setup(tmp_path)
+    config, _ = write_tiny_setup(tmp_path, num_inputs=128)  # the preset's input encoding
     out = tmp_path / "run"
     proc = run_cli(
         "neat", "--generalist", "--generated", "2", "--length", "40", "--validation", "2",
@@ -291,7 +295,10 @@ def test_the_generalist_preset_from_the_cli(tmp_path, capsys):
     s = load_run_settings(out)
     want = {**GENERALIST, "generated": 2, "generated_length": 40, "validation": 2}
     want["generations"] = 2
+    play = {k: want.pop(k) for k in ("view_box", "view_planes")}  # the run's FitnessSettings
+    del want["config"]  # replaced by --config; the run keeps the config's text
     assert {k: getattr(s, k) for k in want} == want and s.levels == []
+    assert {k: getattr(s.fitness, k) for k in play} == play
     champ = json.loads((out / CHAMPION_FILE).read_text())
     assert champ["env_settings"]["levels"] == [] and champ["env_settings"]["score"] == "progress"
     shipped = set(builtin_names())
@@ -322,3 +329,36 @@ def test_level_pool_zero_means_new_levels_every_generation(tmp_path):
     assert settings("--generated", "4", "--level-pool", "9").level_pool == 9
     assert train.main(["neat", "--generated", "4", "--level-pool", "-1"]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_an_input_encoding_from_the_cli_is_saved_and_replayed(tmp_path, capsys):
+    """``--view-box`` and ``--planes`` train networks on that encoding (the config's num_inputs
+    matching), ``--frame-skip`` and ``--activations`` set how often and how deep they think;
+    all are saved in the run's settings and champion.json, and the agent loaded back (as
+    play.py and compare.py load it; the overlay: tests/viz/test_overlay.py) plays the same
+    way. A box outside the grid, a malformed box, a config of the wrong input count or too
+    many activations exits 2 with one line, nothing written."""
+    config, level = write_tiny_setup(tmp_path, num_inputs=128)
+    out = tmp_path / "run"
+    box = ("--view-box", "1,6,4,3", "--planes", "split", "--frame-skip", "4", "--activations", "2")
+    proc = run_cli(
+        "neat", "--level", str(level), "--config", str(config), "--generations", "1",
+        *box, "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert load_run_settings(out).fitness.view_box == (1, 6, 4, 3)
+    env = json.loads((out / CHAMPION_FILE).read_text())["env_settings"]
+    assert (env["view_box"], env["view_planes"]) == ([1, 6, 4, 3], "split")
+    assert (env["frame_skip"], env["activations_per_step"]) == (4, 2)
+    agent = load_agent(str(out), [load_level(str(level))])
+    assert agent.encoding == InputEncoding(6, (1, 6, 4, 3), "split")
+    assert (agent.frame_skip, agent.activations_per_step) == (4, 2)
+    assert play_levels(agent, [load_level(str(level))]).episodes[0]["frames"] > 0
+
+    new = str(tmp_path / "new")
+    gen = ("--generated", "2", "--out", new)
+    assert "view_box ahead must be from 0 to 6" in cli_error(capsys, *gen, "--view-box", "1,7,4,3")
+    assert "BEHIND,AHEAD,ABOVE,BELOW" in cli_error(capsys, *gen, "--view-box", "1,6")
+    assert "gives 64 inputs" in cli_error(capsys, *gen, "--view-box", "1,6,4,3")
+    assert "from 1 to 100" in cli_error(capsys, *gen, "--activations", "101")
+    assert not Path(new).exists()

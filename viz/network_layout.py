@@ -14,7 +14,13 @@ import numpy as np
 
 from agent.neat.network import PAD_KEY, CompiledPopulation
 
-__all__ = ["NetworkGeometry", "genome_edges", "layout_hidden", "network_geometry"]
+__all__ = [
+    "NetworkGeometry",
+    "genome_edges",
+    "input_layout",
+    "layout_hidden",
+    "network_geometry",
+]
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,7 @@ class NetworkGeometry:
     ``positions`` is (N, 2) in the compiled node order (inputs, outputs, hidden); padding slots
     hold NaN. ``cell`` is the side of one input cell; ``grid_origin`` the grid's top-left;
     ``hidden`` the indices of the real hidden nodes; ``src``/``dst``/``weight`` the genome's
-    kept connections.
+    kept connections; ``input_cells`` the grid cell (flat index) each input sits on.
     """
 
     positions: np.ndarray
@@ -37,6 +43,7 @@ class NetworkGeometry:
     src: np.ndarray
     dst: np.ndarray
     weight: np.ndarray
+    input_cells: np.ndarray
 
 
 def genome_edges(
@@ -122,23 +129,49 @@ def _push_apart(points: np.ndarray, min_gap: float) -> np.ndarray:
     )
 
 
+def input_layout(agent: object) -> dict[str, object]:
+    """``network_geometry``'s ``input_cells`` and ``grid_size`` for an agent whose inputs read
+    cells of its observation grid (``input_cells``, ``view_radius``: ``agent.neat.policy``);
+    empty (the inputs are the grid) for any other agent."""
+    cells = getattr(agent, "input_cells", None)
+    if cells is None:
+        return {}
+    return {"input_cells": cells, "grid_size": 2 * int(getattr(agent, "view_radius", 6)) + 1}
+
+
 def network_geometry(
     compiled: CompiledPopulation,
     box: tuple[int, int, int, int],
     genome: int = 0,
     label_width: int = 0,
+    input_cells: np.ndarray | None = None,
+    grid_size: int | None = None,
 ) -> NetworkGeometry:
     """Node positions for ``genome`` drawn in ``box`` = (x, y, width, height) pixels.
 
     The (square) input grid fills the box's height on the left; outputs sit in a column
     ``label_width`` pixels short of the right edge (their names go there); hidden nodes go
-    between.
+    between. Input ``i`` sits on grid cell ``input_cells[i]`` of the ``grid_size`` x
+    ``grid_size`` grid (an encoding that reads a box of the grid, or each cell twice,
+    ``agent.neat.inputs``); by default the inputs are the square grid itself.
     """
     bx, by, bw, bh = box
     n_in, n_out = compiled.num_inputs, compiled.num_outputs
-    side = int(round(np.sqrt(n_in)))
-    if side * side != n_in:
-        raise ValueError(f"{n_in} inputs are not a square observation grid")
+    if input_cells is None:
+        side = int(round(np.sqrt(n_in)))
+        if side * side != n_in:
+            raise ValueError(f"{n_in} inputs are not a square observation grid")
+        input_cells = np.arange(n_in)
+    else:
+        side = int(grid_size or 0)
+        input_cells = np.asarray(input_cells, dtype=np.int64)
+        if (
+            len(input_cells) != n_in
+            or side < 1
+            or not (0 <= input_cells).all()
+            or (input_cells >= side * side).any()
+        ):
+            raise ValueError(f"{n_in} inputs do not fit the cells of a {side} x {side} grid")
     cell = max(2, min(bh, bw // 3) // side)
     grid_px = cell * side
     gy = by + (bh - grid_px) // 2
@@ -147,7 +180,7 @@ def network_geometry(
     n = compiled.max_nodes
     keys = compiled.node_keys[genome]
     pos = np.full((n, 2), np.nan)
-    k = np.arange(n_in)
+    k = input_cells
     pos[:n_in, 0] = bx + (k % side + 0.5) * cell
     pos[:n_in, 1] = gy + (k // side + 0.5) * cell
     out_gap = grid_px / max(n_out, 1)
@@ -166,4 +199,6 @@ def network_geometry(
         mid = (band[0] + band[2]) / 2
         band = (mid, band[1], mid, band[3])
     pos = layout_hidden(pos, hidden, src, dst, band, min_gap=node * 1.5)
-    return NetworkGeometry(pos, cell, side, (bx, gy), out_x, node, hidden, src, dst, weight)
+    return NetworkGeometry(
+        pos, cell, side, (bx, gy), out_x, node, hidden, src, dst, weight, input_cells
+    )

@@ -15,7 +15,7 @@ import numpy as np
 
 from envs.sim.constants import BUTTONS
 from viz.canvas import Box, Canvas, Color, PygameCanvas, SvgCanvas
-from viz.network_layout import NetworkGeometry, network_geometry
+from viz.network_layout import NetworkGeometry, input_layout, network_geometry
 
 SOLID_COLOR = (236, 236, 236)
 ENEMY_COLOR = (232, 40, 40)
@@ -111,7 +111,7 @@ def draw_network(
         observation = np.zeros((geo.grid_size, geo.grid_size))
     pos = geo.positions
     vals = np.zeros(len(pos)) if values is None else np.array(values, dtype=np.float64)
-    vals[:n_in] = np.asarray(observation, dtype=np.float64).reshape(-1)[:n_in]
+    vals[:n_in] = np.asarray(observation, dtype=np.float64).reshape(-1)[geo.input_cells]
     activity = np.clip(np.abs(np.nan_to_num(vals)), 0.0, 1.0)
     # colours and widths for all links at once: this runs on every frame shown
     src, dst, weight = geo.src, geo.dst, geo.weight
@@ -156,7 +156,9 @@ def draw_picture(canvas: Canvas, agent: object, size: tuple[int, int]) -> None:
     font_size = max(14, h // 24)
     margin = max(8, h // 24)
     box = (margin, margin + font_size, w - 2 * margin, h - 2 * margin - font_size)
-    geo = network_geometry(compiled, box, label_width=label_width(canvas, font_size))
+    geo = network_geometry(
+        compiled, box, label_width=label_width(canvas, font_size), **input_layout(agent)
+    )
     draw_network(canvas, geo, compiled, None, None, None, font_size, static=True)
     n_in, n_out = compiled.num_inputs, compiled.num_outputs
     hidden = int(np.count_nonzero(compiled.node_keys[0][n_in:] >= 0)) - n_out

@@ -27,7 +27,7 @@ import pygame  # noqa: E402
 
 from envs.sim.constants import BUTTONS  # noqa: E402
 from viz.canvas import PygameCanvas  # noqa: E402
-from viz.network_layout import NetworkGeometry, network_geometry  # noqa: E402
+from viz.network_layout import NetworkGeometry, input_layout, network_geometry  # noqa: E402
 from viz.network_view import (  # noqa: E402
     BUTTON_ON,
     TEXT,
@@ -95,17 +95,26 @@ class Overlay:
         height = max(40, min(int(h * 0.36), w // 3))
         return pygame.Rect(0, top, w, height)
 
-    def layout(self, compiled: object, box: tuple[int, int, int, int], label_w: int):
+    def layout(
+        self, compiled: object, box: tuple[int, int, int, int], label_w: int, agent: object = None
+    ):
         key = (id(compiled), box, label_w)
         if key not in self._layouts:
             if len(self._layouts) > 16:
                 self._layouts.clear()
-            self._layouts[key] = network_geometry(compiled, box, label_width=label_w)  # type: ignore[arg-type]
+            self._layouts[key] = network_geometry(
+                compiled,  # type: ignore[arg-type]
+                box,
+                label_width=label_w,
+                **input_layout(agent),  # type: ignore[arg-type]
+            )
         return self._layouts[key]
 
     # -- pieces -------------------------------------------------------------------------------
-    def _network(self, box, compiled, values, observation, pressed, font_size: int) -> None:
-        geo = self.layout(compiled, box, label_width(self.canvas, font_size))
+    def _network(
+        self, box, compiled, values, observation, pressed, font_size: int, agent: object = None
+    ) -> None:
+        geo = self.layout(compiled, box, label_width(self.canvas, font_size), agent)
         cells, lamps = draw_network(
             self.canvas, geo, compiled, values, observation, pressed, font_size
         )
@@ -188,7 +197,7 @@ class Overlay:
         if compiled is not None and hasattr(agent, "node_values"):
             values = agent.node_values()  # type: ignore[union-attr]
             box = (inner.x, inner.y, inner.width, inner.height)
-            self._network(box, compiled, values, observation, pressed, font_size)
+            self._network(box, compiled, values, observation, pressed, font_size, agent)
         else:
             grid_right = inner.x
             if observation is not None:

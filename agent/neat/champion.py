@@ -239,9 +239,10 @@ def _check_env_settings(r: Any, env: dict[str, Any]) -> None:
 def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champion:
     """Load and validate ``champion.json``; ``ChampionError`` (one line) if it cannot be used.
 
-    The inputs and outputs must fit the environment: ``num_inputs`` = (2r + 1)^2 for the view
-    radius ``r`` (``view_radius`` if given, else the one stored in the file's env settings,
-    else 6) and 6 outputs, one per button.
+    The inputs and outputs must fit the environment: ``num_inputs`` those of the input encoding
+    in the file's env settings (``agent.neat.inputs``; by default the (2r + 1)^2 grid for the
+    view radius ``r``: ``view_radius`` if given, else the one stored in the file's env
+    settings, else 6) and 6 outputs, one per button.
     """
     path = Path(path)
     r = _Reader(path)
@@ -297,12 +298,15 @@ def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champi
 
     _check_env_settings(r, env)
     radius = view_radius if view_radius is not None else env.get("view_radius", 6)
-    want_inputs = (2 * radius + 1) ** 2
-    if num_inputs != want_inputs:
-        raise r.fail(
-            f"the champion has {num_inputs} inputs, but the environment's view (radius "
-            f"{radius}, {2 * radius + 1} x {2 * radius + 1}) has {want_inputs}"
+    enc = FitnessSettings.from_env_settings({**env, "view_radius": radius}).encoding
+    if num_inputs != enc.num_inputs:
+        view = (
+            f"the environment's view (radius {radius}, {enc.size} x {enc.size}) has "
+            f"{enc.num_inputs}"
+            if enc.identity
+            else f"its env settings' view, {enc.describe()}"
         )
+        raise r.fail(f"the champion has {num_inputs} inputs, but {view}")
     if num_outputs != NUM_BUTTONS:
         raise r.fail(
             f"the champion has {num_outputs} outputs, but the environment has {NUM_BUTTONS} buttons"

@@ -3,7 +3,9 @@
 * ``GENERALIST``: the recommended recipe for a generalist, an agent meant to finish levels it
   never saw: a new draw of generated levels every generation (from a pool of proven levels
   seeded by ``--seed``), many of them, each scored on one scale (``score = "progress"``), the
-  champion chosen on held-out generated validation levels; never a shipped level.
+  champion chosen on held-out generated validation levels, the networks reading a box of the
+  grid ahead of the player in solid and hazard planes (``agent.neat.inputs``, with its config
+  ``configs/neat_generalist.ini``); never a shipped level.
   ``generalist_settings`` lays it under the flags a user gave (which win), and refuses what
   would break the protocol (``--level``, the real game). Measured against its alternatives in
   BENCHMARKS.md ("Generalists").
@@ -11,15 +13,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from agent.runs import TrainError
 
 __all__ = ["GENERALIST", "GENERALIST_HELP", "generalist_settings"]
 
-#: ``train.py neat --generalist``: ``TrainSettings`` fields (BENCHMARKS.md, "Generalists").
+#: The generalist's NEAT config: configs/neat.ini with the input count of its encoding.
+GENERALIST_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "neat_generalist.ini"
+
+#: ``train.py neat --generalist``: ``TrainSettings`` fields, and the play fields of its
+#: ``FitnessSettings`` (``agent.neat.flags.PLAY_FIELDS``: the input encoding) (BENCHMARKS.md,
+#: "Generalists").
 GENERALIST: dict[str, Any] = {
     "levels": [],
+    "config": GENERALIST_CONFIG,
+    "view_box": (1, 6, 4, 3),
+    "view_planes": "split",
     "generated": 32,
     "level_pool": 400,
     "difficulty": 0.3,
@@ -33,8 +44,10 @@ GENERALIST: dict[str, Any] = {
 GENERALIST_HELP = (
     "the recommended generalist recipe: {generated} generated levels a generation, drawn from "
     "a pool of {level_pool} (difficulty {difficulty}), the progress score, the champion chosen "
-    "on {validation} held-out generated levels, {generations} generations; never a shipped "
-    "level. Flags given override its values".format(**GENERALIST)
+    "on {validation} held-out generated levels, {generations} generations, networks reading an "
+    "8 x 8 box ahead of the player in solid and hazard planes (--view-box 1,6,4,3 --planes "
+    "split, configs/neat_generalist.ini); never a shipped level. Flags given override its "
+    "values".format(**GENERALIST)
 )
 
 

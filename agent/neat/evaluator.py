@@ -65,7 +65,11 @@ def play_population(
                 keep_genomes = np.flatnonzero(playing)
                 keep = (keep_genomes[:, None] * per_genome + np.arange(per_genome)).ravel()
                 world.P[rows] = live.P  # finished worlds keep their final state here
-                policy = NeatPolicy(policy.net.select(keep_genomes), policy.activations_per_step)
+                policy = NeatPolicy(
+                    policy.net.select(keep_genomes),
+                    policy.activations_per_step,
+                    encoding=policy.encoding,
+                )
                 live, rows, running = live.take(keep), rows[keep], running[keep]
     if live is not world:
         world.P[rows] = live.P
@@ -123,7 +127,8 @@ class PopulationEvaluator:
         if arrays is not None:
             play_compiled(arrays, world, s)
         else:
-            play_population(NeatPolicy(net, s.activations_per_step), world, s, n_levels)
+            policy = NeatPolicy(net, s.activations_per_step, encoding=s.encoding)
+            play_population(policy, world, s, n_levels)
         shape = (len(genomes), n_levels)
         return Evaluation.of_runs(
             rightmost=world.rightmost_px().reshape(shape),

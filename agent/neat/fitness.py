@@ -26,6 +26,7 @@ import neat
 import numpy as np
 
 from agent.episodes import EpisodeRules, mario_fitness
+from agent.neat.inputs import InputEncoding
 from envs.checks import check_int, check_number
 from envs.gym.episodes import check_play_settings
 from envs.sim.constants import BUTTONS
@@ -67,6 +68,9 @@ class FitnessSettings:
     aggregate: str = "mean"  # "mean" or "min" over the evaluation levels
     activations_per_step: int = 1  # synchronous network updates per decision
     score: str = "mario"  # "mario": MarI/O's fitness; "progress": progress share + finish bonus
+    view_box: tuple[int, int, int, int] | None = None  # the inputs: a box of the grid (behind,
+    # ahead, above, below the player's cell; None: the whole grid), agent.neat.inputs
+    view_planes: str = "mixed"  # "mixed": one input per cell; "split": solid and hazard planes
 
     def __post_init__(self) -> None:
         """Every field's type and range (a champion's ``env_settings`` may have been edited
@@ -81,6 +85,7 @@ class FitnessSettings:
         check_number("timeout_growth", self.timeout_growth, 0)
         check_number("completion_bonus", self.completion_bonus)
         check_number("frame_penalty", self.frame_penalty)
+        object.__setattr__(self, "view_box", self.encoding.box)  # a JSON list read back: a tuple
 
     @classmethod
     def from_env_settings(cls, env_settings: dict[str, Any]) -> FitnessSettings:
@@ -90,8 +95,23 @@ class FitnessSettings:
         return cls(**{k: v for k, v in env_settings.items() if k in known})
 
     @property
+    def encoding(self) -> InputEncoding:
+        """How a grid becomes the network's inputs (``agent.neat.inputs``)."""
+        return InputEncoding.of_settings(self)
+
+    @property
     def num_inputs(self) -> int:
-        return (2 * self.view_radius + 1) ** 2
+        return self.encoding.num_inputs
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values; the input encoding's only when it is not the default, so
+        the files of runs that read the whole grid stay as they were."""
+        d = dataclasses.asdict(self)
+        d["view_box"] = None if self.view_box is None else list(self.view_box)
+        for name in ("view_box", "view_planes"):
+            if d[name] == getattr(FitnessSettings, name):
+                del d[name]
+        return d
 
     def episode_rules(self, max_frames: int = 0) -> EpisodeRules:
         """The episode loop's rules for these settings (``agent.episodes.Episodes``)."""
@@ -163,14 +183,19 @@ class Evaluation:
         return Evaluation(**cat, frames_simulated=sum(p.frames_simulated for p in parts))
 
 
-def check_config_matches(config: neat.Config, view_radius: int = 6) -> None:
-    """Raise ConfigMismatch unless the config's inputs and outputs fit the grid and buttons."""
+def check_config_matches(
+    config: neat.Config, view_radius: int = 6, inputs: InputEncoding | None = None
+) -> None:
+    """Raise ConfigMismatch unless the config's inputs and outputs fit the grid (or the input
+    encoding ``inputs``) and the buttons."""
     gc = config.genome_config
-    want_in = (2 * view_radius + 1) ** 2
-    if gc.num_inputs != want_in:
+    enc = inputs if inputs is not None else InputEncoding(view_radius)
+    if gc.num_inputs != enc.num_inputs:
         raise ConfigMismatch(
             f"the config has num_inputs = {gc.num_inputs}, but the observation grid with "
-            f"view radius {view_radius} has {want_in} cells"
+            f"view radius {enc.radius} has {enc.num_inputs} cells"
+            if enc.identity
+            else f"the config has num_inputs = {gc.num_inputs}, but {enc.describe()}"
         )
     if gc.num_outputs != len(BUTTONS):
         raise ConfigMismatch(

@@ -14,10 +14,25 @@ import time
 from pathlib import Path
 
 from agent.cli import BUDGET, DEFAULT_DIFFICULTY, MAX_LEVELS, check_generated_options, whole
+from agent.neat.inputs import PLANES, parse_box
+from envs.checks import MAX_FRAME_SKIP
 
 __all__ = ["NEAT_FLAGS", "default_out", "neat_settings"]
 
 FRAMES, GENERATIONS, LEVELS = whole(1, 10**13), whole(1, 10**6), whole(1, MAX_LEVELS)
+#: Flags that set fields of the run's FitnessSettings (how genomes play: saved in champion.json,
+#: so the champion is replayed the same way): the input encoding (``agent.neat.inputs``), the
+#: decision interval and the network updates per decision.
+PLAY_FIELDS = ("view_box", "view_planes", "frame_skip", "activations_per_step")
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    """An ``argparse`` type: ``--view-box``'s four numbers."""
+    try:
+        return parse_box(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 
 # NEAT's own flags: (flag, TrainSettings field, add_argument keywords)
 NEAT_FLAGS = (
@@ -41,6 +56,18 @@ NEAT_FLAGS = (
      "raise the difficulty by S at a time (0.05)")),
     ("--curriculum-share", "curriculum_share", dict(type=float, metavar="F", help="curriculum: "
      "raise it after a generation whose best finished this share of the levels (0.5)")),
+    ("--view-box", "view_box", dict(type=_box, metavar="B,A,U,D", help="the network reads "
+     "only a box of the 13 x 13 grid: B columns behind the player's cell to A ahead, U rows "
+     "above to D below (for example 1,6,4,3: 8 x 8 = 64 inputs; the config's num_inputs must "
+     "match; default: the whole grid; --generalist: 1,6,4,3)")),
+    ("--planes", "view_planes", dict(choices=PLANES, help="mixed (MarI/O's: one input per "
+     "cell, 1 solid, -1 enemy or spikes, the default) or split (two per cell: a solid plane "
+     "and a hazard plane, each 0 or 1: twice the inputs; --generalist's)")),
+    ("--frame-skip", "frame_skip", dict(type=whole(1, MAX_FRAME_SKIP), metavar="K", help="the "
+     "network decides every K frames, its buttons held in between (MarI/O's 5)")),
+    ("--activations", "activations_per_step", dict(type=GENERATIONS, metavar="N",
+     help="synchronous network updates per decision (1: a signal crosses one link per "
+     "decision)")),
     ("--checkpoint-every", "checkpoint_every", dict(type=GENERATIONS, metavar="K", help="write "
      "the checkpoint every K generations (5)")),
     ("--backend", "backend", dict(choices=("local", "processes", "ray"), help="where genomes "
@@ -58,9 +85,20 @@ def default_out(tags: list[str]) -> Path:
     return Path("runs") / f"{'-'.join(tags)}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def _with_play_fields(given: dict, fitness) -> dict:
+    """``given`` with its ``PLAY_FIELDS`` moved into a copy of ``fitness`` (``given``'s own
+    ``fitness`` if it has one)."""
+    play = {k: given[k] for k in PLAY_FIELDS if k in given}
+    rest = {k: v for k, v in given.items() if k not in PLAY_FIELDS}
+    if play:
+        rest["fitness"] = dataclasses.replace(rest.get("fitness", fitness), **play)
+    return rest
+
+
 def neat_settings(args: argparse.Namespace):
     """TrainSettings from the arguments (on --resume: the run's own, overlaid by those given)."""
     from agent.neat.cli import generalist_settings
+    from agent.neat.fitness import FitnessSettings  # checks the ranges of the play fields
     from agent.neat.settings import continue_on
     from agent.neat.trainer import TrainSettings, load_run_settings
     from agent.runs import TrainError
@@ -90,8 +128,11 @@ def neat_settings(args: argparse.Namespace):
             base = dataclasses.replace(base, workers=None, ray_address=None)
         if args.generalist:
             raise TrainError("--resume continues a run with its own settings; drop --generalist")
+        # a change of the play fields is refused (the run's fitness settings differ)
+        given = _with_play_fields(given, base.fitness)
         return dataclasses.replace(base, **given, out=str(args.resume))
     given = generalist_settings(given) if args.generalist else given
+    given = _with_play_fields(given, FitnessSettings())
     given.setdefault("levels", [] if args.generated else ["1-1"])
     given.setdefault("difficulty", DEFAULT_DIFFICULTY)
     tags = (["smb"] if args.env == "smb" else []) + [Path(x).stem for x in given["levels"][:2]]

@@ -30,6 +30,7 @@ from agent.neat import activations
 from agent.neat.activations import activate_code
 from agent.neat.batched import KernelArrays
 from agent.neat.fitness import FitnessSettings
+from agent.neat.inputs import READ_HAZARD, READ_SOLID, READ_VALUE
 from envs.sim import constants, physics, rules
 from envs.sim.constants import BUTTONS, P_FRAMES, P_LAST_PROGRESS, P_STATUS, RUNNING, TIMEOUT
 from envs.sim.physics import controls, observe_cells, step_world
@@ -41,10 +42,12 @@ __all__ = ["play_compiled"]
 
 @njit(cache=True, nogil=True, inline="always")
 def _decide(w, net, shape, grid, new, actions, updates):
-    """World ``w``'s network: ``updates`` synchronous updates from the inputs in ``grid[w]``,
+    """World ``w``'s network: ``updates`` synchronous updates from the inputs in ``grid[w]``
+    (an edge from an input reads grid cell ``edge_input[e]`` the way ``edge_read[e]`` says),
     then its buttons into ``actions[w]`` (pressed where the output is positive)."""
     values, eval_start, eval_col, row_start, row_end, edge_input, edge_col = net[:7]
     edge_weight, bias, response, activation = net[7:11]
+    edge_read = net[13]
     k, N, n_in = shape
     p, j = w // k, w % k
     r0, r1 = eval_start[p], eval_start[p + 1]
@@ -54,7 +57,12 @@ def _decide(w, net, shape, grid, new, actions, updates):
             for e in range(row_start[r], row_end[r]):
                 c = edge_input[e]
                 if c >= 0:
-                    s += grid[w, c] * edge_weight[e]
+                    v = grid[w, c]  # the input's cell, read as agent.neat.inputs says
+                    if edge_read[e] == READ_SOLID:
+                        v = 1.0 if v > 0.5 else 0.0
+                    elif edge_read[e] == READ_HAZARD:
+                        v = 1.0 if v < -0.5 else 0.0
+                    s += v * edge_weight[e]
                 else:
                     s += values[j, edge_col[e]] * edge_weight[e]
             new[w, r - r0] = activate_code(activation[r], bias[r] + response[r] * s)
@@ -87,8 +95,9 @@ def _compile_loop(stamp: str):
         """Every world (network instance w drives world w), in lockstep until each run has ended.
 
         ``worlds`` = (P, E, D, tiles, dyn, LD); ``net`` = the ``KernelArrays`` arrays in field order
-        from ``values``; ``shape`` = (k, N, n_in); ``rules`` = (view radius, frame skip, timeout,
-        timeout growth, updates per decision, buttons)."""
+        from ``values`` (input indices mapped to grid cells), then each edge's read; ``shape`` =
+        (k, N, n_in); ``rules`` = (view radius, frame skip, timeout, timeout growth, updates per
+        decision, buttons)."""
         stamp  # noqa: B018 -- referenced, so in the closure and in numba's cache key
         P, E, D, tiles, dyn, LD = worlds
         cell_start, cells = net[11], net[12]
@@ -148,7 +157,7 @@ def play_compiled(net: KernelArrays, world: World, settings: FitnessSettings) ->
         )
     if s.num_inputs != net.num_inputs:
         raise ValueError(
-            f"view radius {s.view_radius} gives {s.num_inputs} inputs, the network has "
+            f"{s.encoding.describe()} (view radius {s.view_radius}), but the network has "
             f"{net.num_inputs}"
         )
     if net.num_outputs != len(BUTTONS):
@@ -158,11 +167,17 @@ def play_compiled(net: KernelArrays, world: World, settings: FitnessSettings) ->
     b = world.bank
     max_eval = int(np.diff(net.eval_start).max()) if len(net.eval_start) > 1 else 0
     fields = [f.name for f in dataclasses.fields(net)]
-    arrays = tuple(getattr(net, name) for name in fields[fields.index("values") :])
+    arrays = {name: getattr(net, name) for name in fields[fields.index("values") :]}
+    enc = s.encoding  # input i reads grid cell enc.cells[i] through enc.reads[i]
+    from_input = net.edge_input >= 0
+    src = np.where(from_input, net.edge_input, 0)
+    arrays["edge_input"] = np.where(from_input, enc.cells[src], -1)
+    arrays["cells"] = enc.cells[net.cells]
+    edge_read = np.where(from_input, enc.reads[src], READ_VALUE).astype(np.int8)
     rules = (s.view_radius, s.frame_skip, float(s.timeout_frames), float(s.timeout_growth))
     args = (
         (world.P, world.E, world.D, b.tiles, b.dyn, b.info),
-        arrays,
+        (*arrays.values(), edge_read),
         (k, net.max_nodes, net.num_inputs),
         (*rules, s.activations_per_step, len(BUTTONS)),
         max_eval,

@@ -136,6 +136,7 @@ class TrainSettings:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
+        d["fitness"] = self.fitness.to_dict()
         d["config"] = None if self.config is None else str(self.config)
         d["out"] = str(self.out)
         d["levels"] = [str(x) for x in self.levels]
@@ -235,7 +236,7 @@ class Plan:
         """What ``champion.json`` records of how its champion was trained and played."""
         s = self.settings
         return {
-            **dataclasses.asdict(self.fitness),
+            **self.fitness.to_dict(),
             "env": s.env,
             "levels": [str(x) for x in s.levels],
             "generated": s.generated,
@@ -350,7 +351,7 @@ def eval_device(s: TrainSettings) -> str:
 
 def _check_config(config: neat.Config, source: str, fitness: FitnessSettings) -> None:
     try:
-        check_config_matches(config, fitness.view_radius)
+        check_config_matches(config, fitness.view_radius, fitness.encoding)
     except ConfigMismatch as exc:
         raise ConfigMismatch(f"{source}: {exc}") from None
 

@@ -112,7 +112,11 @@ class SmbPopulationEvaluator:
             compiled, n_levels, device=self.device, backend=self.net_backend, dtype=np.float64
         )
         policy = NeatPolicy(
-            net, s.activations_per_step, frame_skip=s.frame_skip, view_radius=s.view_radius
+            net,
+            s.activations_per_step,
+            frame_skip=s.frame_skip,
+            view_radius=s.view_radius,
+            encoding=s.encoding,
         )
         Episodes(worlds, policy, rules=s.episode_rules()).run()
         return worlds.records()

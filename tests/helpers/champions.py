@@ -9,6 +9,7 @@ import neat
 from neat.innovation import InnovationTracker
 
 from agent.neat.champion import config_from_text, save_champion
+from agent.neat.inputs import InputEncoding
 from agent.neat.policy import NeatAgent
 from tests.helpers.neat import tiny_config_text
 
@@ -26,10 +27,16 @@ def grown_genome(config: neat.Config, seed: int, mutations: int) -> neat.Default
     return genome
 
 
-def neat_agent(seed: int = 3, mutations: int = 60) -> NeatAgent:
-    """A NEAT agent whose genome grew hidden nodes and links by neat mutations."""
-    config = config_from_text(tiny_config_text(node_add_prob=0.6, conn_add_prob=0.9), "test")
-    return NeatAgent(grown_genome(config, seed, mutations), config, name="neat:test")
+def neat_agent(
+    seed: int = 3, mutations: int = 60, encoding: InputEncoding | None = None
+) -> NeatAgent:
+    """A NEAT agent whose genome grew hidden nodes and links by neat mutations (reading its
+    grid through ``encoding``: the whole grid by default)."""
+    n_in = (encoding or InputEncoding()).num_inputs
+    text = tiny_config_text(node_add_prob=0.6, conn_add_prob=0.9, num_inputs=n_in)
+    config = config_from_text(text, "test")
+    genome = grown_genome(config, seed, mutations)
+    return NeatAgent(genome, config, name="neat:test", encoding=encoding)
 
 
 def make_champion(

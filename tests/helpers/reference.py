@@ -30,14 +30,15 @@ def reference_episode(
     **reset_kwargs: Any,
 ) -> float:
     """One run: ``net`` (reset first) plays the Gymnasium ``env`` from ``env.reset(seed=0,
-    **reset_kwargs)``, pressing the buttons whose outputs are positive, until the episode ends
-    or ``is_stalled(env, info)`` (MarI/O's timeout); returns MarI/O's fitness of the run."""
+    **reset_kwargs)``, reading the grid through ``s``'s input encoding, pressing the buttons
+    whose outputs are positive, until the episode ends or ``is_stalled(env, info)`` (MarI/O's
+    timeout); returns MarI/O's fitness of the run."""
     obs, info = env.reset(seed=0, **reset_kwargs)
     net.reset()
     done = False
     while not done:
         for _ in range(s.activations_per_step):
-            out = net.activate(obs.ravel().tolist())
+            out = net.activate(s.encoding.encode(obs[None])[0].tolist())
         obs, _, terminated, truncated, info = env.step(np.asarray(out) > 0)
         done = terminated or truncated or is_stalled(env, info)
     frames = np.float64(info["frames"])

@@ -10,12 +10,13 @@ import numpy as np
 import pygame
 import pytest
 
+from agent.neat.inputs import InputEncoding
 from agent.rnn.model import ModelConfig, RecurrentPolicy
 from agent.rnn.policy import RecurrentAgent
 from envs.sim.constants import BTN_A, BTN_RIGHT, BUTTONS
 from tests.helpers.champions import neat_agent
 from viz.games import WorldGame
-from viz.network_layout import network_geometry
+from viz.network_layout import input_layout, network_geometry
 from viz.network_view import (
     BUTTON_OFF,
     BUTTON_ON,
@@ -140,3 +141,25 @@ def test_png_and_svg_show_the_same_picture():
         for x, y, w, h in rects:
             assert tuple(png[int(y + h / 2), int(x + w / 2)]) == fill
     assert len(np.unique(png.reshape(-1, 3), axis=0)) > 10
+
+
+def test_an_encoded_network_draws_its_inputs_on_the_cells_they_read(small_level):
+    """A NEAT agent reading a box of the grid in solid and hazard planes: each input node sits
+    on the grid cell it reads (both planes of a cell on the same spot, nothing outside the
+    box), and the overlay draws it with the whole grid, the enemy cell in the enemy colour."""
+    enc = InputEncoding(box=(1, 6, 4, 3), planes="split")
+    agent = neat_agent(encoding=enc)
+    geo = network_geometry(agent.network, (0, 0, 400, 260), label_width=50, **input_layout(agent))
+    n = enc.num_inputs // 2
+    assert geo.grid_size == 13 and np.array_equal(geo.positions[:n], geo.positions[n : 2 * n])
+    col = (geo.positions[:n, 0] - geo.grid_origin[0]) // geo.cell
+    row = (geo.positions[:n, 1] - geo.grid_origin[1]) // geo.cell
+    assert (col.min(), col.max(), row.min(), row.max()) == (5, 12, 2, 9)
+    game, obs = frame_with_enemy(small_level)
+    agent.act(obs[None])
+    overlay = Overlay()
+    frame = game.draw(3)
+    overlay.draw(frame, obs, np.zeros(6, dtype=np.uint8), agent, "neat:box")
+    assert color_at(frame, overlay.cell_rects[(6, 8)]) == ENEMY_COLOR
+    with pytest.raises(ValueError, match="do not fit the cells of a 5 x 5 grid"):
+        network_geometry(agent.network, (0, 0, 400, 260), input_cells=enc.cells, grid_size=5)

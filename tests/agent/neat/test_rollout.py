@@ -1,6 +1,8 @@
 """The compiled episode loop (agent.neat.rollout): same runs as the step-by-step path and as
 neat-python, and a fallback where it has no compiled form."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from agent.neat.network import compile_population
 from agent.neat.rollout import play_compiled
 from envs.levels.level import load_level
 from envs.sim.world import LevelBank, World
-from tests.helpers.neat import load_config, random_population
+from tests.helpers.neat import CONFIG, load_config, random_population
 from tests.helpers.reference import reference_fitness
 
 COMPILED = "sigmoid tanh sin relu elu lelu selu softplus identity clamped hat abs log exp"
@@ -187,3 +189,27 @@ def test_network_without_six_outputs_is_refused():
     world.reset(0)
     with pytest.raises(ValueError, match="4 outputs, the controller 6 buttons"):
         play_compiled(arrays, world, FitnessSettings())
+
+
+def test_input_encodings_play_alike_on_every_path(tmp_path):
+    """With a box of the grid read as solid and hazard planes (agent.neat.inputs), the compiled
+    loop, the step-by-step loop and neat-python's RecurrentNetwork fed ``encode``'s inputs from
+    the single env give the same runs; and the encoding changes what the genomes do."""
+    enc_settings = FitnessSettings(view_box=(1, 4, 3, 2), view_planes="split")
+    n_in = enc_settings.num_inputs
+    assert n_in == 2 * 6 * 6
+    path = tmp_path / "box.ini"
+    path.write_text(re.sub(r"num_inputs\s*= 169", f"num_inputs = {n_in}", CONFIG.read_text()))
+    config = load_config(path)
+    assert config.genome_config.num_inputs == n_in
+    genomes = random_population(config, 24, seed=5, mutations=30)
+    levels = [load_level("1-1"), load_level("1-2")]
+    fast = PopulationEvaluator(levels, enc_settings).evaluate(genomes, config)
+    slow = PopulationEvaluator(levels, enc_settings, compiled_loop=False).evaluate(genomes, config)
+    assert_same(fast, slow)
+    assert len(set(fast.fitness.round(3))) > 3
+    ref = [reference_fitness(g, config, levels, enc_settings) for _, g in genomes[:8]]
+    np.testing.assert_allclose(fast.fitness[:8], ref, rtol=0, atol=1e-9)
+    mixed = FitnessSettings(view_box=(1, 4, 3, 2))  # the same cells, twice fewer inputs
+    with pytest.raises(ValueError, match="72"):
+        PopulationEvaluator(levels, mixed).evaluate(genomes, config)

@@ -15,6 +15,7 @@ import pytest
 
 from agent.neat.champion import load_champion
 from agent.neat.checkpoint import CheckpointError, load_checkpoint
+from agent.neat.cli import GENERALIST
 from agent.neat.config import ConfigError, config_from_text
 from agent.neat.evaluator import PopulationEvaluator
 from agent.neat.fitness import ConfigMismatch, FitnessSettings, check_config_matches
@@ -49,19 +50,24 @@ from tests.helpers.neat import (
 
 
 def test_shipped_configs_fit_the_environment():
-    """configs/neat.ini and configs/neat_feedforward.ini parse strictly, fit the 169-cell grid
-    and 6 buttons, and differ only in feed_forward."""
+    """configs/neat.ini, configs/neat_feedforward.ini and configs/neat_generalist.ini parse
+    strictly and fit the 6 buttons and their inputs (the 169-cell grid; the generalist preset's
+    encoding); the variants differ from neat.ini only in feed_forward and num_inputs."""
     texts = {}
-    for name in ("neat.ini", "neat_feedforward.ini"):
+    generalist = FitnessSettings(view_box=GENERALIST["view_box"], view_planes="split").encoding
+    for name in ("neat.ini", "neat_feedforward.ini", "neat_generalist.ini"):
         path = DEFAULT_CONFIG.parent / name
         texts[name] = path.read_text()
         config = config_from_text(texts[name], str(path))
-        check_config_matches(config)
+        check_config_matches(config, inputs=generalist if name == "neat_generalist.ini" else None)
         assert config.pop_size == 300 and config.no_fitness_termination
         assert config.genome_config.feed_forward == (name == "neat_feedforward.ini")
-    a, b = ([x for x in t.splitlines() if not x.startswith("#")] for t in texts.values())
+    assert GENERALIST["config"] == DEFAULT_CONFIG.parent / "neat_generalist.ini"
+    a, b, c = ([x for x in t.splitlines() if not x.startswith("#")] for t in texts.values())
     diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
     assert diff == [("feed_forward = False", "feed_forward = True")]
+    diff = [(x, y) for x, y in zip(a, c, strict=True) if x != y]
+    assert diff == [("num_inputs   = 169", f"num_inputs   = {generalist.num_inputs}")]
 
 
 @pytest.mark.slow
