@@ -337,7 +337,8 @@ def test_an_input_encoding_from_the_cli_is_saved_and_replayed(tmp_path, capsys):
     all are saved in the run's settings and champion.json, and the agent loaded back (as
     play.py and compare.py load it; the overlay: tests/viz/test_overlay.py) plays the same
     way. A box outside the grid, a malformed box, a config of the wrong input count or too
-    many activations exits 2 with one line, nothing written."""
+    many activations exits 2 with one line naming the flag, nothing written; so does --resume
+    with another encoding (naming the field, its flag and both values)."""
     config, level = write_tiny_setup(tmp_path, num_inputs=128)
     out = tmp_path / "run"
     box = ("--view-box", "1,6,4,3", "--planes", "split", "--frame-skip", "4", "--activations", "2")
@@ -357,8 +358,14 @@ def test_an_input_encoding_from_the_cli_is_saved_and_replayed(tmp_path, capsys):
 
     new = str(tmp_path / "new")
     gen = ("--generated", "2", "--out", new)
-    assert "view_box ahead must be from 0 to 6" in cli_error(capsys, *gen, "--view-box", "1,7,4,3")
+    assert "--view-box: view_box ahead must be from 0 to 6" in cli_error(
+        capsys, *gen, "--view-box", "1,7,4,3"
+    )
     assert "BEHIND,AHEAD,ABOVE,BELOW" in cli_error(capsys, *gen, "--view-box", "1,6")
     assert "gives 64 inputs" in cli_error(capsys, *gen, "--view-box", "1,6,4,3")
-    assert "from 1 to 100" in cli_error(capsys, *gen, "--activations", "101")
+    assert "--activations: activations_per_step must be from 1 to 100" in cli_error(
+        capsys, *gen, "--activations", "101"
+    )
     assert not Path(new).exists()
+    msg = cli_error(capsys, "--resume", str(out), "--planes", "mixed", "--generations", "2")
+    assert "view_planes (--planes) = 'split'; it cannot change to 'mixed'" in msg

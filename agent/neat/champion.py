@@ -298,7 +298,10 @@ def load_champion(path: str | Path, *, view_radius: int | None = None) -> Champi
 
     _check_env_settings(r, env)
     radius = view_radius if view_radius is not None else env.get("view_radius", 6)
-    enc = FitnessSettings.from_env_settings({**env, "view_radius": radius}).encoding
+    try:  # the file's own radius was checked with its box; another one may not fit the box
+        enc = FitnessSettings.from_env_settings({**env, "view_radius": radius}).encoding
+    except ValueError as exc:
+        raise r.fail(f"env_settings with view radius {radius}: {exc}") from None
     if num_inputs != enc.num_inputs:
         view = (
             f"the environment's view (radius {radius}, {enc.size} x {enc.size}) has "

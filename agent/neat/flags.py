@@ -17,7 +17,7 @@ from agent.cli import BUDGET, DEFAULT_DIFFICULTY, MAX_LEVELS, check_generated_op
 from agent.neat.inputs import PLANES, parse_box
 from envs.checks import MAX_FRAME_SKIP
 
-__all__ = ["NEAT_FLAGS", "default_out", "neat_settings"]
+__all__ = ["NEAT_FLAGS", "PLAY_FIELDS", "default_out", "flag_of", "neat_settings"]
 
 FRAMES, GENERATIONS, LEVELS = whole(1, 10**13), whole(1, 10**6), whole(1, MAX_LEVELS)
 #: Flags that set fields of the run's FitnessSettings (how genomes play: saved in champion.json,
@@ -88,11 +88,23 @@ def default_out(tags: list[str]) -> Path:
 def _with_play_fields(given: dict, fitness) -> dict:
     """``given`` with its ``PLAY_FIELDS`` moved into a copy of ``fitness`` (``given``'s own
     ``fitness`` if it has one)."""
+    from agent.runs import TrainError
+
     play = {k: given[k] for k in PLAY_FIELDS if k in given}
     rest = {k: v for k, v in given.items() if k not in PLAY_FIELDS}
     if play:
-        rest["fitness"] = dataclasses.replace(rest.get("fitness", fitness), **play)
+        try:
+            rest["fitness"] = dataclasses.replace(rest.get("fitness", fitness), **play)
+        except ValueError as exc:  # a range that depends on the run (the box on its grid)
+            bad = [k for k in play if str(exc).startswith(k)] or list(play)
+            raise TrainError(f"{', '.join(map(flag_of, bad))}: {exc}") from None
     return rest
+
+
+def flag_of(field: str) -> str:
+    """The ``train.py neat`` flag that sets ``field`` (``--view-box`` for ``view_box``), or the
+    field's own name if no flag does."""
+    return next((flag for flag, name, _ in NEAT_FLAGS if name == field), field)
 
 
 def neat_settings(args: argparse.Namespace):

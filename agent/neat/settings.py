@@ -207,7 +207,10 @@ def load_run_settings(run_dir: str | Path, *, trust_checkpoint: bool = False) ->
     load it even from another user's directory (``agent.neat.checkpoint.load_checkpoint``)."""
     run = RunDir.resume(run_dir, CHECKPOINT_FILE)
     state = load_checkpoint(run.file(CHECKPOINT_FILE), trust=trust_checkpoint)
-    settings = TrainSettings.from_dict(state.settings)
+    try:
+        settings = TrainSettings.from_dict(state.settings)
+    except (TypeError, ValueError) as exc:  # edited, or written by another version
+        raise TrainError(f"{run.file(CHECKPOINT_FILE)}: its stored settings: {exc}") from None
     return dataclasses.replace(settings, config=None, out=str(run_dir))
 
 
@@ -447,11 +450,27 @@ def _check_same_run(out: Path, s: TrainSettings, saved: TrainSettings) -> None:
         have, want = getattr(s, name), getattr(saved, name)
         if name == "levels":
             have, want = [str(x) for x in have], [str(x) for x in want]
-        if have != want:
-            raise TrainError(
-                f"{out}: the run was trained with {name} = {want!r}; it cannot change to "
-                f"{have!r} on resume (start a new run instead)"
-            )
+        if have == want:
+            continue
+        was, now = f"{name} = {want!r}", repr(have)
+        if name == "fitness":  # name the play settings that differ, and their flags
+            was, now = _changed(have, want)
+        raise TrainError(
+            f"{out}: the run was trained with {was}; it cannot change to {now} on resume (start "
+            "a new run instead)"
+        )
+
+
+def _changed(have: FitnessSettings, want: FitnessSettings) -> tuple[str, str]:
+    """The fields that differ: ``"view_planes (--planes) = 'split'"`` and ``"'mixed'"``
+    (several joined by "and")."""
+    from agent.neat.flags import flag_of
+
+    keys = [
+        f.name for f in dataclasses.fields(want) if getattr(have, f.name) != getattr(want, f.name)
+    ]
+    was = " and ".join(f"{k} ({flag_of(k)}) = {getattr(want, k)!r}" for k in keys)
+    return was, " and ".join(repr(getattr(have, k)) for k in keys)
 
 
 def _validation_levels(s: TrainSettings) -> list[Level]:

@@ -160,6 +160,12 @@ def test_truncated_and_garbage_files_are_rejected(saved, tmp_path):
         (lambda d: d["env_settings"].update({"aggregate": "max"}), "aggregate must be"),
         (lambda d: d["env_settings"].update({"levels": "1-1"}), "'levels' must be a list"),
         (lambda d: d["nodes"][1].update({"key": 10**30}), "keys must be below"),
+        (lambda d: d["env_settings"].update({"view_box": [1, 7, 4, 3]}), "view_box ahead"),
+        (lambda d: d["env_settings"].update({"view_box": "1,6,4,3"}), "4 whole numbers"),
+        (lambda d: d["env_settings"].update({"view_box": [1.0, 6, 4, 3]}), "behind.*integer"),
+        (lambda d: d["env_settings"].update({"view_planes": "rgb"}), "view_planes must be"),
+        (lambda d: d["env_settings"].update({"view_planes": "split"}), "gives 338 inputs"),
+        (lambda d: d["env_settings"].update({"view_box": [1, 6, 4, 3]}), "gives 64 inputs"),
     ],
 )
 def test_edited_files_are_rejected(saved, change, match):
@@ -184,6 +190,17 @@ def test_config_text_must_match(saved):
     expect_error(path, "its config")
     with pytest.raises(ChampionError, match="radius 2"):
         load_champion(saved[0], view_radius=2)
+
+
+def test_a_view_radius_that_does_not_fit_the_saved_box_is_a_champion_error(saved):
+    """A champion whose inputs read a box of its grid (``env_settings.view_box``), checked
+    against a smaller view radius than its box needs, is a one-line ChampionError naming the
+    radius and the box side, not a bare ValueError."""
+    path = saved[0]
+    edit(path, lambda d: d["env_settings"].update({"view_box": [6, 6, 6, 6]}))
+    assert load_champion(path).num_inputs == 169  # the whole grid's box: the grid
+    with pytest.raises(ChampionError, match="view radius 2: view_box behind must be from 0 to 2"):
+        load_champion(path, view_radius=2)
 
 
 def test_config_from_text_errors_are_one_line():

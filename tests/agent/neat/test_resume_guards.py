@@ -169,3 +169,21 @@ def test_a_checkpoint_in_another_users_directory_is_not_unpickled(tmp_path, monk
         train_py.build_parser().parse_args(["neat", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "pickle" in help_text and "--trust-checkpoint" in help_text
+
+
+def test_a_checkpoint_with_unusable_stored_settings_is_refused_in_one_line(tmp_path):
+    """A checkpoint whose stored play settings this code cannot use (a fitness field it does
+    not know, as a newer version may write; a view box outside the grid) is a one-line
+    TrainError naming the checkpoint, not a TypeError."""
+    from agent.neat.checkpoint import load_checkpoint, save_checkpoint
+
+    run = train(settings_for(tmp_path, "run", generations=1), progress=False).out
+    path = run / CHECKPOINT_FILE
+    for key, value, match in (("bogus", 1, "'bogus'"), ("view_box", [1, 7, 4, 3], "ahead")):
+        state = load_checkpoint(path)
+        state.settings["fitness"][key] = value
+        save_checkpoint(path, state)
+        with pytest.raises(TrainError, match=f"{CHECKPOINT_FILE}: its stored settings: .*{match}"):
+            load_run_settings(run)
+        state.settings["fitness"].pop(key)
+        save_checkpoint(path, state)
