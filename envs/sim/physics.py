@@ -45,6 +45,7 @@ from envs.sim.constants import (
     P_LAST_PROGRESS,
     P_LEVEL,
     P_MOVEDIR,
+    P_PAD,
     P_RIGHTMOST,
     P_RUNSPEED,
     P_RUNTIMER,
@@ -128,6 +129,8 @@ _P_REF_DY = LD_PROFILE + COLUMNS["player_ref_dy"]
 _E_LO = LD_PROFILE + COLUMNS["enemy_lo"]
 _E_HI = LD_PROFILE + COLUMNS["enemy_hi"]
 _VIEW_SOLID = LD_PROFILE + COLUMNS["view_solid"]
+_VIEW_LEFT = LD_PROFILE + COLUMNS["view_left"]
+_INPUT_LAG = LD_PROFILE + COLUMNS["input_lag"]
 _VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
 
 
@@ -492,11 +495,20 @@ def controls(actions, i):
 @njit(cache=True, inline="always")
 def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames):
     """Advance world ``i`` by up to ``n_frames`` frames with A, B and direction ``d`` held; a
-    world that ends (or has ended) stays frozen."""
+    world that ends (or has ended) stays frozen. With the profile's ``input_lag`` each frame
+    plays the buttons of the frame before (``P_PAD``; none before the first)."""
+    lag = LD[P[i, P_LEVEL], _INPUT_LAG]
+    pad = (1 if a else 0) | (2 if b else 0) | (4 if d > 0 else 0) | (8 if d < 0 else 0)
     for _ in range(n_frames):
         if P[i, P_STATUS] != RUNNING:
             break
-        _frame(i, P, E, D, tiles, dyn, LD, a, b, d)
+        if lag:  # this frame plays the buttons of the frame before (the game's pad lag)
+            was = P[i, P_PAD]
+            P[i, P_PAD] = pad
+            was_d = ((was >> 2) & 1) - ((was >> 3) & 1)
+            _frame(i, P, E, D, tiles, dyn, LD, (was & 1) != 0, (was & 2) != 0, was_d)
+        else:
+            _frame(i, P, E, D, tiles, dyn, LD, a, b, d)
 
 
 @njit(cache=True)
@@ -546,8 +558,9 @@ def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
     enemies are then marked -1 wherever they are in the grid. The grid is sampled every 16 px
     from the profile's sample point (``grid_dx``, ``grid_dy`` from the hitbox's top left: the
     player's centre by default, MarI/O's point one tile above small Mario for the real game);
-    rows above or below the map read 0 (so a pit reads empty), columns left or right of the map
-    read 1. Which tiles read 1 or -1 is the profile's (``view_solid``, ``view_hazard``); an
+    rows above or below the map read 0 (so a pit reads empty), columns right of the map read
+    1, left of it the profile's ``view_left`` (a wall by default, the game's empty buffer for
+    the real game). Which tiles read 1 or -1 is the profile's (``view_solid``, ``view_hazard``); an
     enemy marks the cells whose offset from it is within the profile's window (one cell by
     default, MarI/O's +-8 px, so one or two, for the real game).
     """
@@ -564,7 +577,9 @@ def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
         row = (cy + (gy - radius) * TILE) // TILE
         if 0 <= row < h:
             col = (cx + (gx - radius) * TILE) // TILE
-            if col < 0 or col >= w:
+            if col < 0:
+                v = float(LD[lvl, _VIEW_LEFT])
+            elif col >= w:
                 v = 1.0
             else:
                 t = tiles[lvl, row, col]

@@ -88,6 +88,8 @@ class PhysicsProfile:
     enemy_wake: int = C.ENEMY_WAKE  # enemies start walking this far right of the camera's left
     contact_inset: int = 0  # player and enemy touch only when their boxes overlap more in x
     contact_inset_y: int = 0  # ... and in y
+    # --- the pad: 1 plays each frame by the buttons of the frame before (the game's lag) ---
+    input_lag: int = 0
     # --- the camera: it scrolls right (only) to keep the player's left edge this far in -------
     camera_x: int = C.SCREEN // 2 - C.PLAYER_W // 2
     # --- the start ----------------------------------------------------------------------------
@@ -108,6 +110,7 @@ class PhysicsProfile:
     enemy_hi: int = C.TILE // 2 - 1
     view_solid: int = tile_mask(*np.flatnonzero(C.SOLID))  # tiles that read 1
     view_hazard: int = tile_mask(C.SPIKES)  # tiles that read -1
+    view_left: int = 1  # what columns left of the map read (DEFAULT: a wall)
 
     @property
     def vx_unit(self) -> int:
@@ -165,7 +168,7 @@ DEFAULT = PhysicsProfile("default")
 # The grid is MarI/O's: tiles sampled at (marioX + 8, marioY - 16) + 16 * (dx, dy), with marioX
 # the sprite's left (2 px left of the 12 px hitbox) and marioY the top of small Mario; an enemy
 # (sprite left, Enemy_Y_Position + 24) marks the cells within 8 px of (marioX, marioY) + 16 *
-# (dx, dy); any non-empty metatile reads 1 (coins and the flagpole too).
+# (dx, dy); any non-empty metatile reads 1 (coins and the flagpole too); left of the start, 0.
 SMB = PhysicsProfile(
     "smb",
     horizontal=H_SMB,
@@ -214,6 +217,7 @@ SMB = PhysicsProfile(
     contact_inset=7 * C.UNIT,
     contact_inset_y=4 * C.UNIT,
     stomp_margin=9 * C.UNIT - 1,  # 8 px, in whole pixels as the game compares them
+    input_lag=1,  # the game reads the pad in one frame's interrupt and moves Mario in the next
     camera_x=(112 + 2) * C.UNIT,  # the game holds a walking Mario's sprite near x 112
     start_dx=8 * C.UNIT,
     grid_dx=6 * C.UNIT,
@@ -227,6 +231,9 @@ SMB = PhysicsProfile(
     enemy_hi=8,
     view_solid=tile_mask(*[c for c in range(11) if c not in (C.AIR, C.SPIKES)]),
     view_hazard=tile_mask(C.SPIKES),
+    # left of the stage's start the game's two-page buffer holds columns 32 ahead, which its
+    # parser (24 columns ahead at the start) has not written yet while Mario can see there: 0
+    view_left=0,
 )
 
 PROFILES = {p.name: p for p in (DEFAULT, SMB)}

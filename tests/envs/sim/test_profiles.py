@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 
 from envs.levels.level import builtin_names, load_level
-from envs.sim.constants import COMPLETED, P_TIER, PVY, PY, UNIT
+from envs.sim.constants import COMPLETED, P_TIER, PVX, PVY, PX, PY, UNIT
 from envs.sim.profiles import DEFAULT, SMB, profile_for
 from envs.sim.world import LevelBank, World
 from envs.solver import SolverConfig, replay, solve
@@ -67,11 +67,16 @@ def _pair() -> World:
 
 def _jump_after(world: World, held: tuple[str, ...], frames: int) -> tuple[np.ndarray, ...]:
     """Hold ``held`` for ``frames`` frames, then press A with them: the tier, the first frame's
-    rise (px) and the vertical speed after it, per world."""
+    rise (px) and the vertical speed after it, per world. The smb: world (1) plays each frame
+    by the buttons of the frame before (the game's pad lag), so its take-off is a frame later."""
     run(world, buttons(*held, n=world.n), frames)
     y0 = world.P[:, PY].copy()
     world.step(buttons("A", *held, n=world.n), 1)
-    return world.P[:, P_TIER].copy(), (y0 - world.P[:, PY]) / UNIT, world.P[:, PVY].copy()
+    tier, y1, vy = world.P[:, P_TIER].copy(), world.P[:, PY].copy(), world.P[:, PVY].copy()
+    y0[1] = world.P[1, PY]
+    world.step(buttons("A", *held, n=world.n), 1)
+    tier[1], y1[1], vy[1] = world.P[1, P_TIER], world.P[1, PY], world.P[1, PVY]
+    return tier, (y0 - y1) / UNIT, vy
 
 
 def test_smb_level_jumps_by_the_games_five_tiers_in_a_mixed_batch():
@@ -123,3 +128,23 @@ def test_solver_plans_with_the_level_profile():
     status, _, _ = replay(level, sol.actions)
     assert status == COMPLETED
     assert (SMB.top_speed, DEFAULT.top_speed) == (768, 640)
+
+
+def test_smb_levels_play_each_frame_by_the_buttons_of_the_frame_before():
+    """The game acts on the pad one frame late: on an smb: level a one-frame press of RIGHT
+    moves nothing on its own frame and starts the walk on the next; the built-in world moves
+    on the frame itself. Nothing is held before the first frame."""
+    world = _pair()
+    x0 = world.P[:, PX].copy()
+    world.step(buttons("RIGHT", n=2), 1)
+    assert world.P[0, PVX] > 0 and world.P[1, PVX] == 0 and world.P[1, PX] == x0[1]
+    world.step(buttons(n=2), 1)
+    assert world.P[1, PVX] > 0
+
+
+def test_left_of_the_start_smb_levels_read_empty_and_built_in_ones_a_wall():
+    """Grid columns left of the map read 0 on an smb: level (the game's buffer holds nothing
+    there yet) and 1 on a built-in one (on every row of the map: grid rows 0-8 there)."""
+    grids = _pair().observe(6)
+    assert (grids[0, :9, 0] == 1).all() and (grids[1, :, 0] == 0).all()
+    assert grids[1, :, 6:].any()  # the ground on the map
