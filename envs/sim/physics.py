@@ -131,6 +131,7 @@ _E_HI = LD_PROFILE + COLUMNS["enemy_hi"]
 _VIEW_SOLID = LD_PROFILE + COLUMNS["view_solid"]
 _VIEW_LEFT = LD_PROFILE + COLUMNS["view_left"]
 _INPUT_LAG = LD_PROFILE + COLUMNS["input_lag"]
+_WALL_PUSH = LD_PROFILE + COLUMNS["wall_push"]
 _VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
 
 
@@ -153,6 +154,27 @@ def _enemy_blocked(tiles, lvl, h, w, row, col):
         return False
     t = tiles[lvl, row, col]
     return SOLID[t] or t == SPIKES
+
+
+@njit(cache=True, inline="always")
+def _impede(tiles, lvl, h, w, x, y, vx, LD):
+    """The game's side check (PlayerBGCollision, ImpedePlayerMove), after the vertical move:
+    the left probe (the hitbox's first whole pixel), then the right one (its last), on the
+    side rows; a hit
+    stops the player and pushes him a pixel out, unless he is moving away from it (the left
+    probe: a speed byte of 1 or more; the right: below 0). Returns x and vx."""
+    speed = vx >> LD[lvl, _FRAC]
+    px = x - x % UNIT  # the probes are at whole pixels: the box's first and last
+    for side in range(2):
+        c = px // TILE if side == 0 else (px + PLAYER_W - UNIT) // TILE
+        for r in range((y + LD[lvl, _SIDE_TOP]) // TILE, (y + LD[lvl, _SIDE_BOTTOM]) // TILE + 1):
+            if _solid(tiles, lvl, h, w, r, c):
+                if side == 0 and speed < 1:
+                    return x + UNIT, 0
+                if side == 1 and speed >= 0:
+                    return x - UNIT, 0
+                return x, vx
+    return x, vx
 
 
 @njit(cache=True, inline="always")
@@ -315,9 +337,12 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     if x > x_max:
         x = x_max
         vx = min(vx, 0)
+    push = LD[lvl, _WALL_PUSH]  # 0: walls stop the player here; 1: later, a pixel a frame
     r0 = (y + LD[lvl, _SIDE_TOP]) // TILE  # the rows the sides meet walls on
     r1 = (y + LD[lvl, _SIDE_BOTTOM]) // TILE
-    if vx > 0:
+    if push:
+        pass
+    elif vx > 0:
         c = (x + PLAYER_W - 1) // TILE
         for r in range(r0, r1 + 1):
             if _solid(tiles, lvl, h, w, r, c):
@@ -351,6 +376,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
             elif vx != 0:  # feet too deep for a landing: the game stops him at the side instead
                 x -= UNIT if vx > 0 else -UNIT
                 vx = 0
+                push = 0  # ... and checks no side this frame
     elif dy < 0:
         head = LD[lvl, _HEAD_TOP]
         r = (y + head) // TILE
@@ -374,6 +400,8 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         fr = feet // TILE
         if _solid(tiles, lvl, h, w, fr, f0) or _solid(tiles, lvl, h, w, fr, f1):
             ground = 1
+    if push:
+        x, vx = _impede(tiles, lvl, h, w, x, y, vx, LD)
 
     # Camera: keeps the player at the profile's screen x (the middle by default), right only.
     target = min(x - LD[lvl, _CAMERA_X], w * TILE - SCREEN)

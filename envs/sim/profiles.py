@@ -79,6 +79,8 @@ class PhysicsProfile:
     feet_left: int = 0  # floors are stood on from feet_left to feet_right
     feet_right: int = C.PLAYER_W - 1
     land_depth: int = C.TILE + 1  # a floor lands feet less than this deep in it (else: a wall)
+    wall_push: int = 0  # 0: a wall stops the player at its face as he moves; 1: the game's
+    # side check after the vertical move, a pixel a frame out of it (ImpedePlayerMove)
     head_top: int = 0  # ceilings are met this far below the top, from head_left to head_right
     head_left: int = 0
     head_right: int = C.PLAYER_W - 1
@@ -205,6 +207,7 @@ SMB = PhysicsProfile(
     feet_left=1 * C.UNIT,
     feet_right=10 * C.UNIT,
     land_depth=6 * C.UNIT,  # ChkFootMTile: lands only with the feet less than 6 px in [5]
+    wall_push=1,  # Mario runs up to his speed into a wall, lands on its top corner from there
     head_top=2 * C.UNIT,
     head_left=6 * C.UNIT,
     head_right=6 * C.UNIT,
