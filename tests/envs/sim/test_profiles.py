@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 
 from envs.levels.level import builtin_names, load_level
-from envs.sim.constants import COMPLETED, P_TIER, PVX, PVY, PX, PY, UNIT
+from envs.sim.constants import COMPLETED, P_TIER, PLAYER_W, PVX, PVY, PX, PY, TILE, UNIT
 from envs.sim.profiles import DEFAULT, SMB, profile_for
 from envs.sim.world import LevelBank, World
 from envs.solver import SolverConfig, replay, solve
@@ -148,3 +148,22 @@ def test_left_of_the_start_smb_levels_read_empty_and_built_in_ones_a_wall():
     grids = _pair().observe(6)
     assert (grids[0, :9, 0] == 1).all() and (grids[1, :, 0] == 0).all()
     assert grids[1, :, 6:].any()  # the ground on the map
+
+
+def test_smb_walls_let_mario_in_and_push_him_out_a_pixel_a_frame():
+    """Running right into a wall two tiles high: on an smb: level Mario moves into it (the
+    game checks its sides after moving), loses his speed and is pushed out one pixel a frame
+    until his box is clear of it; the built-in world stops him at its face."""
+    wall = "." * 12 + "##" + "." * (W - 17) + "F.."
+    rows = ["." * W] * 11 + [wall, "..S" + wall[3:], "X" * W, "X" * W]
+    bank = LevelBank([level_from_rows(*rows), level_from_rows(*rows, name="smb:wall")])
+    world = World(bank, 2)
+    world.reset(np.array([0, 1]))
+    face = 12 * TILE - PLAYER_W  # the box's x when it touches the wall
+    xs = np.array([p[:, PX] for p in run(world, buttons("RIGHT", "B", n=2), 90)])
+    assert xs[:, 0].max() == face  # the lab: never past the face
+    deepest = xs[:, 1].max()
+    assert face < deepest <= face + 3 * UNIT  # the game: in by up to his speed (3 px/frame)
+    k = int(np.argmax(xs[:, 1]))
+    # pushed out a whole pixel on each frame the last pixel of his box is in the wall
+    assert xs[k + 1, 1] < deepest and xs[-1, 1] <= face + UNIT - 1
