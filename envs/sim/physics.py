@@ -132,6 +132,7 @@ _VIEW_SOLID = LD_PROFILE + COLUMNS["view_solid"]
 _VIEW_LEFT = LD_PROFILE + COLUMNS["view_left"]
 _INPUT_LAG = LD_PROFILE + COLUMNS["input_lag"]
 _WALL_PUSH = LD_PROFILE + COLUMNS["wall_push"]
+_BUMP_STAY = LD_PROFILE + COLUMNS["bump_stay"]
 _VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
 
 
@@ -385,8 +386,11 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         hit0 = _solid(tiles, lvl, h, w, r, h0)
         hit1 = _solid(tiles, lvl, h, w, r, h1)
         if hit0 or hit1:
-            y = (r + 1) * TILE - head
-            vy = 0
+            if LD[lvl, _BUMP_STAY]:  # the game: the head stays in, the speed byte is zeroed
+                vy = vy & 255
+            else:
+                y = (r + 1) * TILE - head
+                vy = 0
             cm = (x + PLAYER_W // 2) // TILE
             bc = cm if _solid(tiles, lvl, h, w, r, cm) else (h0 if hit0 else h1)
             if 0 <= r < h and tiles[lvl, r, bc] == QUESTION:

@@ -84,6 +84,8 @@ class PhysicsProfile:
     head_top: int = 0  # ceilings are met this far below the top, from head_left to head_right
     head_left: int = 0
     head_right: int = C.PLAYER_W - 1
+    bump_stay: int = 0  # 0: a ceiling puts the head under it and stops the rise; 1: the
+    # game's bump: the head stays where it got to, the speed byte is zeroed (the sub-speed kept)
     # --- enemies ------------------------------------------------------------------------------
     enemy_speed: int = C.ENEMY_SPEED
     enemy_gravity: int = C.ENEMY_GRAVITY
@@ -211,6 +213,7 @@ SMB = PhysicsProfile(
     head_top=2 * C.UNIT,
     head_left=6 * C.UNIT,
     head_right=6 * C.UNIT,
+    bump_stay=1,
     enemy_speed=0x0A * 16,  # goombas walk at speed byte $0a [NTSC $08]: 0.625 px/frame
     enemy_gravity=C.ENEMY_GRAVITY,
     enemy_wake=C.SCREEN + 3 * C.TILE,  # enemies load 48 px past the screen's right edge
