@@ -70,7 +70,7 @@ from envs.sim.constants import (
     TIMEOUT,
     UNIT,
 )
-from envs.sim.profiles import COLUMNS, H_SMB, N_COLUMNS
+from envs.sim.profiles import COLUMNS, H_SMB, LAG_JITTER, N_COLUMNS
 
 LD_H, LD_W, LD_FLAG, LD_SX, LD_SY, LD_NE, LD_ND, LD_TIME = range(8)
 LD_PROFILE = 8
@@ -131,6 +131,7 @@ _E_HI = LD_PROFILE + COLUMNS["enemy_hi"]
 _VIEW_SOLID = LD_PROFILE + COLUMNS["view_solid"]
 _VIEW_LEFT = LD_PROFILE + COLUMNS["view_left"]
 _INPUT_LAG = LD_PROFILE + COLUMNS["input_lag"]
+_LAG_JITTER = LD_PROFILE + COLUMNS["lag_jitter"]
 _WALL_PUSH = LD_PROFILE + COLUMNS["wall_push"]
 _BUMP_STAY = LD_PROFILE + COLUMNS["bump_stay"]
 _VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
@@ -525,16 +526,29 @@ def controls(actions, i):
 
 
 @njit(cache=True, inline="always")
+def _unlagged(frame, seed):
+    """Whether frame ``frame`` of a world with timing jitter ``seed`` plays without the pad lag:
+    about one frame in ``LAG_JITTER``, by a hash of the two (the same in every run)."""
+    h = (frame * 2654435761 + seed * 40503 + 12345) & 0xFFFFFFFF
+    h = ((h >> 16) ^ h) * 73244475 & 0xFFFFFFFF
+    return (h >> 16) % LAG_JITTER == 0
+
+
+@njit(cache=True, inline="always")
 def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames):
     """Advance world ``i`` by up to ``n_frames`` frames with A, B and direction ``d`` held; a
     world that ends (or has ended) stays frozen. With the profile's ``input_lag`` each frame
     plays the buttons of the frame before (``P_PAD``; none before the first)."""
     lag = LD[P[i, P_LEVEL], _INPUT_LAG]
+    jitter = LD[P[i, P_LEVEL], _LAG_JITTER]
     pad = (1 if a else 0) | (2 if b else 0) | (4 if d > 0 else 0) | (8 if d < 0 else 0)
     for _ in range(n_frames):
         if P[i, P_STATUS] != RUNNING:
             break
-        if lag:  # this frame plays the buttons of the frame before (the game's pad lag)
+        if lag and jitter and _unlagged(P[i, P_FRAMES], jitter):
+            P[i, P_PAD] = pad
+            _frame(i, P, E, D, tiles, dyn, LD, a, b, d)
+        elif lag:  # this frame plays the buttons of the frame before (the game's pad lag)
             was = P[i, P_PAD]
             P[i, P_PAD] = pad
             was_d = ((was >> 2) & 1) - ((was >> 3) & 1)

@@ -94,6 +94,8 @@ class PhysicsProfile:
     contact_inset_y: int = 0  # ... and in y
     # --- the pad: 1 plays each frame by the buttons of the frame before (the game's lag) ---
     input_lag: int = 0
+    lag_jitter: int = 0  # with input_lag: a seed (0: none) by which 1 frame in LAG_JITTER plays
+    # its own buttons (the game's player code sometimes runs inside the emulator's frame)
     # --- the camera: it scrolls right (only) to keep the player's left edge this far in -------
     camera_x: int = C.SCREEN // 2 - C.PLAYER_W // 2
     # --- the start ----------------------------------------------------------------------------
@@ -244,8 +246,36 @@ SMB = PhysicsProfile(
 
 PROFILES = {p.name: p for p in (DEFAULT, SMB)}
 SMB_PREFIX = "smb:"
+#: ``smb:1-1~K`` (K = 1..JITTER_SEEDS): the stage with timing jitter seed K (``lag_jitter``).
+JITTER_MARK = "~"
+JITTER_SEEDS = 999
+#: With a jitter seed, about one frame in this many plays without the pad lag.
+LAG_JITTER = 16
+
+
+def jitter_seed(level_name: str) -> int:
+    """K of a level named ``...~K`` (0 without the mark); ValueError for a bad K."""
+    base, mark, k = str(level_name).rpartition(JITTER_MARK)
+    if not mark or not base:
+        return 0
+    if not k.isdigit() or not 1 <= int(k) <= JITTER_SEEDS:
+        raise ValueError(f"{level_name}: a timing jitter seed is 1..{JITTER_SEEDS}, got {k!r}")
+    return int(k)
 
 
 def profile_for(level_name: str) -> PhysicsProfile:
-    """The physics of a level: ``SMB`` for the real game's stages (``smb:``), else ``DEFAULT``."""
-    return SMB if str(level_name).startswith(SMB_PREFIX) else DEFAULT
+    """The physics of a level: ``SMB`` for the real game's stages (``smb:``), else ``DEFAULT``;
+    ``smb:W-S~K`` is ``SMB`` with timing jitter seed K."""
+    if not str(level_name).startswith(SMB_PREFIX):
+        return DEFAULT
+    k = jitter_seed(level_name)
+    return SMB if k == 0 else _jittered(k)
+
+
+_JITTERED: dict[int, PhysicsProfile] = {}
+
+
+def _jittered(k: int) -> PhysicsProfile:
+    if k not in _JITTERED:
+        _JITTERED[k] = dataclasses.replace(SMB, name=f"smb{JITTER_MARK}{k}", lag_jitter=k)
+    return _JITTERED[k]

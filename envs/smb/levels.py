@@ -40,6 +40,7 @@ from typing import TypeVar
 import numpy as np
 
 from envs.sim.constants import AIR, COIN, ENEMY_CHAR, SPIKES, START_CHAR, TILE_CHAR
+from envs.sim.profiles import JITTER_MARK, jitter_seed
 from envs.smb import rom as smbrom
 from envs.smb.console import NES_EXTRA_HINT, NesMissing, nes_available, rom_path
 from envs.smb.metatiles import tiles_of
@@ -311,7 +312,18 @@ def stage_level(name: str, parse: Callable[[str, str], T], *, refresh: bool = Fa
     """The level of stage ``name`` (``"smb:1-1"`` or ``"1-1"``) as ``parse(text, source)`` gives
     it (``envs.levels.level.parse_level``, passed in so this module does not import the level
     module that dispatches here): from the cache, else made from the ROM by the emulator and
-    cached. ``refresh`` (or a cache file that does not parse) makes it again."""
+    cached. ``refresh`` (or a cache file that does not parse) makes it again. ``smb:1-1~K`` is
+    the same level named so, which plays with timing jitter seed K (``envs.sim.profiles``)."""
+    try:
+        seed = jitter_seed(name)
+    except ValueError as exc:
+        raise StageError(str(exc)) from None
+    if seed:
+        base = name.rpartition(JITTER_MARK)[0]
+        rename = lambda text, source: parse(  # noqa: E731
+            text.replace(f"; name: {base}\n", f"; name: {name}\n", 1), source
+        )
+        return stage_level(base, rename, refresh=refresh)
     spec = name.removeprefix(PREFIX)
     plants = spec.endswith(PLANTS)
     try:

@@ -7,7 +7,8 @@ import numpy as np
 
 from envs.levels.level import builtin_names, load_level
 from envs.sim.constants import COMPLETED, P_TIER, PLAYER_W, PVX, PVY, PX, PY, TILE, UNIT
-from envs.sim.profiles import DEFAULT, SMB, profile_for
+from envs.sim.physics import _unlagged
+from envs.sim.profiles import DEFAULT, LAG_JITTER, SMB, profile_for
 from envs.sim.world import LevelBank, World
 from envs.solver import SolverConfig, replay, solve
 from tests.helpers.levels import buttons, level_from_rows, run
@@ -167,3 +168,19 @@ def test_smb_walls_let_mario_in_and_push_him_out_a_pixel_a_frame():
     k = int(np.argmax(xs[:, 1]))
     # pushed out a whole pixel on each frame the last pixel of his box is in the wall
     assert xs[k + 1, 1] < deepest and xs[-1, 1] <= face + UNIT - 1
+
+
+def test_timing_jitter_copies_play_some_frames_without_the_pad_lag():
+    """``smb:NAME~K`` is the smb: profile with jitter seed K: about one frame in LAG_JITTER
+    plays its own buttons, the same frames in every run; without the mark every frame lags."""
+    assert profile_for("smb:flat").lag_jitter == 0 and profile_for("smb:flat~7").lag_jitter == 7
+    share = np.mean([_unlagged(f, 7) for f in range(1, 4001)])
+    assert abs(share - 1 / LAG_JITTER) < 0.02
+    names = ["smb:flat", "smb:flat~7", "smb:flat~7"]
+    world = World(LevelBank([level_from_rows(*ROWS, name=n) for n in names]), 3)
+    world.reset(np.arange(3))
+    rng = np.random.default_rng(3)
+    for _ in range(120):  # a new random button set every frame: every lag shows
+        world.step(np.repeat(rng.integers(0, 2, (1, 6)).astype(np.uint8), 3, axis=0), 1)
+    assert world.P[1, PX] == world.P[2, PX] and world.P[1, PY] == world.P[2, PY]
+    assert (world.P[0, PX], world.P[0, PY]) != (world.P[1, PX], world.P[1, PY])
