@@ -132,6 +132,7 @@ _VIEW_SOLID = LD_PROFILE + COLUMNS["view_solid"]
 _VIEW_LEFT = LD_PROFILE + COLUMNS["view_left"]
 _INPUT_LAG = LD_PROFILE + COLUMNS["input_lag"]
 _LAG_JITTER = LD_PROFILE + COLUMNS["lag_jitter"]
+_DOWN_HALTS = LD_PROFILE + COLUMNS["down_halts"]
 _WALL_PUSH = LD_PROFILE + COLUMNS["wall_push"]
 _BUMP_STAY = LD_PROFILE + COLUMNS["bump_stay"]
 _VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
@@ -517,12 +518,14 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
 
 @njit(cache=True, inline="always")
 def controls(actions, i):
-    """World ``i``'s buttons (row ``i`` of an (N, 6) array) as A held, B held and direction
-    (-1, 0, +1): LEFT and RIGHT together cancel out."""
+    """World ``i``'s buttons (row ``i`` of an (N, 6) array) as A held, B held, direction
+    (-1, 0, +1: LEFT and RIGHT together cancel out) and DOWN alone held (UP and DOWN together
+    cancel out)."""
     a = actions[i, 0] != 0
     b = actions[i, 1] != 0
     d = (1 if actions[i, 5] != 0 else 0) - (1 if actions[i, 4] != 0 else 0)
-    return a, b, d
+    down = actions[i, 3] != 0 and actions[i, 2] == 0
+    return a, b, d, down
 
 
 @njit(cache=True, inline="always")
@@ -535,26 +538,25 @@ def _unlagged(frame, seed):
 
 
 @njit(cache=True, inline="always")
-def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames):
+def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, down, n_frames):
     """Advance world ``i`` by up to ``n_frames`` frames with A, B and direction ``d`` held; a
     world that ends (or has ended) stays frozen. With the profile's ``input_lag`` each frame
     plays the buttons of the frame before (``P_PAD``; none before the first)."""
     lag = LD[P[i, P_LEVEL], _INPUT_LAG]
     jitter = LD[P[i, P_LEVEL], _LAG_JITTER]
     pad = (1 if a else 0) | (2 if b else 0) | (4 if d > 0 else 0) | (8 if d < 0 else 0)
+    pad |= 16 if down else 0
     for _ in range(n_frames):
         if P[i, P_STATUS] != RUNNING:
             break
-        if lag and jitter and _unlagged(P[i, P_FRAMES], jitter):
-            P[i, P_PAD] = pad
-            _frame(i, P, E, D, tiles, dyn, LD, a, b, d)
-        elif lag:  # this frame plays the buttons of the frame before (the game's pad lag)
-            was = P[i, P_PAD]
-            P[i, P_PAD] = pad
-            was_d = ((was >> 2) & 1) - ((was >> 3) & 1)
-            _frame(i, P, E, D, tiles, dyn, LD, (was & 1) != 0, (was & 2) != 0, was_d)
-        else:
-            _frame(i, P, E, D, tiles, dyn, LD, a, b, d)
+        was = pad
+        if lag and not (jitter and _unlagged(P[i, P_FRAMES], jitter)):
+            was = P[i, P_PAD]  # this frame plays the buttons of the frame before (the pad lag)
+        P[i, P_PAD] = pad
+        was_d = ((was >> 2) & 1) - ((was >> 3) & 1)
+        if (was & 16) and LD[P[i, P_LEVEL], _DOWN_HALTS] and P[i, P_GROUND]:
+            was_d = 0  # the game: DOWN on the ground cancels LEFT and RIGHT
+        _frame(i, P, E, D, tiles, dyn, LD, (was & 1) != 0, (was & 2) != 0, was_d)
 
 
 @njit(cache=True)
@@ -564,8 +566,8 @@ def step(P, E, D, tiles, dyn, LD, actions, n_frames):
     Worlds that are dead, complete or out of time stay frozen until they are reset.
     """
     for i in range(P.shape[0]):
-        a, b, d = controls(actions, i)
-        step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames)
+        a, b, d, down = controls(actions, i)
+        step_world(i, P, E, D, tiles, dyn, LD, a, b, d, down, n_frames)
 
 
 @njit(cache=True)

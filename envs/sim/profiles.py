@@ -94,6 +94,7 @@ class PhysicsProfile:
     contact_inset_y: int = 0  # ... and in y
     # --- the pad: 1 plays each frame by the buttons of the frame before (the game's lag) ---
     input_lag: int = 0
+    down_halts: int = 0  # 1: DOWN held on the ground cancels LEFT and RIGHT (the game's rule)
     lag_jitter: int = 0  # with input_lag: a seed (0: none) by which 1 frame in LAG_JITTER plays
     # its own buttons (the game's player code sometimes runs inside the emulator's frame)
     # --- the camera: it scrolls right (only) to keep the player's left edge this far in -------
@@ -225,6 +226,7 @@ SMB = PhysicsProfile(
     contact_inset=7 * C.UNIT,
     contact_inset_y=4 * C.UNIT,
     stomp_margin=9 * C.UNIT - 1,  # 8 px, in whole pixels as the game compares them
+    down_halts=1,  # PlayerCtrlRoutine: down on the ground nullifies the directional bits
     input_lag=1,  # the game reads the pad in one frame's interrupt and moves Mario in the next
     camera_x=(112 + 2) * C.UNIT,  # the game holds a walking Mario's sprite near x 112
     start_dx=8 * C.UNIT,
