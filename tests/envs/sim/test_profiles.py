@@ -184,3 +184,13 @@ def test_timing_jitter_copies_play_some_frames_without_the_pad_lag():
         world.step(np.repeat(rng.integers(0, 2, (1, 6)).astype(np.uint8), 3, axis=0), 1)
     assert world.P[1, PX] == world.P[2, PX] and world.P[1, PY] == world.P[2, PY]
     assert (world.P[0, PX], world.P[0, PY]) != (world.P[1, PX], world.P[1, PY])
+
+
+def test_down_on_the_ground_cancels_the_direction_on_smb_levels_only():
+    """Holding DOWN with RIGHT on the ground: the smb: world does not walk (the game nullifies
+    the directional bits), the built-in world walks as with RIGHT alone."""
+    world = _pair()
+    run(world, buttons("RIGHT", n=2) | np.array([0, 0, 0, 1, 0, 0], dtype=np.uint8), 30)
+    assert world.P[0, PVX] > 0 and world.P[1, PVX] == 0
+    run(world, buttons("RIGHT", n=2), 5)
+    assert world.P[1, PVX] > 0
