@@ -35,6 +35,7 @@ from envs.sim.constants import (
     EVY,
     EX,
     EY,
+    FLAG,
     P_APREV,
     P_CAMERA,
     P_COINS,
@@ -133,6 +134,7 @@ _VIEW_LEFT = LD_PROFILE + COLUMNS["view_left"]
 _INPUT_LAG = LD_PROFILE + COLUMNS["input_lag"]
 _LAG_JITTER = LD_PROFILE + COLUMNS["lag_jitter"]
 _DOWN_HALTS = LD_PROFILE + COLUMNS["down_halts"]
+_FLAG_PROBE = LD_PROFILE + COLUMNS["flag_probe"]
 _WALL_PUSH = LD_PROFILE + COLUMNS["wall_push"]
 _BUMP_STAY = LD_PROFILE + COLUMNS["bump_stay"]
 _VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
@@ -501,8 +503,12 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
             else:
                 status = DEAD
 
-    if status == RUNNING and x + PLAYER_W > LD[lvl, LD_FLAG] * TILE:
-        status = COMPLETED
+    flag = LD[lvl, LD_FLAG]
+    if status == RUNNING and x + PLAYER_W > flag * TILE:
+        # the game's pole is met by the side probe (its row must hold the flag, not the base)
+        pole_row = (y + LD[lvl, _SIDE_TOP]) // TILE
+        if not LD[lvl, _FLAG_PROBE] or (0 <= pole_row < h and tiles[lvl, pole_row, flag] == FLAG):
+            status = COMPLETED
     frames = P[i, P_FRAMES] + 1
     if x > P[i, P_RIGHTMOST]:
         P[i, P_RIGHTMOST] = x

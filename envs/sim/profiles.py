@@ -79,6 +79,8 @@ class PhysicsProfile:
     feet_left: int = 0  # floors are stood on from feet_left to feet_right
     feet_right: int = C.PLAYER_W - 1
     land_depth: int = C.TILE + 1  # a floor lands feet less than this deep in it (else: a wall)
+    flag_probe: int = 0  # 1: the flag is reached by the side probe in a flag cell (the game's
+    # pole), not by the box passing the flag column's edge (standing at the base does not)
     wall_push: int = 0  # 0: a wall stops the player at its face as he moves; 1: the game's
     # side check after the vertical move, a pixel a frame out of it (ImpedePlayerMove)
     head_top: int = 0  # ceilings are met this far below the top, from head_left to head_right
@@ -212,6 +214,7 @@ SMB = PhysicsProfile(
     feet_left=1 * C.UNIT,
     feet_right=10 * C.UNIT,
     land_depth=6 * C.UNIT,  # ChkFootMTile: lands only with the feet less than 6 px in [5]
+    flag_probe=1,
     wall_push=1,  # Mario runs up to his speed into a wall, lands on its top corner from there
     head_top=2 * C.UNIT,
     head_left=6 * C.UNIT,
