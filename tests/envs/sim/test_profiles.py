@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 
 from envs.levels.level import builtin_names, load_level
-from envs.sim.constants import COMPLETED, P_TIER, PLAYER_W, PVX, PVY, PX, PY, TILE, UNIT
+from envs.sim.constants import COMPLETED, P_TIER, PLAYER_W, PVX, PVY, PX, PY, RUNNING, TILE, UNIT
 from envs.sim.physics import _unlagged
 from envs.sim.profiles import DEFAULT, LAG_JITTER, SMB, profile_for
 from envs.sim.world import LevelBank, World
@@ -194,3 +194,19 @@ def test_down_on_the_ground_cancels_the_direction_on_smb_levels_only():
     assert world.P[0, PVX] > 0 and world.P[1, PVX] == 0
     run(world, buttons("RIGHT", n=2), 5)
     assert world.P[1, PVX] > 0
+
+
+def test_smb_flag_needs_the_pole_not_its_base():
+    """Walking into a flagpole whose foot is a block: on an smb: level Mario pushes into the
+    base (the game's side check) but only the pole above it ends the level, so he does not
+    finish on the ground (nor does the built-in world, stopped at the base's face); a jump
+    reaches the pole."""
+    base = "..S" + "." * (W - 6) + "#.."
+    rows = ["." * W] * 4 + ["." * (W - 3) + "F.."] * 8 + [base, "X" * W, "X" * W]
+    bank = LevelBank([level_from_rows(*rows), level_from_rows(*rows, name="smb:pole")])
+    world = World(bank, 2)
+    world.reset(np.array([0, 1]))
+    run(world, buttons("RIGHT", n=2), 300)
+    assert world.status().tolist() == [RUNNING, RUNNING]  # the lab stops at the base's face
+    run(world, buttons("RIGHT", "A", n=2), 40)
+    assert world.status()[1] == COMPLETED
