@@ -173,11 +173,11 @@ def _impede(tiles, lvl, h, w, x, y, vx, LD):
     for side in range(2):
         c = px // TILE if side == 0 else (px + PLAYER_W - UNIT) // TILE
         for r in range((y + LD[lvl, _SIDE_TOP]) // TILE, (y + LD[lvl, _SIDE_BOTTOM]) // TILE + 1):
-            if _solid(tiles, lvl, h, w, r, c):
+            if _solid(tiles, lvl, h, w, r, c):  # the speed byte goes, the sub-speed stays
                 if side == 0 and speed < 1:
-                    return x + UNIT, 0
+                    return x + UNIT, vx - (speed << LD[lvl, _FRAC])
                 if side == 1 and speed >= 0:
-                    return x - UNIT, 0
+                    return x - UNIT, vx - (speed << LD[lvl, _FRAC])
                 return x, vx
     return x, vx
 
