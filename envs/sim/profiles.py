@@ -251,7 +251,8 @@ SMB = PhysicsProfile(
 
 PROFILES = {p.name: p for p in (DEFAULT, SMB)}
 SMB_PREFIX = "smb:"
-#: ``smb:1-1~K`` (K = 1..JITTER_SEEDS): the stage with timing jitter seed K (``lag_jitter``).
+#: ``smb:1-1~K`` (K = 1..JITTER_SEEDS): the stage with timing jitter seed K (``lag_jitter``)
+#: and a start (K * 5 mod 16) / 16 px further right.
 JITTER_MARK = "~"
 JITTER_SEEDS = 999
 #: With a jitter seed, about one frame in this many plays without the pad lag.
@@ -282,5 +283,9 @@ _JITTERED: dict[int, PhysicsProfile] = {}
 
 def _jittered(k: int) -> PhysicsProfile:
     if k not in _JITTERED:
-        _JITTERED[k] = dataclasses.replace(SMB, name=f"smb{JITTER_MARK}{k}", lag_jitter=k)
+        # ... and a start 0..15/16 px further right: other sub-pixels all along the run
+        frac = (k * 5 % 16) * (C.UNIT // 16)
+        _JITTERED[k] = dataclasses.replace(
+            SMB, name=f"smb{JITTER_MARK}{k}", lag_jitter=k, start_dx=SMB.start_dx + frac
+        )
     return _JITTERED[k]
