@@ -449,8 +449,8 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     for k in range(LD[lvl, LD_NE]):
         if E[i, k, E_ALIVE] == 0:
             continue
-        if E[i, k, E_ACTIVE] == 0:
-            if E[i, k, EX] < cam + wake:
+        if E[i, k, E_ACTIVE] <= 0:  # asleep until the camera is near (its offset nearer)
+            if E[i, k, EX] - E[i, k, E_ACTIVE] < cam + wake:
                 E[i, k, E_ACTIVE] = 1
             else:
                 continue
@@ -599,6 +599,7 @@ def reset(P, E, D, LD, spawns, mask, levels):
         for k in range(LD[lvl, LD_NE]):
             E[i, k, EX] = spawns[lvl, k, 0]
             E[i, k, EY] = spawns[lvl, k, 1]
+            E[i, k, E_ACTIVE] = -spawns[lvl, k, 2]  # asleep (<= 0): minus its wake offset
             E[i, k, EVX] = -LD[lvl, _ENEMY_SPEED]
             E[i, k, E_ALIVE] = 1
 

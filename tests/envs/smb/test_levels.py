@@ -112,7 +112,7 @@ def test_walking_enemies_land_in_the_cell_under_their_spawn_point():
         Spawn(GOOMBA, 400, 184, False),  # in the ground
         Spawn(GOOMBA, 4000, 184, False),  # beyond the level
     ]
-    enemies, counts, left_out = place_enemies(tiles, loaded, 0, (12, 2))
+    enemies, counts, left_out, _ = place_enemies(tiles, loaded, 0, (12, 2))
     assert enemies == [(11, 20), (12, 6)]
     assert counts == {"goomba": 2} and left_out == {"lakitu": 1, "goomba": 1}
 
