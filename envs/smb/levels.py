@@ -58,6 +58,7 @@ CLOCK_FRAMES = 24  # frames per tick of the game clock
 FLAGPOLE = (0x24, 0x25)
 PIPE_TOPS = (0x10, 0x12)  # the left half of a pipe's end (warp or not)
 PLANTS = "+plants"  # the name suffix of the levels with piranha plants as spikes
+START_MARK = "@"  # smb:1-1@170: the stage from a later start (column 170), a curriculum
 SPRING = 0x68  # the springboard's lower half
 
 
@@ -325,6 +326,15 @@ def stage_level(name: str, parse: Callable[[str, str], T], *, refresh: bool = Fa
     module that dispatches here): from the cache, else made from the ROM by the emulator and
     cached. ``refresh`` (or a cache file that does not parse) makes it again. ``smb:1-1~K`` is
     the same level named so, which plays with timing jitter seed K (``envs.sim.profiles``)."""
+    base, at, col = name.rpartition(START_MARK)
+    if at and base:
+        if not col.isdigit():
+            raise StageError(f"{name}: a later start is {START_MARK}COLUMN, got {col!r}")
+        return stage_level(
+            base,
+            lambda text, source: parse(later_start(text, base, name, int(col)), source),
+            refresh=refresh,
+        )
     try:
         seed = jitter_seed(name)
     except ValueError as exc:
@@ -366,6 +376,25 @@ def stage_level(name: str, parse: Callable[[str, str], T], *, refresh: bool = Fa
     except OSError:
         pass  # an unwritable cache costs time, not correctness
     return parse(text, str(path))
+
+
+def later_start(text: str, base: str, name: str, col: int) -> str:
+    """The level text of stage ``base`` renamed ``name``, its start moved to column ``col``:
+    the air cell on the first solid cell from the top, on that column (``StageError`` for a
+    column with none, or off the level). A curriculum: a run can practise the end of a stage."""
+    head = [line for line in text.splitlines() if line.startswith(";")]
+    rows = [list(line.replace(START_CHAR, TILE_CHAR[AIR])) for line in text.splitlines()
+            if line and not line.startswith(";")]  # fmt: skip
+    if not 0 <= col < len(rows[0]):
+        raise StageError(f"{name}: column {col} is off the level (0..{len(rows[0]) - 1})")
+    for r in range(1, len(rows)):
+        if rows[r][col] != TILE_CHAR[AIR] and rows[r - 1][col] == TILE_CHAR[AIR]:
+            rows[r - 1][col] = START_CHAR
+            break
+    else:
+        raise StageError(f"{name}: no ground to start on in column {col}")
+    head = [f"; name: {name}" if line.startswith("; name:") else line for line in head]
+    return "\n".join(head + ["".join(row) for row in rows]) + "\n"
 
 
 def smb_stage_names() -> list[str]:

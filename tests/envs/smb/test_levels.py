@@ -280,3 +280,18 @@ def test_a_missing_level_needs_the_emulator(rom_cache, monkeypatch):
     assert not smblevels.cache_dir().exists()
     with pytest.raises(LevelError, match=r"^smb:1-4: a castle stage .*smb:1-1, smb:1-2"):
         load_level("smb:1-4")
+
+
+def test_a_later_start_moves_the_start_onto_the_columns_first_floor():
+    """``later_start`` (the ``smb:W-S@C`` curriculum levels): the start leaves its cell and
+    stands on the first solid cell from the top of column C, the level is renamed; a column
+    off the level or with nothing to stand on is a StageError naming the level."""
+    sky = "." * 16 + "\n"
+    text = "; name: smb:t\n; time: 10\n" + sky * 6 + "..S..#.........F\n" + "XXXXX.XXXXXXXXXX\n"
+    moved = parse_level(smblevels.later_start(text, "smb:t", "smb:t@5", 5))
+    assert moved.name == "smb:t@5" and moved.start == (5, 5)  # on the block
+    assert parse_level(smblevels.later_start(text, "smb:t", "smb:t@1", 1)).start == (6, 1)
+    with pytest.raises(smblevels.StageError, match="smb:t@99"):
+        smblevels.later_start(text, "smb:t", "smb:t@99", 99)
+    with pytest.raises(smblevels.StageError, match="no ground"):
+        smblevels.later_start(text.replace("XXXXX.XX", "XXXX..XX"), "smb:t", "smb:t@4", 4)
