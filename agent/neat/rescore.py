@@ -102,5 +102,5 @@ def rescore_champion(
     champ[SCORED_UNDER] = key
     changed = any(champ[k] != v for k, v in old.items())
     if changed:
-        champ["rescored"] = {**old, "env": plan.settings.env, "scored_under": before}
+        champ["rescored"] = {**old, "scored_under": before, "rescored_in": plan.settings.env}
     return changed, frames
