@@ -68,6 +68,7 @@ def test_the_lstm_generalist_was_trained_on_generated_levels_only_and_plays_as_d
     assert _documented_finishes("lstm-generalist") == (", ".join(done) or "none")
 
 
+@pytest.mark.slow
 def test_the_smb_agent_evolved_in_the_fast_world_finishes_the_real_1_1():
     """zoo/smb-1-1 holds a champion, its metrics and config (no checkpoint), under 1 MB; every
     generation in its metrics ran in the fast world on smb: copies of 1-1 (none on the
