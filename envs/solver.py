@@ -250,7 +250,7 @@ def _state_keys(
     if n_enemies:
         e = E[:, :n_enemies]
         alive = e[:, :, E_ALIVE] != 0
-        near = alive & (e[:, :, E_ACTIVE] != 0)
+        near = alive & (e[:, :, E_ACTIVE] > 0)
         near &= np.abs(e[:, :, EX] - P[:, PX, None]) < cfg.enemy_range_px * UNIT
         eb = cfg.enemy_bucket_px * UNIT
         fine_e = [np.where(near, e[:, :, EX] // eb, -1), np.where(near, e[:, :, EY] // eb, -1)]

@@ -9,6 +9,8 @@ import json
 import pytest
 
 import train
+from agent.neat.champion import load_champion
+from agent.neat.score import score
 from agent.neat.trainer import CHAMPION_FILE, METRICS_FILE
 from envs.smb.levels import CACHE_ENV
 from tests.helpers.neat import tiny_config_text
@@ -19,8 +21,9 @@ NES_MISSING = 'the real game needs the nes extra: pip install -e ".[nes]"'
 @pytest.mark.slow
 def test_a_world_run_on_smb_levels_continues_on_the_emulator(tmp_path, monkeypatch, capsys):
     """One generation in the fast world on smb:1-1, then one on the real game from its
-    checkpoint: the run's champion and settings say env smb, stage 1-1, and the metrics hold
-    both generations."""
+    checkpoint: the run's champion and settings say env smb, stage 1-1, the champion's fitness
+    is the one it scores on the real game (a fast-world champion is played there again before
+    the emulator's first generation), and the metrics hold both generations."""
     pytest.importorskip("nes_py", reason=NES_MISSING)
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     config = tmp_path / "tiny.ini"
@@ -37,6 +40,10 @@ def test_a_world_run_on_smb_levels_continues_on_the_emulator(tmp_path, monkeypat
     assert champ["env_settings"]["env"] == "smb"
     assert champ["env_settings"]["levels"] == ["1-1"]
     assert len((tmp_path / "run" / METRICS_FILE).read_text().splitlines()) == 2
+    _, real = score(load_champion(tmp_path / "run" / CHAMPION_FILE))
+    assert champ["fitness"] == float(real.fitness[0])
+    if champ["generation"] == 0:  # the fast world's champion, scored again on the emulator
+        assert champ["extra"]["rescored"]["levels"] == ["smb:1-1"]
 
 
 def test_other_environment_changes_are_refused_on_resume(tmp_path, capsys):

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ZOO = ROOT / "zoo"
 GENERALIST = ZOO / "neat-generalist"
 LSTM = ZOO / "lstm-generalist"
+SMB = ZOO / "smb-1-1"
 
 
 def _documented_finishes(name: str) -> str:
@@ -65,6 +66,34 @@ def test_the_lstm_generalist_was_trained_on_generated_levels_only_and_plays_as_d
     episodes = play_levels(load_agent(LSTM, shipped), shipped).episodes
     done = [lv.name for lv, e in zip(shipped, episodes, strict=True) if e["completed"]]
     assert _documented_finishes("lstm-generalist") == (", ".join(done) or "none")
+
+
+@pytest.mark.slow
+def test_the_smb_agent_evolved_in_the_fast_world_finishes_the_real_1_1():
+    """zoo/smb-1-1 holds a champion, its metrics and config (no checkpoint), under 1 MB; every
+    generation in its metrics ran in the fast world on smb: copies of 1-1 (none on the
+    emulator), its fitness is the one the trainer measured on the NES when it resumed the run
+    there (the fast world's is kept in extra.rescored), zoo/README.md gives its command and
+    seed, and played once on the real 1-1 it reaches the flag (about 1,400 emulated frames)."""
+    pytest.importorskip(
+        "nes_py", reason='the real game needs the nes extra: pip install -e ".[nes]"'
+    )
+    from agent.neat.champion import load_champion
+    from agent.neat.score import score
+
+    files = {p.name: p.stat().st_size for p in SMB.iterdir()}
+    assert set(files) == {"champion.json", "metrics.jsonl", "config.ini"}
+    assert sum(files.values()) < 1_000_000
+    champ = load_champion(SMB / "champion.json")
+    assert champ.env_settings["env"] == "smb" and champ.env_settings["levels"] == ["1-1"]
+    sim = champ.extra["rescored"]
+    assert all(name.startswith("smb:1-1") for name in sim["levels"]) and sim["completed"][0]
+    lines = [json.loads(x) for x in (SMB / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == champ.generation + 1  # the fast world's generations, nothing after
+    readme = (ZOO / "README.md").read_text()
+    assert f"--seed {champ.extra['seed']} --out RUN" in readme and "wall-clock" in readme
+    _, ev = score(champ)
+    assert ev.completed[0, 0] and float(ev.fitness[0]) == champ.fitness
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ from neat.reporting import BaseReporter
 from agent.neat.champion import save_champion
 from agent.neat.evaluator import PopulationEvaluator
 from agent.neat.fitness import Evaluation
+from agent.neat.rescore import SCORED_UNDER, scoring_key
 from agent.neat.settings import CHAMPION_FILE, Plan
 from agent.runs import MetricsWriter, Progress
 
@@ -43,6 +44,7 @@ __all__ = [
     "GenerationRecord",
     "MetricsReporter",
     "RunState",
+    "champion_solved",
     "upgrade_metrics",
 ]
 
@@ -135,12 +137,18 @@ def _names(levels: list[Any]) -> list[str]:
     return [getattr(level, "name", str(level)) for level in levels]
 
 
+def champion_solved(champ: dict[str, Any]) -> bool:
+    """Whether the champion completes every training (and validation) level."""
+    return all(champ["completed"]) and all(champ.get("validation_completed", [True]))
+
+
 class ChampionReporter(BaseReporter):
     """Keeps the run's champion and ``champion.json`` (see the module doc)."""
 
     def __init__(self, plan: Plan, state: RunState) -> None:
         self.plan = plan
         self.state = state
+        self.key = scoring_key(plan)  # what its fitness is measured under (agent.neat.rescore)
         self.validator = None
         if plan.validation_levels:  # a few genomes a generation: in this process, on the CPU
             self.validator = PopulationEvaluator(plan.validation_levels, plan.fitness)
@@ -165,14 +173,13 @@ class ChampionReporter(BaseReporter):
                 "level_fitness": [float(x) for x in ev.level_fitness[cand_i]],
                 "completed": [bool(x) for x in ev.completed[cand_i]],
                 "config_text": self.plan.config_text,  # the config it was evolved with
+                SCORED_UNDER: self.key,
             }
             if validation is not None:
                 state.champion["validation_fitness"] = cand_fitness
                 state.champion["validation_completed"] = cand_completed
             self.save(state.champion)
-        state.solved = all(state.champion["completed"]) and all(
-            state.champion.get("validation_completed", [True])
-        )
+        state.solved = champion_solved(state.champion)
 
     def _validate(self, rec: GenerationRecord) -> tuple[int, float, list[bool]]:
         """Play the generation's ``VALIDATION_CANDIDATES`` best genomes (by training fitness,
@@ -180,12 +187,18 @@ class ChampionReporter(BaseReporter):
         there (the first on ties), its validation fitness and the levels it finished."""
         fitness = rec.evaluation.fitness
         cands = sorted(range(len(rec.genomes)), key=lambda i: -fitness[i])[:VALIDATION_CANDIDATES]
-        rng = random.getstate()  # evolution's random stream must not see the validation
-        vev = self.validator.evaluate([rec.genomes[i] for i in cands], self.plan.config)
-        random.setstate(rng)
+        vev = self.validate([rec.genomes[i] for i in cands])
         rec.validation_frames = int(vev.frames_simulated)
         j = int(np.argmax(vev.fitness))
         return cands[j], float(vev.fitness[j]), [bool(x) for x in vev.completed[j]]
+
+    def validate(self, genomes: list[tuple[int, Any]]) -> Evaluation:
+        """``genomes`` on the validation levels, leaving evolution's random stream as it was."""
+        rng = random.getstate()
+        try:
+            return self.validator.evaluate(genomes, self.plan.config)
+        finally:
+            random.setstate(rng)
 
     def save(self, champ: dict[str, Any]) -> None:
         """Write ``champion.json`` (atomically) for the champion ``champ``."""
@@ -203,7 +216,7 @@ class ChampionReporter(BaseReporter):
                 "levels_evaluated": champ["levels"],
                 "level_fitness": champ["level_fitness"],
                 "completed": champ["completed"],
-                **{k: champ[k] for k in VALIDATION_KEYS if k in champ},
+                **{k: champ[k] for k in (*VALIDATION_KEYS, "rescored") if k in champ},
             },
         )
 

@@ -120,8 +120,8 @@ def _compile_loop(stamp: str):
                 mine = cells[cell_start[p] : cell_start[p + 1]]
                 observe_cells(w, P, E, tiles, LD, radius, mine, grid[w])
                 _decide(w, net, shape, grid, new, actions, updates)
-                a, b, d = controls(actions, w)
-                step_world(w, P, E, D, tiles, dyn, LD, a, b, d, frame_skip)
+                a, b, d, down = controls(actions, w)
+                step_world(w, P, E, D, tiles, dyn, LD, a, b, d, down, frame_skip)
                 frames = P[w, P_FRAMES]
                 late = out_of_time(frames, frames - P[w, P_LAST_PROGRESS], timeout, growth)
                 if late and P[w, P_STATUS] == RUNNING:

@@ -38,7 +38,9 @@ from agent.neat.fitness import SCORES, ConfigMismatch, FitnessSettings, check_co
 from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generate_level
 from envs.levels.level import Level, load_level
+from envs.sim.profiles import JITTER_MARK
 from envs.smb.console import NES_EXTRA_HINT, nes_available
+from envs.smb.levels import START_MARK
 from envs.smb.ram import parse_stage
 
 SMB_PREFIX = "smb:"
@@ -431,8 +433,16 @@ def sim_to_real(saved: TrainSettings, env: str | None) -> bool:
 
 
 def real_stages(levels: list[Any]) -> list[str]:
-    """``smb:1-1`` -> ``1-1``: the emulator's names of the built-in world's ``smb:`` levels."""
-    return [str(name).removeprefix(SMB_PREFIX) for name in levels]
+    """``smb:1-1`` -> ``1-1``: the emulator's names of the built-in world's ``smb:`` levels,
+    each once (its timing-jitter copies ``smb:1-1~K`` and later starts ``smb:1-1@C`` are the
+    same stage on the emulator)."""
+    out = []
+    for name in levels:
+        stage = str(name).removeprefix(SMB_PREFIX)
+        for mark in (JITTER_MARK, START_MARK):
+            stage = stage.partition(mark)[0]
+        out.append(stage)
+    return list(dict.fromkeys(out))
 
 
 def continue_on(base: TrainSettings, given: dict[str, Any]) -> TrainSettings:

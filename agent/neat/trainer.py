@@ -53,7 +53,7 @@ from agent.neat.checkpoint import (
 )
 from agent.neat.config import DEFAULT_CONFIG, ConfigError
 from agent.neat.evaluator import PopulationEvaluator
-from agent.neat.fitness import ConfigMismatch
+from agent.neat.fitness import ConfigMismatch, Evaluation
 from agent.neat.reporters import (
     TIMING_KEYS,
     ChampionReporter,
@@ -61,7 +61,9 @@ from agent.neat.reporters import (
     GenerationRecord,
     MetricsReporter,
     RunState,
+    champion_solved,
 )
+from agent.neat.rescore import needs_rescore, rescore_champion
 from agent.neat.settings import (
     CHAMPION_FILE,
     CHECKPOINT_FILE,
@@ -159,18 +161,25 @@ class _Fitness:
 
     def __call__(self, genomes: Sequence[tuple[int, Any]], config: neat.Config) -> None:
         rec = self.state.current
-        gc = config.genome_config
-        next_node = None if gc.node_indexer is None else next(gc.node_indexer)
         t0 = time.perf_counter()
-        rng = random.getstate()
-        ev = self.backend.evaluate(genomes, config)
-        random.setstate(rng)
+        ev = self.quietly(genomes, config)
         rec.eval_seconds = time.perf_counter() - t0
-        gc.node_indexer = None if next_node is None else count(next_node)
         for (_, genome), fit in zip(genomes, ev.fitness, strict=True):
             genome.fitness = float(fit)
         rec.genomes, rec.evaluation = list(genomes), ev
         rec.best = int(ev.fitness.argmax())  # neat-python's best: the first of the highest
+
+    def quietly(self, genomes: Sequence[tuple[int, Any]], config: neat.Config) -> Evaluation:
+        """``genomes`` evaluated on the backend, neat-python's random state and node indexer
+        left as they were."""
+        gc = config.genome_config
+        next_node = None if gc.node_indexer is None else next(gc.node_indexer)
+        rng = random.getstate()
+        try:
+            return self.backend.evaluate(genomes, config)
+        finally:
+            random.setstate(rng)
+            gc.node_indexer = None if next_node is None else count(next_node)
 
 
 class _Phase(BaseReporter):
@@ -209,6 +218,8 @@ class _Run:
             self.state = RunState.from_trainer(plan.state.trainer, start)
             resumed_from = pop.generation
             self.run_dir.clear_temps()  # also when there is nothing left to do
+            if needs_rescore(plan, self.state.champion):  # solved somewhere else: not yet here
+                self.state.solved = False
         if self._finished(pop):
             return self._result(resumed_from)
         # neat-python's genetics draw from the global ``random``; whatever starting a backend
@@ -265,8 +276,7 @@ class _Run:
         # On resume, what was written after the checkpoint goes: the run replays it exactly.
         writer = run_dir.metrics("neat", state.metrics)
         champion = ChampionReporter(plan, state)
-        if state.champion is not None:
-            champion.save(state.champion)
+        fitness = _Fitness(backend, state)
         if resumed_from is None:
             # A checkpoint of the starting population: a run stopped before its first regular
             # checkpoint can still be resumed instead of blocking its directory.
@@ -281,6 +291,10 @@ class _Run:
             f"{begin} NEAT in {run_dir.path} ({where}; Ctrl-C stops; the last checkpoint can be "
             "resumed)"
         )
+        if resumed_from is not None:
+            self._rescore(pop, champion, fitness, shown)
+        if state.champion is not None:
+            champion.save(state.champion)
         phase = _Phase()
         for reporter in (
             champion,
@@ -289,7 +303,6 @@ class _Run:
         ):
             pop.add_reporter(reporter)
         pop.add_reporter(phase)
-        fitness = _Fitness(backend, state)
         try:
             while not self._finished(pop):
                 gen = pop.generation
@@ -311,6 +324,34 @@ class _Run:
         finally:
             shown.close()
             writer.close()
+
+    def _rescore(
+        self, pop: neat.Population, champion: ChampionReporter, fit: _Fitness, shown: Progress
+    ) -> None:
+        """A champion scored under another environment or physics is scored again here
+        (``agent.neat.rescore``); when its scores changed, the species' fitness histories are
+        cleared too, so stagnation counts from scores measured here."""
+        state, config = self.state, self.plan.config
+        levels, _ = self._levels_for(pop.generation)
+        if self.s.generated:
+            fit.backend.set_levels(levels)
+        validate = None if champion.validator is None else champion.validate
+        changed, frames = rescore_champion(
+            self.plan, state.champion, levels, lambda g: fit.quietly(g, config), validate
+        )
+        state.frames += frames
+        if state.champion is not None:
+            state.solved = champion_solved(state.champion)
+        if not changed:
+            return
+        for species in pop.species.species.values():
+            species.fitness_history = []
+        self._checkpoint(pop)
+        rescored = state.champion["rescored"]
+        shown.line(
+            f"the champion (generation {state.champion['generation']}) scored again here: "
+            f"fitness {rescored['fitness']:.1f} -> {state.champion['fitness']:.1f}"
+        )
 
     def _generation(self, pop: neat.Population, fitness: _Fitness, phase: _Phase) -> None:
         """One generation by neat-python's own loop; its failures as one-line TrainErrors."""

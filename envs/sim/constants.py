@@ -72,12 +72,13 @@ ENEMY_WAKE = SCREEN + 2 * TILE  # enemies start walking when this close to the c
 (
     PX, PY, PVX, PVY, P_GROUND, P_TIER, P_APREV, P_FRAMES, P_RIGHTMOST, P_STATUS, P_COINS,
     P_STOMPS, P_LEVEL, P_CAMERA, P_LAST_PROGRESS, P_FACING, P_TIME_LIMIT,
-    P_MOVEDIR, P_RUNSPEED, P_RUNTIMER, P_FALLDOWN, P_YFRAC,
-) = range(22)  # fmt: skip
-P_COLS = 22
+    P_MOVEDIR, P_RUNSPEED, P_RUNTIMER, P_FALLDOWN, P_YFRAC, P_PAD,
+) = range(23)  # fmt: skip
+P_COLS = 23
 # P_MOVEDIR .. P_YFRAC serve the real game's rules (envs.sim.profiles.SMB): the direction of the
 # last movement, the RunningSpeed flag, the running timer, "the fall gravity is in use", and the
-# sub-pixel of y kept from the last landing (the game snaps the pixel, not its fraction).
+# sub-pixel of y kept from the last landing (the game snaps the pixel, not its fraction), and
+# the buttons of the frame before (the game acts on the pad one frame late: ``input_lag``).
 
 # status codes
 RUNNING, DEAD, COMPLETED, TIMEOUT = 0, 1, 2, 3

@@ -35,6 +35,7 @@ from envs.sim.constants import (
     EVY,
     EX,
     EY,
+    FLAG,
     P_APREV,
     P_CAMERA,
     P_COINS,
@@ -45,6 +46,7 @@ from envs.sim.constants import (
     P_LAST_PROGRESS,
     P_LEVEL,
     P_MOVEDIR,
+    P_PAD,
     P_RIGHTMOST,
     P_RUNSPEED,
     P_RUNTIMER,
@@ -69,7 +71,7 @@ from envs.sim.constants import (
     TIMEOUT,
     UNIT,
 )
-from envs.sim.profiles import COLUMNS, H_SMB, N_COLUMNS
+from envs.sim.profiles import COLUMNS, H_SMB, LAG_JITTER, N_COLUMNS
 
 LD_H, LD_W, LD_FLAG, LD_SX, LD_SY, LD_NE, LD_ND, LD_TIME = range(8)
 LD_PROFILE = 8
@@ -128,6 +130,13 @@ _P_REF_DY = LD_PROFILE + COLUMNS["player_ref_dy"]
 _E_LO = LD_PROFILE + COLUMNS["enemy_lo"]
 _E_HI = LD_PROFILE + COLUMNS["enemy_hi"]
 _VIEW_SOLID = LD_PROFILE + COLUMNS["view_solid"]
+_VIEW_LEFT = LD_PROFILE + COLUMNS["view_left"]
+_INPUT_LAG = LD_PROFILE + COLUMNS["input_lag"]
+_LAG_JITTER = LD_PROFILE + COLUMNS["lag_jitter"]
+_DOWN_HALTS = LD_PROFILE + COLUMNS["down_halts"]
+_FLAG_PROBE = LD_PROFILE + COLUMNS["flag_probe"]
+_WALL_PUSH = LD_PROFILE + COLUMNS["wall_push"]
+_BUMP_STAY = LD_PROFILE + COLUMNS["bump_stay"]
 _VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
 
 
@@ -150,6 +159,27 @@ def _enemy_blocked(tiles, lvl, h, w, row, col):
         return False
     t = tiles[lvl, row, col]
     return SOLID[t] or t == SPIKES
+
+
+@njit(cache=True, inline="always")
+def _impede(tiles, lvl, h, w, x, y, vx, LD):
+    """The game's side check (PlayerBGCollision, ImpedePlayerMove), after the vertical move:
+    the left probe (the hitbox's first whole pixel), then the right one (its last), on the
+    side rows; a hit
+    stops the player and pushes him a pixel out, unless he is moving away from it (the left
+    probe: a speed byte of 1 or more; the right: below 0). Returns x and vx."""
+    speed = vx >> LD[lvl, _FRAC]
+    px = x - x % UNIT  # the probes are at whole pixels: the box's first and last
+    for side in range(2):
+        c = px // TILE if side == 0 else (px + PLAYER_W - UNIT) // TILE
+        for r in range((y + LD[lvl, _SIDE_TOP]) // TILE, (y + LD[lvl, _SIDE_BOTTOM]) // TILE + 1):
+            if _solid(tiles, lvl, h, w, r, c):  # the speed byte goes, the sub-speed stays
+                if side == 0 and speed < 1:
+                    return x + UNIT, vx - (speed << LD[lvl, _FRAC])
+                if side == 1 and speed >= 0:
+                    return x - UNIT, vx - (speed << LD[lvl, _FRAC])
+                return x, vx
+    return x, vx
 
 
 @njit(cache=True, inline="always")
@@ -312,9 +342,12 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     if x > x_max:
         x = x_max
         vx = min(vx, 0)
+    push = LD[lvl, _WALL_PUSH]  # 0: walls stop the player here; 1: later, a pixel a frame
     r0 = (y + LD[lvl, _SIDE_TOP]) // TILE  # the rows the sides meet walls on
     r1 = (y + LD[lvl, _SIDE_BOTTOM]) // TILE
-    if vx > 0:
+    if push:
+        pass
+    elif vx > 0:
         c = (x + PLAYER_W - 1) // TILE
         for r in range(r0, r1 + 1):
             if _solid(tiles, lvl, h, w, r, c):
@@ -348,6 +381,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
             elif vx != 0:  # feet too deep for a landing: the game stops him at the side instead
                 x -= UNIT if vx > 0 else -UNIT
                 vx = 0
+                push = 0  # ... and checks no side this frame
     elif dy < 0:
         head = LD[lvl, _HEAD_TOP]
         r = (y + head) // TILE
@@ -356,8 +390,11 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         hit0 = _solid(tiles, lvl, h, w, r, h0)
         hit1 = _solid(tiles, lvl, h, w, r, h1)
         if hit0 or hit1:
-            y = (r + 1) * TILE - head
-            vy = 0
+            if LD[lvl, _BUMP_STAY]:  # the game: the head stays in, the speed byte is zeroed
+                vy = vy & 255
+            else:
+                y = (r + 1) * TILE - head
+                vy = 0
             cm = (x + PLAYER_W // 2) // TILE
             bc = cm if _solid(tiles, lvl, h, w, r, cm) else (h0 if hit0 else h1)
             if 0 <= r < h and tiles[lvl, r, bc] == QUESTION:
@@ -371,6 +408,8 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         fr = feet // TILE
         if _solid(tiles, lvl, h, w, fr, f0) or _solid(tiles, lvl, h, w, fr, f1):
             ground = 1
+    if push:
+        x, vx = _impede(tiles, lvl, h, w, x, y, vx, LD)
 
     # Camera: keeps the player at the profile's screen x (the middle by default), right only.
     target = min(x - LD[lvl, _CAMERA_X], w * TILE - SCREEN)
@@ -410,8 +449,8 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     for k in range(LD[lvl, LD_NE]):
         if E[i, k, E_ALIVE] == 0:
             continue
-        if E[i, k, E_ACTIVE] == 0:
-            if E[i, k, EX] < cam + wake:
+        if E[i, k, E_ACTIVE] <= 0:  # asleep until the camera is near (its offset nearer)
+            if E[i, k, EX] - E[i, k, E_ACTIVE] < cam + wake:
                 E[i, k, E_ACTIVE] = 1
             else:
                 continue
@@ -464,8 +503,12 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
             else:
                 status = DEAD
 
-    if status == RUNNING and x + PLAYER_W > LD[lvl, LD_FLAG] * TILE:
-        status = COMPLETED
+    flag = LD[lvl, LD_FLAG]
+    if status == RUNNING and x + PLAYER_W > flag * TILE:
+        # the game's pole is met by the side probe (its row must hold the flag, not the base)
+        pole_row = (y + LD[lvl, _SIDE_TOP]) // TILE
+        if not LD[lvl, _FLAG_PROBE] or (0 <= pole_row < h and tiles[lvl, pole_row, flag] == FLAG):
+            status = COMPLETED
     frames = P[i, P_FRAMES] + 1
     if x > P[i, P_RIGHTMOST]:
         P[i, P_RIGHTMOST] = x
@@ -481,22 +524,45 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
 
 @njit(cache=True, inline="always")
 def controls(actions, i):
-    """World ``i``'s buttons (row ``i`` of an (N, 6) array) as A held, B held and direction
-    (-1, 0, +1): LEFT and RIGHT together cancel out."""
+    """World ``i``'s buttons (row ``i`` of an (N, 6) array) as A held, B held, direction
+    (-1, 0, +1: LEFT and RIGHT together cancel out) and DOWN alone held (UP and DOWN together
+    cancel out)."""
     a = actions[i, 0] != 0
     b = actions[i, 1] != 0
     d = (1 if actions[i, 5] != 0 else 0) - (1 if actions[i, 4] != 0 else 0)
-    return a, b, d
+    down = actions[i, 3] != 0 and actions[i, 2] == 0
+    return a, b, d, down
 
 
 @njit(cache=True, inline="always")
-def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames):
+def _unlagged(frame, seed):
+    """Whether frame ``frame`` of a world with timing jitter ``seed`` plays without the pad lag:
+    about one frame in ``LAG_JITTER``, by a hash of the two (the same in every run)."""
+    h = (frame * 2654435761 + seed * 40503 + 12345) & 0xFFFFFFFF
+    h = ((h >> 16) ^ h) * 73244475 & 0xFFFFFFFF
+    return (h >> 16) % LAG_JITTER == 0
+
+
+@njit(cache=True, inline="always")
+def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, down, n_frames):
     """Advance world ``i`` by up to ``n_frames`` frames with A, B and direction ``d`` held; a
-    world that ends (or has ended) stays frozen."""
+    world that ends (or has ended) stays frozen. With the profile's ``input_lag`` each frame
+    plays the buttons of the frame before (``P_PAD``; none before the first)."""
+    lag = LD[P[i, P_LEVEL], _INPUT_LAG]
+    jitter = LD[P[i, P_LEVEL], _LAG_JITTER]
+    pad = (1 if a else 0) | (2 if b else 0) | (4 if d > 0 else 0) | (8 if d < 0 else 0)
+    pad |= 16 if down else 0
     for _ in range(n_frames):
         if P[i, P_STATUS] != RUNNING:
             break
-        _frame(i, P, E, D, tiles, dyn, LD, a, b, d)
+        was = pad
+        if lag and not (jitter and _unlagged(P[i, P_FRAMES], jitter)):
+            was = P[i, P_PAD]  # this frame plays the buttons of the frame before (the pad lag)
+        P[i, P_PAD] = pad
+        was_d = ((was >> 2) & 1) - ((was >> 3) & 1)
+        if (was & 16) and LD[P[i, P_LEVEL], _DOWN_HALTS] and P[i, P_GROUND]:
+            was_d = 0  # the game: DOWN on the ground cancels LEFT and RIGHT
+        _frame(i, P, E, D, tiles, dyn, LD, (was & 1) != 0, (was & 2) != 0, was_d)
 
 
 @njit(cache=True)
@@ -506,8 +572,8 @@ def step(P, E, D, tiles, dyn, LD, actions, n_frames):
     Worlds that are dead, complete or out of time stay frozen until they are reset.
     """
     for i in range(P.shape[0]):
-        a, b, d = controls(actions, i)
-        step_world(i, P, E, D, tiles, dyn, LD, a, b, d, n_frames)
+        a, b, d, down = controls(actions, i)
+        step_world(i, P, E, D, tiles, dyn, LD, a, b, d, down, n_frames)
 
 
 @njit(cache=True)
@@ -533,6 +599,7 @@ def reset(P, E, D, LD, spawns, mask, levels):
         for k in range(LD[lvl, LD_NE]):
             E[i, k, EX] = spawns[lvl, k, 0]
             E[i, k, EY] = spawns[lvl, k, 1]
+            E[i, k, E_ACTIVE] = -spawns[lvl, k, 2]  # asleep (<= 0): minus its wake offset
             E[i, k, EVX] = -LD[lvl, _ENEMY_SPEED]
             E[i, k, E_ALIVE] = 1
 
@@ -546,8 +613,9 @@ def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
     enemies are then marked -1 wherever they are in the grid. The grid is sampled every 16 px
     from the profile's sample point (``grid_dx``, ``grid_dy`` from the hitbox's top left: the
     player's centre by default, MarI/O's point one tile above small Mario for the real game);
-    rows above or below the map read 0 (so a pit reads empty), columns left or right of the map
-    read 1. Which tiles read 1 or -1 is the profile's (``view_solid``, ``view_hazard``); an
+    rows above or below the map read 0 (so a pit reads empty), columns right of the map read
+    1, left of it the profile's ``view_left`` (a wall by default, the game's empty buffer for
+    the real game). Which tiles read 1 or -1 is the profile's (``view_solid``, ``view_hazard``); an
     enemy marks the cells whose offset from it is within the profile's window (one cell by
     default, MarI/O's +-8 px, so one or two, for the real game).
     """
@@ -564,7 +632,9 @@ def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
         row = (cy + (gy - radius) * TILE) // TILE
         if 0 <= row < h:
             col = (cx + (gx - radius) * TILE) // TILE
-            if col < 0 or col >= w:
+            if col < 0:
+                v = float(LD[lvl, _VIEW_LEFT])
+            elif col >= w:
                 v = 1.0
             else:
                 t = tiles[lvl, row, col]

@@ -79,15 +79,26 @@ class PhysicsProfile:
     feet_left: int = 0  # floors are stood on from feet_left to feet_right
     feet_right: int = C.PLAYER_W - 1
     land_depth: int = C.TILE + 1  # a floor lands feet less than this deep in it (else: a wall)
+    flag_probe: int = 0  # 1: the flag is reached by the side probe in a flag cell (the game's
+    # pole), not by the box passing the flag column's edge (standing at the base does not)
+    wall_push: int = 0  # 0: a wall stops the player at its face as he moves; 1: the game's
+    # side check after the vertical move, a pixel a frame out of it (ImpedePlayerMove)
     head_top: int = 0  # ceilings are met this far below the top, from head_left to head_right
     head_left: int = 0
     head_right: int = C.PLAYER_W - 1
+    bump_stay: int = 0  # 0: a ceiling puts the head under it and stops the rise; 1: the
+    # game's bump: the head stays where it got to, the speed byte is zeroed (the sub-speed kept)
     # --- enemies ------------------------------------------------------------------------------
     enemy_speed: int = C.ENEMY_SPEED
     enemy_gravity: int = C.ENEMY_GRAVITY
     enemy_wake: int = C.ENEMY_WAKE  # enemies start walking this far right of the camera's left
     contact_inset: int = 0  # player and enemy touch only when their boxes overlap more in x
     contact_inset_y: int = 0  # ... and in y
+    # --- the pad: 1 plays each frame by the buttons of the frame before (the game's lag) ---
+    input_lag: int = 0
+    down_halts: int = 0  # 1: DOWN held on the ground cancels LEFT and RIGHT (the game's rule)
+    lag_jitter: int = 0  # with input_lag: a seed (0: none) by which 1 frame in LAG_JITTER plays
+    # its own buttons (the game's player code sometimes runs inside the emulator's frame)
     # --- the camera: it scrolls right (only) to keep the player's left edge this far in -------
     camera_x: int = C.SCREEN // 2 - C.PLAYER_W // 2
     # --- the start ----------------------------------------------------------------------------
@@ -108,6 +119,7 @@ class PhysicsProfile:
     enemy_hi: int = C.TILE // 2 - 1
     view_solid: int = tile_mask(*np.flatnonzero(C.SOLID))  # tiles that read 1
     view_hazard: int = tile_mask(C.SPIKES)  # tiles that read -1
+    view_left: int = 1  # what columns left of the map read (DEFAULT: a wall)
 
     @property
     def vx_unit(self) -> int:
@@ -165,7 +177,7 @@ DEFAULT = PhysicsProfile("default")
 # The grid is MarI/O's: tiles sampled at (marioX + 8, marioY - 16) + 16 * (dx, dy), with marioX
 # the sprite's left (2 px left of the 12 px hitbox) and marioY the top of small Mario; an enemy
 # (sprite left, Enemy_Y_Position + 24) marks the cells within 8 px of (marioX, marioY) + 16 *
-# (dx, dy); any non-empty metatile reads 1 (coins and the flagpole too).
+# (dx, dy); any non-empty metatile reads 1 (coins and the flagpole too); left of the start, 0.
 SMB = PhysicsProfile(
     "smb",
     horizontal=H_SMB,
@@ -202,9 +214,12 @@ SMB = PhysicsProfile(
     feet_left=1 * C.UNIT,
     feet_right=10 * C.UNIT,
     land_depth=6 * C.UNIT,  # ChkFootMTile: lands only with the feet less than 6 px in [5]
+    flag_probe=1,
+    wall_push=1,  # Mario runs up to his speed into a wall, lands on its top corner from there
     head_top=2 * C.UNIT,
     head_left=6 * C.UNIT,
     head_right=6 * C.UNIT,
+    bump_stay=1,
     enemy_speed=0x0A * 16,  # goombas walk at speed byte $0a [NTSC $08]: 0.625 px/frame
     enemy_gravity=C.ENEMY_GRAVITY,
     enemy_wake=C.SCREEN + 3 * C.TILE,  # enemies load 48 px past the screen's right edge
@@ -214,6 +229,8 @@ SMB = PhysicsProfile(
     contact_inset=7 * C.UNIT,
     contact_inset_y=4 * C.UNIT,
     stomp_margin=9 * C.UNIT - 1,  # 8 px, in whole pixels as the game compares them
+    down_halts=1,  # PlayerCtrlRoutine: down on the ground nullifies the directional bits
+    input_lag=1,  # the game reads the pad in one frame's interrupt and moves Mario in the next
     camera_x=(112 + 2) * C.UNIT,  # the game holds a walking Mario's sprite near x 112
     start_dx=8 * C.UNIT,
     grid_dx=6 * C.UNIT,
@@ -227,12 +244,48 @@ SMB = PhysicsProfile(
     enemy_hi=8,
     view_solid=tile_mask(*[c for c in range(11) if c not in (C.AIR, C.SPIKES)]),
     view_hazard=tile_mask(C.SPIKES),
+    # left of the stage's start the game's two-page buffer holds columns 32 ahead, which its
+    # parser (24 columns ahead at the start) has not written yet while Mario can see there: 0
+    view_left=0,
 )
 
 PROFILES = {p.name: p for p in (DEFAULT, SMB)}
 SMB_PREFIX = "smb:"
+#: ``smb:1-1~K`` (K = 1..JITTER_SEEDS): the stage with timing jitter seed K (``lag_jitter``)
+#: and a start (K * 5 mod 16) / 16 px further right.
+JITTER_MARK = "~"
+JITTER_SEEDS = 999
+#: With a jitter seed, about one frame in this many plays without the pad lag.
+LAG_JITTER = 16
+
+
+def jitter_seed(level_name: str) -> int:
+    """K of a level named ``...~K`` (0 without the mark); ValueError for a bad K."""
+    base, mark, k = str(level_name).rpartition(JITTER_MARK)
+    if not mark or not base:
+        return 0
+    if not k.isdigit() or not 1 <= int(k) <= JITTER_SEEDS:
+        raise ValueError(f"{level_name}: a timing jitter seed is 1..{JITTER_SEEDS}, got {k!r}")
+    return int(k)
 
 
 def profile_for(level_name: str) -> PhysicsProfile:
-    """The physics of a level: ``SMB`` for the real game's stages (``smb:``), else ``DEFAULT``."""
-    return SMB if str(level_name).startswith(SMB_PREFIX) else DEFAULT
+    """The physics of a level: ``SMB`` for the real game's stages (``smb:``), else ``DEFAULT``;
+    ``smb:W-S~K`` is ``SMB`` with timing jitter seed K."""
+    if not str(level_name).startswith(SMB_PREFIX):
+        return DEFAULT
+    k = jitter_seed(level_name)
+    return SMB if k == 0 else _jittered(k)
+
+
+_JITTERED: dict[int, PhysicsProfile] = {}
+
+
+def _jittered(k: int) -> PhysicsProfile:
+    if k not in _JITTERED:
+        # ... and a start 0..15/16 px further right: other sub-pixels all along the run
+        frac = (k * 5 % 16) * (C.UNIT // 16)
+        _JITTERED[k] = dataclasses.replace(
+            SMB, name=f"smb{JITTER_MARK}{k}", lag_jitter=k, start_dx=SMB.start_dx + frac
+        )
+    return _JITTERED[k]

@@ -87,7 +87,7 @@ class LevelBank:
         self.tiles = np.zeros((len(levels), 1, 1), dtype=np.uint8)
         self.dyn = np.full((len(levels), 1, 1), -1, dtype=np.int16)
         self.info = np.zeros((len(levels), LD_COLS), dtype=np.int32)
-        self.spawns = np.zeros((len(levels), 1, 2), dtype=np.int32)
+        self.spawns = np.zeros((len(levels), 1, 3), dtype=np.int32)  # x, y, wake offset
         self.d_max = 1
         for slot, level in enumerate(levels):
             self.levels.append(level)
@@ -146,8 +146,30 @@ class LevelBank:
         info[LD_TIME] = level.time_seconds * FPS
         info[LD_PROFILE:] = profile.row()
         self.spawns[slot] = 0
+        shifts = enemy_shifts(level)
         for k, (r, c) in enumerate(level.enemies):
-            self.spawns[slot, k] = (c * TILE + (TILE - ENEMY_W) // 2, (r + 1) * TILE - ENEMY_H)
+            dx, wake = shifts.get((r, c), (0, 0))
+            x = c * TILE + (TILE - ENEMY_W) // 2 + dx * UNIT
+            self.spawns[slot, k] = (x, (r + 1) * TILE - ENEMY_H, wake * UNIT)
+
+
+SHIFTS_KEY = "enemy-shifts"
+
+
+def enemy_shifts(level: Level) -> dict[tuple[int, int], tuple[int, int]]:
+    """The level's ``enemy-shifts`` metadata (the real game's stages: ``envs.smb.levels``):
+    per enemy cell ``row,col:dx:wake``, its sprite ``dx`` px right of the cell's usual place,
+    and woken when the camera is ``wake`` px nearer than for an enemy there (a group's members
+    load together, 24 px apart). Malformed entries are a ``ValueError``."""
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for item in level.meta.get(SHIFTS_KEY, "").split():
+        try:
+            cell, dx, wake = item.split(":")
+            r, c = cell.split(",")
+            out[int(r), int(c)] = (int(dx), int(wake))
+        except ValueError:
+            raise ValueError(f"{level.name}: bad {SHIFTS_KEY} entry {item!r}") from None
+    return out
 
 
 @dataclass(frozen=True)

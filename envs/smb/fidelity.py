@@ -86,15 +86,14 @@ def emulator_trajectory(console: Console, buttons: np.ndarray, first_col: int = 
     """Play ``buttons`` from the console's start snapshot; stops at the frame Mario dies.
 
     The game acts on the pad one frame after it is pressed (it reads the pad in one frame's
-    interrupt and moves Mario in the next), so the position after frame t is taken after frame
-    t + 1: the trajectory lines up with the sim's, which acts on the frame's own buttons.
+    interrupt and moves Mario in the next); the SMB profile's ``input_lag`` does the same, so
+    frame t of both plays ``buttons[t]`` and the positions line up as they are.
     """
     console.restart()
     ram = console.ram
     xs, ys = [], []
-    console.frame(joypad_byte(buttons[0]) if len(buttons) else 0)
     for t in range(len(buttons)):
-        console.frame(joypad_byte(buttons[min(t + 1, len(buttons) - 1)]))
+        console.frame(joypad_byte(buttons[t]))
         x = int(ram[PLAYER_PAGE]) * 256 + int(ram[PLAYER_X]) + HITBOX_DX - 16 * first_col
         y = (int(ram[PLAYER_Y_HIGH]) - 1) * 256 + int(ram[PLAYER_Y_POS]) + 16
         xs.append(x)

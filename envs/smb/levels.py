@@ -40,6 +40,8 @@ from typing import TypeVar
 import numpy as np
 
 from envs.sim.constants import AIR, COIN, ENEMY_CHAR, SPIKES, START_CHAR, TILE_CHAR
+from envs.sim.profiles import JITTER_MARK, jitter_seed
+from envs.sim.world import SHIFTS_KEY
 from envs.smb import rom as smbrom
 from envs.smb.console import NES_EXTRA_HINT, NesMissing, nes_available, rom_path
 from envs.smb.metatiles import tiles_of
@@ -47,7 +49,7 @@ from envs.smb.ram import parse_stage, stage_area
 
 T = TypeVar("T")
 PREFIX = "smb:"
-READER_VERSION = 1  # bump when the levels made from the same ROM would change
+READER_VERSION = 2  # bump when the levels made from the same ROM would change
 CACHE_ENV = "MARIO_NEAT_LAB_CACHE"
 HUD_ROWS = 2  # screen rows above the block buffer (the score line)
 ROWS = HUD_ROWS + 13
@@ -56,7 +58,9 @@ CLOCK_FRAMES = 24  # frames per tick of the game clock
 FLAGPOLE = (0x24, 0x25)
 PIPE_TOPS = (0x10, 0x12)  # the left half of a pipe's end (warp or not)
 PLANTS = "+plants"  # the name suffix of the levels with piranha plants as spikes
+START_MARK = "@"  # smb:1-1@170: the stage from a later start (column 170), a curriculum
 SPRING = 0x68  # the springboard's lower half
+
 
 WALKERS = {
     smbrom.GOOMBA: "goomba", 0x00: "koopa", 0x01: "koopa", 0x03: "koopa", 0x04: "koopa",
@@ -156,7 +160,7 @@ def build_level(src: StageSource, rec, rom: smbrom.Rom, *, plants: bool = False)
         secondary_hard=rec.secondary_hard,
         primary_hard=rec.primary_hard,
     )
-    enemies, counts, left_out = place_enemies(tiles, loaded, x0, start)
+    enemies, counts, left_out, shifts = place_enemies(tiles, loaded, x0, start)
     if pipes and not plants:
         left_out["piranha plant"] = len(pipes)
     springs = int(np.isin(metatiles, SPRING).any(axis=0).sum())
@@ -173,19 +177,24 @@ def build_level(src: StageSource, rec, rom: smbrom.Rom, *, plants: bool = False)
         "hazards": f"{len(pipes)} piranha plants (spikes on their pipes)" if plants else "none",
         "left-out": _summary(left_out) or "nothing",
     }
+    if shifts:
+        meta[SHIFTS_KEY] = " ".join(f"{r},{c}:{dx}:{wake}" for (r, c), (dx, wake) in shifts)
     return level_text(tiles, start, enemies, meta)
 
 
 def place_enemies(
     tiles: np.ndarray, loaded: list[smbrom.Spawn], x0: int, start: tuple[int, int]
-) -> tuple[list[tuple[int, int]], dict[str, int], dict[str, int]]:
+) -> tuple[list[tuple[int, int]], dict[str, int], dict[str, int], list]:
     """The cells of the walking enemies among ``loaded`` (sprites at screen pixels, the area's
     x minus ``x0``): the cell holding the sprite's centre once it has dropped its 8 px onto the
-    row below its spawn point; with counts by kind, and of what is left out (other enemies,
-    and walkers whose cell is not empty)."""
+    row below its spawn point; with counts by kind, of what is left out (other enemies, and
+    walkers whose cell is not empty), and the shifts of those not loaded as a cell's enemy is
+    (a group's: ``((row, col), (dx, wake))``, the sprite dx px from the cell's left and loaded
+    when the screen reaches ``wake`` px past it: ``SHIFTS_KEY``)."""
     enemies: list[tuple[int, int]] = []
     counts: dict[str, int] = {}
     left_out: dict[str, int] = {}
+    shifts: list = []
     for spawn in loaded:
         col, row = (spawn.x - x0 + 8) // 16, (spawn.y + 8) // 16
         if not 0 <= col < tiles.shape[1]:
@@ -200,7 +209,11 @@ def place_enemies(
         elif (row, col) not in enemies:
             enemies.append((row, col))
             counts[name] = counts.get(name, 0) + 1
-    return sorted(enemies), counts, left_out
+            dx = spawn.x - x0 - 16 * col
+            wake = 0 if spawn.load_x < 0 else spawn.load_x - spawn.x
+            if dx or wake:
+                shifts.append(((row, col), (dx, wake)))
+    return sorted(enemies), counts, left_out, sorted(shifts)
 
 
 def level_text(tiles: np.ndarray, start: tuple[int, int], enemies, meta: dict[str, str]) -> str:
@@ -311,7 +324,27 @@ def stage_level(name: str, parse: Callable[[str, str], T], *, refresh: bool = Fa
     """The level of stage ``name`` (``"smb:1-1"`` or ``"1-1"``) as ``parse(text, source)`` gives
     it (``envs.levels.level.parse_level``, passed in so this module does not import the level
     module that dispatches here): from the cache, else made from the ROM by the emulator and
-    cached. ``refresh`` (or a cache file that does not parse) makes it again."""
+    cached. ``refresh`` (or a cache file that does not parse) makes it again. ``smb:1-1~K`` is
+    the same level named so, which plays with timing jitter seed K (``envs.sim.profiles``)."""
+    base, at, col = name.rpartition(START_MARK)
+    if at and base:
+        if not col.isdigit():
+            raise StageError(f"{name}: a later start is {START_MARK}COLUMN, got {col!r}")
+        return stage_level(
+            base,
+            lambda text, source: parse(later_start(text, base, name, int(col)), source),
+            refresh=refresh,
+        )
+    try:
+        seed = jitter_seed(name)
+    except ValueError as exc:
+        raise StageError(str(exc)) from None
+    if seed:
+        base = name.rpartition(JITTER_MARK)[0]
+        rename = lambda text, source: parse(  # noqa: E731
+            text.replace(f"; name: {base}\n", f"; name: {name}\n", 1), source
+        )
+        return stage_level(base, rename, refresh=refresh)
     spec = name.removeprefix(PREFIX)
     plants = spec.endswith(PLANTS)
     try:
@@ -343,6 +376,25 @@ def stage_level(name: str, parse: Callable[[str, str], T], *, refresh: bool = Fa
     except OSError:
         pass  # an unwritable cache costs time, not correctness
     return parse(text, str(path))
+
+
+def later_start(text: str, base: str, name: str, col: int) -> str:
+    """The level text of stage ``base`` renamed ``name``, its start moved to column ``col``:
+    the air cell on the first solid cell from the top, on that column (``StageError`` for a
+    column with none, or off the level). A curriculum: a run can practise the end of a stage."""
+    head = [line for line in text.splitlines() if line.startswith(";")]
+    rows = [list(line.replace(START_CHAR, TILE_CHAR[AIR])) for line in text.splitlines()
+            if line and not line.startswith(";")]  # fmt: skip
+    if not 0 <= col < len(rows[0]):
+        raise StageError(f"{name}: column {col} is off the level (0..{len(rows[0]) - 1})")
+    for r in range(1, len(rows)):
+        if rows[r][col] != TILE_CHAR[AIR] and rows[r - 1][col] == TILE_CHAR[AIR]:
+            rows[r - 1][col] = START_CHAR
+            break
+    else:
+        raise StageError(f"{name}: no ground to start on in column {col}")
+    head = [f"; name: {name}" if line.startswith("; name:") else line for line in head]
+    return "\n".join(head + ["".join(row) for row in rows]) + "\n"
 
 
 def smb_stage_names() -> list[str]:

@@ -90,6 +90,7 @@ class Spawn:
     x: int
     y: int
     group: bool  # one of a group, placed relative to the screen's right edge
+    load_x: int = -1  # the x of the object that loads it (a group's members share one); -1: x
 
 
 def area_type(pointer: int) -> int:
@@ -207,7 +208,7 @@ def spawns(
             member = GREEN_KOOPA if k >= 4 else (BUZZY_BEETLE if primary_hard else GOOMBA)
             y = (0x70 if k & 2 else 0xB0) + 8
             for m in range(2 + (k & 1)):
-                out.append(Spawn(member, obj.x - 48 + 24 * m, y, True))
+                out.append(Spawn(member, obj.x - 48 + 24 * m, y, True, obj.x))
             continue
         if kind == GOOMBA and primary_hard:
             kind = BUZZY_BEETLE

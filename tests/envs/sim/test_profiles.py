@@ -6,8 +6,9 @@ import hashlib
 import numpy as np
 
 from envs.levels.level import builtin_names, load_level
-from envs.sim.constants import COMPLETED, P_TIER, PVY, PY, UNIT
-from envs.sim.profiles import DEFAULT, SMB, profile_for
+from envs.sim.constants import COMPLETED, P_TIER, PLAYER_W, PVX, PVY, PX, PY, RUNNING, TILE, UNIT
+from envs.sim.physics import _unlagged
+from envs.sim.profiles import DEFAULT, LAG_JITTER, SMB, profile_for
 from envs.sim.world import LevelBank, World
 from envs.solver import SolverConfig, replay, solve
 from tests.helpers.levels import buttons, level_from_rows, run
@@ -67,11 +68,16 @@ def _pair() -> World:
 
 def _jump_after(world: World, held: tuple[str, ...], frames: int) -> tuple[np.ndarray, ...]:
     """Hold ``held`` for ``frames`` frames, then press A with them: the tier, the first frame's
-    rise (px) and the vertical speed after it, per world."""
+    rise (px) and the vertical speed after it, per world. The smb: world (1) plays each frame
+    by the buttons of the frame before (the game's pad lag), so its take-off is a frame later."""
     run(world, buttons(*held, n=world.n), frames)
     y0 = world.P[:, PY].copy()
     world.step(buttons("A", *held, n=world.n), 1)
-    return world.P[:, P_TIER].copy(), (y0 - world.P[:, PY]) / UNIT, world.P[:, PVY].copy()
+    tier, y1, vy = world.P[:, P_TIER].copy(), world.P[:, PY].copy(), world.P[:, PVY].copy()
+    y0[1] = world.P[1, PY]
+    world.step(buttons("A", *held, n=world.n), 1)
+    tier[1], y1[1], vy[1] = world.P[1, P_TIER], world.P[1, PY], world.P[1, PVY]
+    return tier, (y0 - y1) / UNIT, vy
 
 
 def test_smb_level_jumps_by_the_games_five_tiers_in_a_mixed_batch():
@@ -123,3 +129,84 @@ def test_solver_plans_with_the_level_profile():
     status, _, _ = replay(level, sol.actions)
     assert status == COMPLETED
     assert (SMB.top_speed, DEFAULT.top_speed) == (768, 640)
+
+
+def test_smb_levels_play_each_frame_by_the_buttons_of_the_frame_before():
+    """The game acts on the pad one frame late: on an smb: level a one-frame press of RIGHT
+    moves nothing on its own frame and starts the walk on the next; the built-in world moves
+    on the frame itself. Nothing is held before the first frame."""
+    world = _pair()
+    x0 = world.P[:, PX].copy()
+    world.step(buttons("RIGHT", n=2), 1)
+    assert world.P[0, PVX] > 0 and world.P[1, PVX] == 0 and world.P[1, PX] == x0[1]
+    world.step(buttons(n=2), 1)
+    assert world.P[1, PVX] > 0
+
+
+def test_left_of_the_start_smb_levels_read_empty_and_built_in_ones_a_wall():
+    """Grid columns left of the map read 0 on an smb: level (the game's buffer holds nothing
+    there yet) and 1 on a built-in one (on every row of the map: grid rows 0-8 there)."""
+    grids = _pair().observe(6)
+    assert (grids[0, :9, 0] == 1).all() and (grids[1, :, 0] == 0).all()
+    assert grids[1, :, 6:].any()  # the ground on the map
+
+
+def test_smb_walls_let_mario_in_and_push_him_out_a_pixel_a_frame():
+    """Running right into a wall two tiles high: on an smb: level Mario moves into it (the
+    game checks its sides after moving), loses his speed and is pushed out one pixel a frame
+    until his box is clear of it; the built-in world stops him at its face."""
+    wall = "." * 12 + "##" + "." * (W - 17) + "F.."
+    rows = ["." * W] * 11 + [wall, "..S" + wall[3:], "X" * W, "X" * W]
+    bank = LevelBank([level_from_rows(*rows), level_from_rows(*rows, name="smb:wall")])
+    world = World(bank, 2)
+    world.reset(np.array([0, 1]))
+    face = 12 * TILE - PLAYER_W  # the box's x when it touches the wall
+    xs = np.array([p[:, PX] for p in run(world, buttons("RIGHT", "B", n=2), 90)])
+    assert xs[:, 0].max() == face  # the lab: never past the face
+    deepest = xs[:, 1].max()
+    assert face < deepest <= face + 3 * UNIT  # the game: in by up to his speed (3 px/frame)
+    k = int(np.argmax(xs[:, 1]))
+    # pushed out a whole pixel on each frame the last pixel of his box is in the wall
+    assert xs[k + 1, 1] < deepest and xs[-1, 1] <= face + UNIT - 1
+
+
+def test_timing_jitter_copies_play_some_frames_without_the_pad_lag():
+    """``smb:NAME~K`` is the smb: profile with jitter seed K: about one frame in LAG_JITTER
+    plays its own buttons, the same frames in every run; without the mark every frame lags."""
+    assert profile_for("smb:flat").lag_jitter == 0 and profile_for("smb:flat~7").lag_jitter == 7
+    share = np.mean([_unlagged(f, 7) for f in range(1, 4001)])
+    assert abs(share - 1 / LAG_JITTER) < 0.02
+    names = ["smb:flat", "smb:flat~7", "smb:flat~7"]
+    world = World(LevelBank([level_from_rows(*ROWS, name=n) for n in names]), 3)
+    world.reset(np.arange(3))
+    rng = np.random.default_rng(3)
+    for _ in range(120):  # a new random button set every frame: every lag shows
+        world.step(np.repeat(rng.integers(0, 2, (1, 6)).astype(np.uint8), 3, axis=0), 1)
+    assert world.P[1, PX] == world.P[2, PX] and world.P[1, PY] == world.P[2, PY]
+    assert (world.P[0, PX], world.P[0, PY]) != (world.P[1, PX], world.P[1, PY])
+
+
+def test_down_on_the_ground_cancels_the_direction_on_smb_levels_only():
+    """Holding DOWN with RIGHT on the ground: the smb: world does not walk (the game nullifies
+    the directional bits), the built-in world walks as with RIGHT alone."""
+    world = _pair()
+    run(world, buttons("RIGHT", n=2) | np.array([0, 0, 0, 1, 0, 0], dtype=np.uint8), 30)
+    assert world.P[0, PVX] > 0 and world.P[1, PVX] == 0
+    run(world, buttons("RIGHT", n=2), 5)
+    assert world.P[1, PVX] > 0
+
+
+def test_smb_flag_needs_the_pole_not_its_base():
+    """Walking into a flagpole whose foot is a block: on an smb: level Mario pushes into the
+    base (the game's side check) but only the pole above it ends the level, so he does not
+    finish on the ground (nor does the built-in world, stopped at the base's face); a jump
+    reaches the pole."""
+    base = "..S" + "." * (W - 6) + "#.."
+    rows = ["." * W] * 4 + ["." * (W - 3) + "F.."] * 8 + [base, "X" * W, "X" * W]
+    bank = LevelBank([level_from_rows(*rows), level_from_rows(*rows, name="smb:pole")])
+    world = World(bank, 2)
+    world.reset(np.array([0, 1]))
+    run(world, buttons("RIGHT", n=2), 300)
+    assert world.status().tolist() == [RUNNING, RUNNING]  # the lab stops at the base's face
+    run(world, buttons("RIGHT", "A", n=2), 40)
+    assert world.status()[1] == COMPLETED

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from envs.levels.level import LevelError, load_level, parse_level
-from envs.sim.constants import COIN, FLAG, GROUND, PIPE_L, SPIKES
+from envs.sim.constants import COIN, E_ACTIVE, EX, FLAG, GROUND, PIPE_L, SPIKES, UNIT
+from envs.sim.world import LevelBank, World
 from envs.smb import levels as smblevels
 from envs.smb.console import NesMissing
 from envs.smb.levels import (
@@ -112,9 +113,38 @@ def test_walking_enemies_land_in_the_cell_under_their_spawn_point():
         Spawn(GOOMBA, 400, 184, False),  # in the ground
         Spawn(GOOMBA, 4000, 184, False),  # beyond the level
     ]
-    enemies, counts, left_out = place_enemies(tiles, loaded, 0, (12, 2))
+    enemies, counts, left_out, shifts = place_enemies(tiles, loaded, 0, (12, 2))
     assert enemies == [(11, 20), (12, 6)]
     assert counts == {"goomba": 2} and left_out == {"lakitu": 1, "goomba": 1}
+    assert shifts == []  # cell-aligned sprites, each loaded by itself
+
+
+def test_a_groups_members_keep_the_games_spacing_and_load_together():
+    """A group object (loaded at x 208) puts goombas at 160, 184 and 208: the level has them
+    in cells 10, 12 and 13 with their sprites 0, -8 and 0 px from the cells' left and woken
+    48, 24 and 0 px sooner than an enemy of their own cell, and the fast world starts them
+    at those pixels, asleep until the camera reaches the group's load point."""
+    tiles = np.zeros((ROWS, 30), dtype=np.uint8)
+    tiles[13:] = GROUND
+    tiles[10:13, 28] = FLAG
+    loaded = [Spawn(GOOMBA, 160 + 24 * m, 184, True, 208) for m in range(3)]
+    enemies, _, _, shifts = place_enemies(tiles, loaded, 0, (12, 2))
+    assert enemies == [(12, 10), (12, 12), (12, 13)]
+    assert shifts == [((12, 10), (0, 48)), ((12, 12), (-8, 24))]  # the last: as its cell
+    text = smblevels.level_text(
+        tiles,
+        (12, 2),
+        enemies,
+        {
+            "name": "smb:group",
+            "enemy-shifts": (" ".join(f"{r},{c}:{dx}:{w}" for (r, c), (dx, w) in shifts)),
+        },
+    )
+    world = World(LevelBank([parse_level(text)]), 1)
+    world.reset()
+    xs = world.E[0, :3, EX] // UNIT - 1  # the sprites' left edges
+    assert xs.tolist() == [160, 184, 208]
+    assert (world.E[0, :3, EX] - world.E[0, :3, E_ACTIVE]).tolist() == [208 * UNIT + UNIT] * 3
 
 
 def test_piranha_plants_sit_on_every_pipe_but_the_starting_one():
@@ -250,3 +280,18 @@ def test_a_missing_level_needs_the_emulator(rom_cache, monkeypatch):
     assert not smblevels.cache_dir().exists()
     with pytest.raises(LevelError, match=r"^smb:1-4: a castle stage .*smb:1-1, smb:1-2"):
         load_level("smb:1-4")
+
+
+def test_a_later_start_moves_the_start_onto_the_columns_first_floor():
+    """``later_start`` (the ``smb:W-S@C`` curriculum levels): the start leaves its cell and
+    stands on the first solid cell from the top of column C, the level is renamed; a column
+    off the level or with nothing to stand on is a StageError naming the level."""
+    sky = "." * 16 + "\n"
+    text = "; name: smb:t\n; time: 10\n" + sky * 6 + "..S..#.........F\n" + "XXXXX.XXXXXXXXXX\n"
+    moved = parse_level(smblevels.later_start(text, "smb:t", "smb:t@5", 5))
+    assert moved.name == "smb:t@5" and moved.start == (5, 5)  # on the block
+    assert parse_level(smblevels.later_start(text, "smb:t", "smb:t@1", 1)).start == (6, 1)
+    with pytest.raises(smblevels.StageError, match="smb:t@99"):
+        smblevels.later_start(text, "smb:t", "smb:t@99", 99)
+    with pytest.raises(smblevels.StageError, match="no ground"):
+        smblevels.later_start(text.replace("XXXXX.XX", "XXXX..XX"), "smb:t", "smb:t@4", 4)
