@@ -45,7 +45,8 @@ from agent.cli import (
     whole,
 )
 from agent.neat.cli import GENERALIST_HELP
-from agent.neat.flags import FRAMES, NEAT_FLAGS, default_out, neat_settings
+from agent.neat.flag_table import FRAMES, NEAT_FLAGS
+from agent.neat.flags import default_out, neat_settings
 
 SUBCOMMANDS = ("neat", "rnn")
 PROG = "train.py"

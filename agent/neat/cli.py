@@ -24,7 +24,7 @@ __all__ = ["GENERALIST", "GENERALIST_HELP", "generalist_settings"]
 GENERALIST_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "neat_generalist.ini"
 
 #: ``train.py neat --generalist``: ``TrainSettings`` fields, and the play fields of its
-#: ``FitnessSettings`` (``agent.neat.flags.PLAY_FIELDS``: the input encoding) (BENCHMARKS.md,
+#: ``FitnessSettings`` (``agent.neat.flag_table.PLAY_FIELDS``: the input encoding) (BENCHMARKS.md,
 #: "Generalists").
 GENERALIST: dict[str, Any] = {
     "levels": [],

@@ -1,7 +1,7 @@
 """What a NEAT network sees: which cells of the tile grid feed its inputs, and how each is read.
 
 The observation is MarI/O's grid around the player (``(2r + 1)^2`` cells for view radius ``r``:
-1 solid, -1 enemy or spikes, 0 empty; ``envs.sim.physics.observe_cells``). An
+1 solid, -1 enemy or spikes, 0 empty; ``envs.sim.view.observe_cells``). An
 ``InputEncoding`` turns one grid into the network's inputs:
 
 * ``box`` = ``(behind, ahead, above, below)`` (None, or ``(r, r, r, r)``: the whole grid,

@@ -4,7 +4,7 @@
 or numba call after another per decision. At a few dozen microseconds of work per decision for 300
 genomes, those calls and the arrays between them cost as much as the work itself. Here the whole
 loop runs in compiled code: at each decision every running world, in order, reads the grid cells
-its genome looks at (``envs.sim.physics.observe_cells``), runs its network's synchronous updates,
+its genome looks at (``envs.sim.view.observe_cells``), runs its network's synchronous updates,
 presses the buttons whose outputs are positive and holds them for ``frame_skip`` frames
 (``envs.sim.physics.step_world``), then MarI/O's no-progress timeout is checked
 (``envs.sim.rules.out_of_time``). The physics, the grid and the timeout rule are the one copy in
@@ -31,10 +31,11 @@ from agent.neat.activations import activate_code
 from agent.neat.batched import KernelArrays
 from agent.neat.fitness import FitnessSettings
 from agent.neat.inputs import READ_HAZARD, READ_SOLID, READ_VALUE
-from envs.sim import constants, physics, rules
+from envs.sim import constants, levelinfo, physics, profiles, rules, view
 from envs.sim.constants import BUTTONS, P_FRAMES, P_LAST_PROGRESS, P_STATUS, RUNNING, TIMEOUT
-from envs.sim.physics import controls, observe_cells, step_world
+from envs.sim.physics import controls, step_world
 from envs.sim.rules import out_of_time
+from envs.sim.view import observe_cells
 from envs.sim.world import World
 
 __all__ = ["play_compiled"]
@@ -74,15 +75,17 @@ def _decide(w, net, shape, grid, new, actions, updates):
 
 
 def _sources_stamp() -> str:
-    """A hash of the other sources compiled into the loop (the physics, its constants, the
-    timeout rule, the activation table, neat-python's activations).
+    """A hash of the other sources compiled into the loop (the physics, the view, their
+    constants and level-info columns, the profiles those come from, the timeout rule, the
+    activation table, neat-python's activations).
 
     numba's cache only notices edits to the file a cached function is written in; everything
     ``_play`` calls is inlined into it, and this stamp sits in its closure, which numba does hash
     into the cache key. So an edit to any of those files recompiles the loop instead of leaving
     it running the old code from its cache."""
     digest = hashlib.sha256()
-    for module in (physics, constants, rules, activations, neat_activations):
+    sources = (physics, view, constants, levelinfo, profiles, rules)
+    for module in (*sources, activations, neat_activations):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

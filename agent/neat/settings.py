@@ -35,6 +35,7 @@ from agent.neat.config import (
     read_config_file,
 )
 from agent.neat.fitness import SCORES, ConfigMismatch, FitnessSettings, check_config_matches
+from agent.neat.flag_table import flag_of
 from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generate_level
 from envs.levels.level import Level, load_level
@@ -474,8 +475,6 @@ def _check_same_run(out: Path, s: TrainSettings, saved: TrainSettings) -> None:
 def _changed(have: FitnessSettings, want: FitnessSettings) -> tuple[str, str]:
     """The fields that differ: ``"view_planes (--planes) = 'split'"`` and ``"'mixed'"``
     (several joined by "and")."""
-    from agent.neat.flags import flag_of
-
     keys = [
         f.name for f in dataclasses.fields(want) if getattr(have, f.name) != getattr(want, f.name)
     ]

@@ -35,6 +35,8 @@ ENEMY_CHAR, START_CHAR, FLAG_CHAR = "E", "S", "F"
 LEGEND_CHARS = ".X#B?[]E^CSF"
 TILE_CHAR = {code: ch for ch, code in LEGEND.items()}
 TILE_CHAR[USED] = "#"
+# level metadata: enemies placed off their cell or woken early (``envs.sim.world.enemy_shifts``)
+SHIFTS_KEY = "enemy-shifts"
 
 SOLID = np.zeros(16, dtype=np.bool_)
 SOLID[[GROUND, HARD, BRICK, QUESTION, PIPE_L, PIPE_R, USED]] = True

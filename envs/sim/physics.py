@@ -13,13 +13,12 @@ skid when reversing) and the game's own (``_horizontal_smb``: its friction table
 moving directions, running timer and the speed byte/sub-speed pair); jumps, gravity, collisions,
 enemies, coins and the view are shared.
 
-Level-info columns (array ``LD`` of shape (levels, LD_COLS)) are defined here because only the
-kernels and ``LevelBank`` use them: eight of the level, then the profile's (``LD_PROFILE`` on).
+The level-info columns (array ``LD``) are ``envs.sim.levelinfo``'s; what an agent sees is
+``envs.sim.view``'s.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from envs.sim.constants import (
@@ -71,73 +70,63 @@ from envs.sim.constants import (
     TIMEOUT,
     UNIT,
 )
-from envs.sim.profiles import COLUMNS, H_SMB, LAG_JITTER, N_COLUMNS
-
-LD_H, LD_W, LD_FLAG, LD_SX, LD_SY, LD_NE, LD_ND, LD_TIME = range(8)
-LD_PROFILE = 8
-LD_COLS = LD_PROFILE + N_COLUMNS
-
-# the profile's columns in LD (see envs.sim.profiles.PhysicsProfile)
-_HMODE = LD_PROFILE + COLUMNS["horizontal"]
-_FRAC = LD_PROFILE + COLUMNS["vx_frac_bits"]
-_STEP = LD_PROFILE + COLUMNS["vx_step"]
-_WALK_MAX = LD_PROFILE + COLUMNS["walk_max"]
-_RUN_MAX = LD_PROFILE + COLUMNS["run_max"]
-_WALK_ACC = LD_PROFILE + COLUMNS["walk_acc"]
-_RUN_ACC = LD_PROFILE + COLUMNS["run_acc"]
-_RELEASE = LD_PROFILE + COLUMNS["release_dec"]
-_RELEASE_FAST = LD_PROFILE + COLUMNS["release_dec_fast"]
-_SKID = LD_PROFILE + COLUMNS["skid_dec"]
-_AIR_TURN = LD_PROFILE + COLUMNS["air_turn_dec"]
-_FAST_SPEED = LD_PROFILE + COLUMNS["fast_speed"]
-_FAST_RELEASE_MIN = LD_PROFILE + COLUMNS["fast_release_min"]
-_AIR_RUN_MIN = LD_PROFILE + COLUMNS["air_run_min"]
-_SKID_STOP = LD_PROFILE + COLUMNS["skid_stop"]
-_RUN_TIMER = LD_PROFILE + COLUMNS["run_timer"]
-_JUMP_LIMITS = LD_PROFILE + COLUMNS["jump_limits"]
-_JUMP_V = LD_PROFILE + COLUMNS["jump_v"]
-_G_HOLD = LD_PROFILE + COLUMNS["gravity_hold"]
-_G_FALL = LD_PROFILE + COLUMNS["gravity_fall"]
-_MOVE_THEN_FALL = LD_PROFILE + COLUMNS["move_then_fall"]
-_STICKY_FALL = LD_PROFILE + COLUMNS["sticky_fall"]
-_MAX_FALL = LD_PROFILE + COLUMNS["max_fall"]
-_FALL_CAP_SUB = LD_PROFILE + COLUMNS["fall_cap_sub"]
-_KEEP_FRAC = LD_PROFILE + COLUMNS["keep_landing_frac"]
-_LAND_DEPTH = LD_PROFILE + COLUMNS["land_depth"]
-_STOMP_BOUNCE = LD_PROFILE + COLUMNS["stomp_bounce"]
-_ENEMY_SPEED = LD_PROFILE + COLUMNS["enemy_speed"]
-_ENEMY_GRAVITY = LD_PROFILE + COLUMNS["enemy_gravity"]
-_ENEMY_WAKE = LD_PROFILE + COLUMNS["enemy_wake"]
-_CAMERA_X = LD_PROFILE + COLUMNS["camera_x"]
-_CONTACT_INSET = LD_PROFILE + COLUMNS["contact_inset"]
-_CONTACT_INSET_Y = LD_PROFILE + COLUMNS["contact_inset_y"]
-_STOMP_MARGIN = LD_PROFILE + COLUMNS["stomp_margin"]
-_SIDE_TOP = LD_PROFILE + COLUMNS["side_top"]
-_SIDE_BOTTOM = LD_PROFILE + COLUMNS["side_bottom"]
-_FEET_LEFT = LD_PROFILE + COLUMNS["feet_left"]
-_FEET_RIGHT = LD_PROFILE + COLUMNS["feet_right"]
-_HEAD_TOP = LD_PROFILE + COLUMNS["head_top"]
-_HEAD_LEFT = LD_PROFILE + COLUMNS["head_left"]
-_HEAD_RIGHT = LD_PROFILE + COLUMNS["head_right"]
-_GRID_DX = LD_PROFILE + COLUMNS["grid_dx"]
-_GRID_DY = LD_PROFILE + COLUMNS["grid_dy"]
-_GRID_QBITS = LD_PROFILE + COLUMNS["grid_quantum_bits"]
-TILE_BITS = 12  # TILE == 1 << TILE_BITS
-_E_REF_DX = LD_PROFILE + COLUMNS["enemy_ref_dx"]
-_E_REF_DY = LD_PROFILE + COLUMNS["enemy_ref_dy"]
-_P_REF_DX = LD_PROFILE + COLUMNS["player_ref_dx"]
-_P_REF_DY = LD_PROFILE + COLUMNS["player_ref_dy"]
-_E_LO = LD_PROFILE + COLUMNS["enemy_lo"]
-_E_HI = LD_PROFILE + COLUMNS["enemy_hi"]
-_VIEW_SOLID = LD_PROFILE + COLUMNS["view_solid"]
-_VIEW_LEFT = LD_PROFILE + COLUMNS["view_left"]
-_INPUT_LAG = LD_PROFILE + COLUMNS["input_lag"]
-_LAG_JITTER = LD_PROFILE + COLUMNS["lag_jitter"]
-_DOWN_HALTS = LD_PROFILE + COLUMNS["down_halts"]
-_FLAG_PROBE = LD_PROFILE + COLUMNS["flag_probe"]
-_WALL_PUSH = LD_PROFILE + COLUMNS["wall_push"]
-_BUMP_STAY = LD_PROFILE + COLUMNS["bump_stay"]
-_VIEW_HAZARD = LD_PROFILE + COLUMNS["view_hazard"]
+from envs.sim.levelinfo import (
+    LD_AIR_RUN_MIN,
+    LD_AIR_TURN,
+    LD_BUMP_STAY,
+    LD_CAMERA_X,
+    LD_CONTACT_INSET,
+    LD_CONTACT_INSET_Y,
+    LD_DOWN_HALTS,
+    LD_ENEMY_GRAVITY,
+    LD_ENEMY_SPEED,
+    LD_ENEMY_WAKE,
+    LD_FALL_CAP_SUB,
+    LD_FAST_RELEASE_MIN,
+    LD_FAST_SPEED,
+    LD_FEET_LEFT,
+    LD_FEET_RIGHT,
+    LD_FLAG,
+    LD_FLAG_PROBE,
+    LD_FRAC,
+    LD_G_FALL,
+    LD_G_HOLD,
+    LD_H,
+    LD_HEAD_LEFT,
+    LD_HEAD_RIGHT,
+    LD_HEAD_TOP,
+    LD_HMODE,
+    LD_INPUT_LAG,
+    LD_JUMP_LIMITS,
+    LD_JUMP_V,
+    LD_KEEP_FRAC,
+    LD_LAG_JITTER,
+    LD_LAND_DEPTH,
+    LD_MAX_FALL,
+    LD_MOVE_THEN_FALL,
+    LD_NE,
+    LD_RELEASE,
+    LD_RELEASE_FAST,
+    LD_RUN_ACC,
+    LD_RUN_MAX,
+    LD_RUN_TIMER,
+    LD_SIDE_BOTTOM,
+    LD_SIDE_TOP,
+    LD_SKID,
+    LD_SKID_STOP,
+    LD_STEP,
+    LD_STICKY_FALL,
+    LD_STOMP_BOUNCE,
+    LD_STOMP_MARGIN,
+    LD_SX,
+    LD_SY,
+    LD_TIME,
+    LD_W,
+    LD_WALK_ACC,
+    LD_WALK_MAX,
+    LD_WALL_PUSH,
+)
+from envs.sim.profiles import H_SMB, LAG_JITTER
 
 
 @njit(cache=True, inline="always")
@@ -168,16 +157,18 @@ def _impede(tiles, lvl, h, w, x, y, vx, LD):
     side rows; a hit
     stops the player and pushes him a pixel out, unless he is moving away from it (the left
     probe: a speed byte of 1 or more; the right: below 0). Returns x and vx."""
-    speed = vx >> LD[lvl, _FRAC]
+    speed = vx >> LD[lvl, LD_FRAC]
     px = x - x % UNIT  # the probes are at whole pixels: the box's first and last
     for side in range(2):
         c = px // TILE if side == 0 else (px + PLAYER_W - UNIT) // TILE
-        for r in range((y + LD[lvl, _SIDE_TOP]) // TILE, (y + LD[lvl, _SIDE_BOTTOM]) // TILE + 1):
+        for r in range(
+            (y + LD[lvl, LD_SIDE_TOP]) // TILE, (y + LD[lvl, LD_SIDE_BOTTOM]) // TILE + 1
+        ):
             if _solid(tiles, lvl, h, w, r, c):  # the speed byte goes, the sub-speed stays
                 if side == 0 and speed < 1:
-                    return x + UNIT, vx - (speed << LD[lvl, _FRAC])
+                    return x + UNIT, vx - (speed << LD[lvl, LD_FRAC])
                 if side == 1 and speed >= 0:
-                    return x - UNIT, vx - (speed << LD[lvl, _FRAC])
+                    return x - UNIT, vx - (speed << LD[lvl, LD_FRAC])
                 return x, vx
     return x, vx
 
@@ -186,16 +177,16 @@ def _impede(tiles, lvl, h, w, x, y, vx, LD):
 def _horizontal_simple(i, P, LD, lvl, ground, b, d, vx):
     """The lab's rule: accelerate toward the walk or run top speed (B), skid when reversing,
     slow down with no direction held on the ground."""
-    top = LD[lvl, _RUN_MAX] if b else LD[lvl, _WALK_MAX]
-    release = LD[lvl, _RELEASE]
+    top = LD[lvl, LD_RUN_MAX] if b else LD[lvl, LD_WALK_MAX]
+    release = LD[lvl, LD_RELEASE]
     if d != 0:
         P[i, P_FACING] = d
         if vx * d < 0:
-            vx += d * (LD[lvl, _SKID] if ground else LD[lvl, _AIR_TURN])
+            vx += d * (LD[lvl, LD_SKID] if ground else LD[lvl, LD_AIR_TURN])
         else:
             speed = abs(vx)
             if speed < top:
-                speed = min(speed + (LD[lvl, _RUN_ACC] if b else LD[lvl, _WALK_ACC]), top)
+                speed = min(speed + (LD[lvl, LD_RUN_ACC] if b else LD[lvl, LD_WALK_ACC]), top)
             elif ground:
                 speed = max(speed - release, top)
             vx = d * speed
@@ -233,7 +224,7 @@ def _horizontal_smb(i, P, LD, lvl, ground, b, d, vx):
     in the air from the speed alone), and RunningSpeed (set once fast); the friction doubles
     while facing away from the moving direction (the skid); below ``skid_stop`` a turn stops
     dead. In the air only a held direction changes the speed, and the facing stays."""
-    frac = LD[lvl, _FRAC]
+    frac = LD[lvl, LD_FRAC]
     speed = abs(vx >> frac)
     moving, facing = P[i, P_MOVEDIR], P[i, P_FACING]
     timer = P[i, P_RUNTIMER]
@@ -243,24 +234,24 @@ def _horizontal_smb(i, P, LD, lvl, ground, b, d, vx):
     if ground:
         run = d != 0 and d == moving and (b or timer > 0)
         if run and b:
-            timer = LD[lvl, _RUN_TIMER]
-        fast = fast or speed >= LD[lvl, _FAST_RELEASE_MIN]
+            timer = LD[lvl, LD_RUN_TIMER]
+        fast = fast or speed >= LD[lvl, LD_FAST_RELEASE_MIN]
     else:
-        run = speed >= LD[lvl, _AIR_RUN_MIN]
+        run = speed >= LD[lvl, LD_AIR_RUN_MIN]
     if run:
-        top, f = LD[lvl, _RUN_MAX], LD[lvl, _RUN_ACC]
+        top, f = LD[lvl, LD_RUN_MAX], LD[lvl, LD_RUN_ACC]
     else:
-        top = LD[lvl, _WALK_MAX]
-        f = LD[lvl, _RELEASE_FAST] if fast else LD[lvl, _WALK_ACC if d != 0 else _RELEASE]
+        top = LD[lvl, LD_WALK_MAX]
+        f = LD[lvl, LD_RELEASE_FAST] if fast else LD[lvl, LD_WALK_ACC if d != 0 else LD_RELEASE]
     if facing != moving:
         f *= 2
     if ground:
-        if speed >= LD[lvl, _FAST_SPEED]:
+        if speed >= LD[lvl, LD_FAST_SPEED]:
             P[i, P_RUNSPEED] = 1
         elif b or d != 0:
             if d == moving:
                 P[i, P_RUNSPEED] = 0
-            elif speed < LD[lvl, _SKID_STOP]:
+            elif speed < LD[lvl, LD_SKID_STOP]:
                 moving = facing
                 vx = 0
         if d != 0:
@@ -278,14 +269,14 @@ def _horizontal_smb(i, P, LD, lvl, ground, b, d, vx):
 @njit(cache=True, inline="always")
 def _jump(i, P, LD, lvl, vx):
     """Take off: the tier (height, gravities) is the number of tier limits the speed reaches."""
-    speed = abs(vx >> LD[lvl, _FRAC])
+    speed = abs(vx >> LD[lvl, LD_FRAC])
     tier = 0
     for k in range(4):
-        if speed >= LD[lvl, _JUMP_LIMITS + k]:
+        if speed >= LD[lvl, LD_JUMP_LIMITS + k]:
             tier += 1
     P[i, P_TIER] = tier
     P[i, P_FALLDOWN] = 0
-    return -LD[lvl, _JUMP_V + tier]
+    return -LD[lvl, LD_JUMP_V + tier]
 
 
 @njit(cache=True, inline="always")
@@ -300,7 +291,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
 
     # Horizontal speed, and the jump on a new press of A (its tier depends on the speed: the
     # game takes it before this frame's friction, the lab after).
-    if LD[lvl, _HMODE] == H_SMB:
+    if LD[lvl, LD_HMODE] == H_SMB:
         if jump:
             vy = _jump(i, P, LD, lvl, vx)
             ground = 0
@@ -315,16 +306,16 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         # Gravity: the tier's weaker pull while rising with A held, else the stronger one
         # (sticky: once A is let go after take-off, or the apex passed, it stays until landing).
         tier = P[i, P_TIER]
-        if LD[lvl, _STICKY_FALL]:
+        if LD[lvl, LD_STICKY_FALL]:
             held = vy < 0 and P[i, P_FALLDOWN] == 0 and (jump or (a and P[i, P_APREV] != 0))
             if not held:
                 P[i, P_FALLDOWN] = 1
         else:
             held = a and vy < 0
-        vnew = vy + (LD[lvl, _G_HOLD + tier] if held else LD[lvl, _G_FALL + tier])
-        if vnew >= LD[lvl, _MAX_FALL] and (vnew & 255) >= LD[lvl, _FALL_CAP_SUB]:
-            vnew = LD[lvl, _MAX_FALL]
-        dy = vy if LD[lvl, _MOVE_THEN_FALL] else vnew
+        vnew = vy + (LD[lvl, LD_G_HOLD + tier] if held else LD[lvl, LD_G_FALL + tier])
+        if vnew >= LD[lvl, LD_MAX_FALL] and (vnew & 255) >= LD[lvl, LD_FALL_CAP_SUB]:
+            vnew = LD[lvl, LD_MAX_FALL]
+        dy = vy if LD[lvl, LD_MOVE_THEN_FALL] else vnew
         vy = vnew
         if jump:
             P[i, P_YFRAC] = 0
@@ -333,7 +324,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
             P[i, P_YFRAC] = 0
 
     # Move along x, then resolve against the wall on the leading side.
-    x += (vx >> LD[lvl, _FRAC]) * LD[lvl, _STEP]
+    x += (vx >> LD[lvl, LD_FRAC]) * LD[lvl, LD_STEP]
     cam = P[i, P_CAMERA]
     if x < cam:  # the camera never scrolls back, and the player cannot leave it (as in SMB)
         x = cam
@@ -342,9 +333,9 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     if x > x_max:
         x = x_max
         vx = min(vx, 0)
-    push = LD[lvl, _WALL_PUSH]  # 0: walls stop the player here; 1: later, a pixel a frame
-    r0 = (y + LD[lvl, _SIDE_TOP]) // TILE  # the rows the sides meet walls on
-    r1 = (y + LD[lvl, _SIDE_BOTTOM]) // TILE
+    push = LD[lvl, LD_WALL_PUSH]  # 0: walls stop the player here; 1: later, a pixel a frame
+    r0 = (y + LD[lvl, LD_SIDE_TOP]) // TILE  # the rows the sides meet walls on
+    r1 = (y + LD[lvl, LD_SIDE_BOTTOM]) // TILE
     if push:
         pass
     elif vx > 0:
@@ -366,15 +357,15 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     y += dy
     c0 = x // TILE
     c1 = (x + PLAYER_W - 1) // TILE
-    f0 = (x + LD[lvl, _FEET_LEFT]) // TILE  # the columns the feet stand on
-    f1 = (x + LD[lvl, _FEET_RIGHT]) // TILE
+    f0 = (x + LD[lvl, LD_FEET_LEFT]) // TILE  # the columns the feet stand on
+    f1 = (x + LD[lvl, LD_FEET_RIGHT]) // TILE
     # Falling for the floor check: moving down (the lab), or not rising (the game, which also
     # lands at the apex when the feet are already in a block's top).
-    if (vy >= 0) if LD[lvl, _MOVE_THEN_FALL] else (dy > 0):
+    if (vy >= 0) if LD[lvl, LD_MOVE_THEN_FALL] else (dy > 0):
         r = (y + PLAYER_H - 1) // TILE
         if _solid(tiles, lvl, h, w, r, f0) or _solid(tiles, lvl, h, w, r, f1):
-            if y + PLAYER_H - r * TILE < LD[lvl, _LAND_DEPTH]:
-                if LD[lvl, _KEEP_FRAC]:
+            if y + PLAYER_H - r * TILE < LD[lvl, LD_LAND_DEPTH]:
+                if LD[lvl, LD_KEEP_FRAC]:
                     P[i, P_YFRAC] = y & 255
                 y = r * TILE - PLAYER_H
                 vy = 0
@@ -383,14 +374,14 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
                 vx = 0
                 push = 0  # ... and checks no side this frame
     elif dy < 0:
-        head = LD[lvl, _HEAD_TOP]
+        head = LD[lvl, LD_HEAD_TOP]
         r = (y + head) // TILE
-        h0 = (x + LD[lvl, _HEAD_LEFT]) // TILE  # the columns the head meets ceilings on
-        h1 = (x + LD[lvl, _HEAD_RIGHT]) // TILE
+        h0 = (x + LD[lvl, LD_HEAD_LEFT]) // TILE  # the columns the head meets ceilings on
+        h1 = (x + LD[lvl, LD_HEAD_RIGHT]) // TILE
         hit0 = _solid(tiles, lvl, h, w, r, h0)
         hit1 = _solid(tiles, lvl, h, w, r, h1)
         if hit0 or hit1:
-            if LD[lvl, _BUMP_STAY]:  # the game: the head stays in, the speed byte is zeroed
+            if LD[lvl, LD_BUMP_STAY]:  # the game: the head stays in, the speed byte is zeroed
                 vy = vy & 255
             else:
                 y = (r + 1) * TILE - head
@@ -412,7 +403,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         x, vx = _impede(tiles, lvl, h, w, x, y, vx, LD)
 
     # Camera: keeps the player at the profile's screen x (the middle by default), right only.
-    target = min(x - LD[lvl, _CAMERA_X], w * TILE - SCREEN)
+    target = min(x - LD[lvl, LD_CAMERA_X], w * TILE - SCREEN)
     if target > cam:
         P[i, P_CAMERA] = target
 
@@ -441,11 +432,11 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     # overlapping enemies stomps both instead of the bounce turning the second into a side hit.
     cam = P[i, P_CAMERA]
     falling = vy > 0
-    wake, e_speed = LD[lvl, _ENEMY_WAKE], LD[lvl, _ENEMY_SPEED]
-    e_gravity, max_fall = LD[lvl, _ENEMY_GRAVITY], LD[lvl, _MAX_FALL]
-    inset = LD[lvl, _CONTACT_INSET]  # a contact needs the boxes to overlap this much more
-    inset_y = LD[lvl, _CONTACT_INSET_Y]
-    stomp_margin = LD[lvl, _STOMP_MARGIN]
+    wake, e_speed = LD[lvl, LD_ENEMY_WAKE], LD[lvl, LD_ENEMY_SPEED]
+    e_gravity, max_fall = LD[lvl, LD_ENEMY_GRAVITY], LD[lvl, LD_MAX_FALL]
+    inset = LD[lvl, LD_CONTACT_INSET]  # a contact needs the boxes to overlap this much more
+    inset_y = LD[lvl, LD_CONTACT_INSET_Y]
+    stomp_margin = LD[lvl, LD_STOMP_MARGIN]
     for k in range(LD[lvl, LD_NE]):
         if E[i, k, E_ALIVE] == 0:
             continue
@@ -497,7 +488,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
         ):
             if falling and y + PLAYER_H <= ey + stomp_margin:
                 E[i, k, E_ALIVE] = 0
-                vy = -LD[lvl, _STOMP_BOUNCE]
+                vy = -LD[lvl, LD_STOMP_BOUNCE]
                 ground = 0
                 P[i, P_STOMPS] += 1
             else:
@@ -506,8 +497,8 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     flag = LD[lvl, LD_FLAG]
     if status == RUNNING and x + PLAYER_W > flag * TILE:
         # the game's pole is met by the side probe (its row must hold the flag, not the base)
-        pole_row = (y + LD[lvl, _SIDE_TOP]) // TILE
-        if not LD[lvl, _FLAG_PROBE] or (0 <= pole_row < h and tiles[lvl, pole_row, flag] == FLAG):
+        pole_row = (y + LD[lvl, LD_SIDE_TOP]) // TILE
+        if not LD[lvl, LD_FLAG_PROBE] or (0 <= pole_row < h and tiles[lvl, pole_row, flag] == FLAG):
             status = COMPLETED
     frames = P[i, P_FRAMES] + 1
     if x > P[i, P_RIGHTMOST]:
@@ -548,8 +539,8 @@ def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, down, n_frames):
     """Advance world ``i`` by up to ``n_frames`` frames with A, B and direction ``d`` held; a
     world that ends (or has ended) stays frozen. With the profile's ``input_lag`` each frame
     plays the buttons of the frame before (``P_PAD``; none before the first)."""
-    lag = LD[P[i, P_LEVEL], _INPUT_LAG]
-    jitter = LD[P[i, P_LEVEL], _LAG_JITTER]
+    lag = LD[P[i, P_LEVEL], LD_INPUT_LAG]
+    jitter = LD[P[i, P_LEVEL], LD_LAG_JITTER]
     pad = (1 if a else 0) | (2 if b else 0) | (4 if d > 0 else 0) | (8 if d < 0 else 0)
     pad |= 16 if down else 0
     for _ in range(n_frames):
@@ -560,7 +551,7 @@ def step_world(i, P, E, D, tiles, dyn, LD, a, b, d, down, n_frames):
             was = P[i, P_PAD]  # this frame plays the buttons of the frame before (the pad lag)
         P[i, P_PAD] = pad
         was_d = ((was >> 2) & 1) - ((was >> 3) & 1)
-        if (was & 16) and LD[P[i, P_LEVEL], _DOWN_HALTS] and P[i, P_GROUND]:
+        if (was & 16) and LD[P[i, P_LEVEL], LD_DOWN_HALTS] and P[i, P_GROUND]:
             was_d = 0  # the game: DOWN on the ground cancels LEFT and RIGHT
         _frame(i, P, E, D, tiles, dyn, LD, (was & 1) != 0, (was & 2) != 0, was_d)
 
@@ -594,76 +585,11 @@ def reset(P, E, D, LD, spawns, mask, levels):
         P[i, P_FACING] = 1  # P_MOVEDIR 0: not moved yet (the game starts it so)
         P[i, P_RIGHTMOST] = x
         P[i, P_TIME_LIMIT] = LD[lvl, LD_TIME]
-        P[i, P_CAMERA] = max(0, min(x - LD[lvl, _CAMERA_X], LD[lvl, LD_W] * TILE - SCREEN))
+        P[i, P_CAMERA] = max(0, min(x - LD[lvl, LD_CAMERA_X], LD[lvl, LD_W] * TILE - SCREEN))
         P[i, P_STATUS] = RUNNING
         for k in range(LD[lvl, LD_NE]):
             E[i, k, EX] = spawns[lvl, k, 0]
             E[i, k, EY] = spawns[lvl, k, 1]
             E[i, k, E_ACTIVE] = -spawns[lvl, k, 2]  # asleep (<= 0): minus its wake offset
-            E[i, k, EVX] = -LD[lvl, _ENEMY_SPEED]
+            E[i, k, EVX] = -LD[lvl, LD_ENEMY_SPEED]
             E[i, k, E_ALIVE] = 1
-
-
-@njit(cache=True, inline="always")
-def observe_cells(i, P, E, tiles, LD, radius, cells, grid):
-    """MarI/O's tile grid around player ``i``: 1 solid, -1 enemy or spikes, 0 otherwise.
-
-    ``grid`` is the flat (2r+1)^2 grid, row-major. Only the cells listed in ``cells`` (flat
-    indices) are computed from the tiles, so a caller that reads a few cells pays for those;
-    enemies are then marked -1 wherever they are in the grid. The grid is sampled every 16 px
-    from the profile's sample point (``grid_dx``, ``grid_dy`` from the hitbox's top left: the
-    player's centre by default, MarI/O's point one tile above small Mario for the real game);
-    rows above or below the map read 0 (so a pit reads empty), columns right of the map read
-    1, left of it the profile's ``view_left`` (a wall by default, the game's empty buffer for
-    the real game). Which tiles read 1 or -1 is the profile's (``view_solid``, ``view_hazard``); an
-    enemy marks the cells whose offset from it is within the profile's window (one cell by
-    default, MarI/O's +-8 px, so one or two, for the real game).
-    """
-    lvl = P[i, P_LEVEL]
-    h = LD[lvl, LD_H]
-    w = LD[lvl, LD_W]
-    cx = P[i, PX] + LD[lvl, _GRID_DX]
-    cy = P[i, PY] + LD[lvl, _GRID_DY]
-    solid, hazard = LD[lvl, _VIEW_SOLID], LD[lvl, _VIEW_HAZARD]
-    size = 2 * radius + 1
-    for cell in cells:
-        gy, gx = cell // size, cell % size
-        v = 0.0
-        row = (cy + (gy - radius) * TILE) // TILE
-        if 0 <= row < h:
-            col = (cx + (gx - radius) * TILE) // TILE
-            if col < 0:
-                v = float(LD[lvl, _VIEW_LEFT])
-            elif col >= w:
-                v = 1.0
-            else:
-                t = tiles[lvl, row, col]
-                if (solid >> t) & 1:
-                    v = 1.0
-                elif (hazard >> t) & 1:
-                    v = -1.0
-        grid[cell] = v
-    qb = LD[lvl, _GRID_QBITS]  # positions floored to 2**qb units; a tile is 2**tb of those
-    tb = TILE_BITS - qb
-    lo, hi = LD[lvl, _E_LO], LD[lvl, _E_HI]
-    erx, ery = LD[lvl, _E_REF_DX], LD[lvl, _E_REF_DY]
-    px = (P[i, PX] + LD[lvl, _P_REF_DX]) >> qb
-    py = (P[i, PY] + LD[lvl, _P_REF_DY]) >> qb
-    for k in range(LD[lvl, LD_NE]):
-        if E[i, k, E_ALIVE] == 0:
-            continue
-        ex = ((E[i, k, EX] + erx) >> qb) - px
-        ey = ((E[i, k, EY] + ery) >> qb) - py
-        # the cells d with lo <= e - d * tile <= hi
-        for iy in range(max(-((hi - ey) >> tb), -radius), min((ey - lo) >> tb, radius) + 1):
-            for ix in range(max(-((hi - ex) >> tb), -radius), min((ex - lo) >> tb, radius) + 1):
-                grid[(iy + radius) * size + ix + radius] = -1.0
-
-
-@njit(cache=True)
-def observe(P, E, tiles, LD, radius, out):
-    """Every player's whole grid (``observe_cells`` on all cells) into ``out`` (N, 2r+1, 2r+1)."""
-    size = 2 * radius + 1
-    cells = np.arange(size * size)
-    for i in range(P.shape[0]):
-        observe_cells(i, P, E, tiles, LD, radius, cells, out[i].reshape(size * size))

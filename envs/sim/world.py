@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.levels.level import Level
-from envs.sim import physics
+from envs.sim import physics, view
 from envs.sim.constants import (
     AIR,
     COIN,
@@ -48,12 +48,13 @@ from envs.sim.constants import (
     PY,
     QUESTION,
     RUNNING,
+    SHIFTS_KEY,
     TILE,
     TIMEOUT,
     UNIT,
     USED,
 )
-from envs.sim.physics import (
+from envs.sim.levelinfo import (
     LD_COLS,
     LD_FLAG,
     LD_H,
@@ -153,9 +154,6 @@ class LevelBank:
             self.spawns[slot, k] = (x, (r + 1) * TILE - ENEMY_H, wake * UNIT)
 
 
-SHIFTS_KEY = "enemy-shifts"
-
-
 def enemy_shifts(level: Level) -> dict[tuple[int, int], tuple[int, int]]:
     """The level's ``enemy-shifts`` metadata (the real game's stages: ``envs.smb.levels``):
     per enemy cell ``row,col:dx:wake``, its sprite ``dx`` px right of the cell's usual place,
@@ -246,7 +244,7 @@ class World:
             out = np.empty((self.n, size, size), dtype=np.float32)
         # The kernel writes whole rows at once, so it needs them contiguous.
         grid = out if out.flags.c_contiguous else np.empty(out.shape, dtype=np.float32)
-        physics.observe(self.P, self.E, self.bank.tiles, self.bank.info, radius, grid)
+        view.observe(self.P, self.E, self.bank.tiles, self.bank.info, radius, grid)
         if grid is not out:
             out[...] = grid
         return out

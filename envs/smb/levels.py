@@ -39,9 +39,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from envs.sim.constants import AIR, COIN, ENEMY_CHAR, SPIKES, START_CHAR, TILE_CHAR
+from envs.sim.constants import AIR, COIN, ENEMY_CHAR, SHIFTS_KEY, SPIKES, START_CHAR, TILE_CHAR
 from envs.sim.profiles import JITTER_MARK, jitter_seed
-from envs.sim.world import SHIFTS_KEY
 from envs.smb import rom as smbrom
 from envs.smb.console import NES_EXTRA_HINT, NesMissing, nes_available, rom_path
 from envs.smb.metatiles import tiles_of

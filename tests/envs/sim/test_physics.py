@@ -304,7 +304,7 @@ def test_observe_fills_any_output_array_and_any_cell_subset():
     """World.observe writes the same grids into a non-contiguous output as into a fresh array,
     and observe_cells on a subset of cells computes exactly those cells of the full grid."""
     from envs.levels.level import load_level
-    from envs.sim import physics
+    from envs.sim import view
 
     world = world_for(load_level("1-1"), n=4)
     rng = np.random.default_rng(1)
@@ -317,7 +317,7 @@ def test_observe_fills_any_output_array_and_any_cell_subset():
     b = world.bank
     for i in range(4):
         grid = np.full(169, 7.0, dtype=np.float32)
-        physics.observe_cells(i, world.P, world.E, b.tiles, b.info, 6, cells, grid)
+        view.observe_cells(i, world.P, world.E, b.tiles, b.info, 6, cells, grid)
         assert np.array_equal(grid[cells], full[i].reshape(-1)[cells])
 
 
