@@ -54,10 +54,11 @@ PICKLE = (", a pickle, which can run any code when loaded: only directories this
           "are resumed unless --trust-checkpoint")  # fmt: skip
 
 
-def _subcommand(sub, name: str, help: str, description: str, group: str):
-    """A subcommand with the shared level options; returns it and a group for its own."""
+def _subcommand(sub, name: str, help: str, description: str, group: str, ranges: bool = False):
+    """A subcommand with the shared level options (``ranges``: ``--difficulty LO:HI`` too);
+    returns it and a group for its own."""
     p = sub.add_parser(name, help=help, description=description)
-    add_level_options(p, "levels (default 1-1, or none with --generated)")
+    add_level_options(p, "levels (default 1-1, or none with --generated)", ranges)
     return p, p.add_argument_group(group)
 
 
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     r, g = _subcommand(
         sub, "rnn", "LSTM/GRU/RNN policies trained by backpropagation through time (PPO or BC)",
         "Train a recurrent policy by BPTT: recurrent PPO from reward, or behaviour cloning "
-        "from demonstrations (the solver's by default) with DAgger.", "training",
+        "from demonstrations (the solver's by default) with DAgger.", "training", ranges=True,
     )  # fmt: skip
     g.add_argument("--algo", choices=("ppo", "bc"), default="ppo", help="recurrent PPO from "
                    "reward, or behaviour cloning with DAgger (ppo)")  # fmt: skip

@@ -45,6 +45,7 @@ __all__ = [
     "add_run_options",
     "check_generated_options",
     "check_writable",
+    "difficulty_range",
     "fail",
     "generated_seeds",
     "level_warnings",
@@ -132,9 +133,22 @@ def unit_interval(text: str) -> float:
     return value
 
 
-def add_level_options(parser: argparse.ArgumentParser, what: str = "levels") -> None:
+def difficulty_range(text: str) -> float | tuple[float, float]:
+    """An ``argparse`` type: a difficulty (``unit_interval``) or a range ``LO:HI`` of them."""
+    if ":" not in text:
+        return unit_interval(text)
+    lo, hi = (unit_interval(x) for x in text.split(":", 1))
+    if lo > hi:
+        raise argparse.ArgumentTypeError(f"a range LO:HI needs LO <= HI, got {text}")
+    return (lo, hi)
+
+
+def add_level_options(
+    parser: argparse.ArgumentParser, what: str = "levels", ranges: bool = False
+) -> None:
     """``--level``, ``--generated``, ``--difficulty``, ``--length``, ``--env`` and ``--seed``,
-    with ``what`` naming what the levels are for in the help."""
+    with ``what`` naming what the levels are for in the help; with ``ranges``, ``--difficulty``
+    also takes a range ``LO:HI`` (``difficulty_range``) the generated levels spread over."""
     g = parser.add_argument_group(what)
     g.add_argument(
         "--level",
@@ -151,9 +165,10 @@ def add_level_options(parser: argparse.ArgumentParser, what: str = "levels") -> 
     )
     g.add_argument(
         "--difficulty",
-        type=unit_interval,
-        metavar="D",
-        help=f"of the generated levels, 0..1 ({DEFAULT_DIFFICULTY})",
+        type=difficulty_range if ranges else unit_interval,
+        metavar="D|LO:HI" if ranges else "D",
+        help=f"of the generated levels, 0..1 ({DEFAULT_DIFFICULTY})"
+        + ("; LO:HI spreads them evenly from LO to HI" if ranges else ""),
     )
     g.add_argument(
         "--length",

@@ -29,17 +29,17 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, installed or not
 from agent.base import load_agent  # noqa: E402
 from agent.episodes import play_levels  # noqa: E402
 from agent.runs import read_metrics_file  # noqa: E402
-from envs.levels.generator import DEFAULT_LENGTH, generate_level  # noqa: E402
+from envs.levels.generator import (  # noqa: E402
+    DEFAULT_LENGTH,
+    HELD_OUT_COUNT,
+    generate_level,
+    held_out_seed,
+)
 from envs.levels.level import Level, builtin_names, load_level  # noqa: E402
 
 
-def held_out_seed(index: int) -> int:
-    """Seed of held-out generated level ``index``: a stream apart from every training schedule
-    and validation set (those use spawn keys 0 and 1 or small integers)."""
-    return int(np.random.SeedSequence([index], spawn_key=(2,)).generate_state(1)[0])
-
-
 def held_out_levels(count: int, difficulty: float, length: int = DEFAULT_LENGTH) -> list[Level]:
+    """The first ``count`` held-out levels (``held_out_seed``, which trainers skip)."""
     return [generate_level(held_out_seed(i), difficulty, length) for i in range(count)]
 
 
@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--difficulties", default="0.3,0.6,0.9")
     parser.add_argument("--length", type=int, default=DEFAULT_LENGTH)
     args = parser.parse_args(argv)
+    if not 1 <= args.held_out <= HELD_OUT_COUNT:  # beyond: seeds trainers do not avoid
+        parser.error(f"--held-out must be 1..{HELD_OUT_COUNT}, got {args.held_out}")
     difficulties = [float(x) for x in args.difficulties.split(",")]
     shipped = [load_level(name) for name in builtin_names()]
     held = {d: held_out_levels(args.held_out, d, args.length) for d in difficulties}

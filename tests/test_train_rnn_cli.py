@@ -89,6 +89,8 @@ def test_bc_run_from_a_recorded_human_demo(tmp_path):
         (["--algo", "ppo", "--demos", "me.npz"], "--demos and --dagger-iters are BC's"),
         (["--env", "smb"], "built-in world only"),
         (["--cell", "transformer"], "invalid choice: 'transformer'"),
+        (["--generated", "3", "--difficulty", "0.9:0.2"], "needs LO <= HI, got 0.9:0.2"),
+        (["--generated", "3", "--difficulty", "0.2:1.5"], "must be within 0..1, got 1.5"),
     ],
 )
 def test_bad_rnn_inputs_are_one_line_exit_2(capsys, tmp_path, args, message):

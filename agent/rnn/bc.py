@@ -67,7 +67,7 @@ from agent.rnn.runfiles import (
 from agent.rnn.settings import JsonSettings, load_settings
 from agent.runs import TrainError
 from envs.checks import MAX_FRAME_SKIP
-from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
+from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, Difficulty
 from envs.levels.level import Level
 from envs.solver import SolverConfig
 
@@ -170,7 +170,7 @@ def train_bc(
     device: str | torch.device = "auto",
     *,
     generated: int | None = None,
-    difficulty: float = DEFAULT_DIFFICULTY,
+    difficulty: Difficulty = DEFAULT_DIFFICULTY,
     length: int = DEFAULT_LENGTH,
     progress: bool = True,
     log: Callable[[str], None] | None = None,

@@ -80,7 +80,7 @@ from agent.rnn.runfiles import (
     upgrade_metrics,
 )
 from agent.runs import TrainError
-from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
+from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, Difficulty
 from envs.levels.level import Level
 
 __all__ = [
@@ -115,7 +115,7 @@ def train_ppo(
     *,
     levels: Sequence[str | Path | Level] | None = None,
     generated: int | None = None,
-    difficulty: float = DEFAULT_DIFFICULTY,
+    difficulty: Difficulty = DEFAULT_DIFFICULTY,
     length: int = DEFAULT_LENGTH,
     frames: int | None = None,
     seed: int | None = None,
@@ -130,8 +130,9 @@ def train_ppo(
     """Train (or with ``resume`` = a run directory, continue) a recurrent policy with PPO.
 
     ``levels``: built-in names or files (default ``["1-1"]`` unless ``generated``);
-    ``generated``: that many generated levels (``difficulty``, ``length``, seeds from ``seed``)
-    join the training set; each episode plays one training level drawn at random. ``frames``
+    ``generated``: that many generated levels (``difficulty``, or a ``(lo, hi)`` range they
+    spread evenly over; ``length``; seeds from ``seed``, never a held-out one) join the
+    training set; each episode plays one training level drawn at random. ``frames``
     is the game-frame budget of the whole run, resumes included (default: 2,000,000, or on
     resume the run's own budget). ``callback(metrics)`` is
     called after every update; returning True stops the run (checkpoint and model written).

@@ -39,6 +39,7 @@ from agent.runs import (
     pinned_levels,
     run_id_for,
 )
+from envs.levels.generator import Difficulty
 from envs.levels.level import Level
 
 __all__ = [
@@ -82,7 +83,7 @@ class RunPlan:
     settings: Any  # the trainer's settings dataclass
     specs: list[str | Path | Level]  # the levels as given (names, files or Level objects)
     generated: int | None
-    difficulty: float
+    difficulty: Difficulty  # one, or a (lo, hi) range (a list in run.json)
     length: int
     seed: int
     saved: dict[str, Any] | None  # run.json of a resumed run
@@ -117,7 +118,7 @@ class RunPlan:
             algo: self.settings.to_dict(),
             "levels": level_names(self.specs),
             "generated": self.generated,
-            "difficulty": self.difficulty,
+            "difficulty": list(d) if isinstance(d := self.difficulty, tuple) else d,
             "length": self.length,
             "seed": self.seed,
             "level_pins": self.pins if self.pins is not None else pin_levels(self.specs),
@@ -232,7 +233,7 @@ def plan_run(
     *,
     levels: Sequence[str | Path | Level] | None,
     generated: int | None,
-    difficulty: float,
+    difficulty: Difficulty,
     length: int,
     seed: int | None,
     out_dir: str | Path | None,
@@ -261,7 +262,7 @@ def plan_run(
             algo_settings,
             list(levels) if levels is not None else list(saved["levels"]),
             saved["generated"],
-            saved["difficulty"],
+            tuple(d) if isinstance(d := saved["difficulty"], list) else d,
             saved["length"],
             saved["seed"],
             saved,

@@ -20,10 +20,23 @@ from agent.files import FileRefused, read_json_file
 from agent.rnn.model import ModelConfig, ModelError
 from agent.runs import TrainError
 from envs.checks import SettingError, check_bool, check_int, check_number
-from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH
+from envs.levels.generator import (
+    DEFAULT_DIFFICULTY,
+    DEFAULT_LENGTH,
+    Difficulty,
+    difficulty_spread,
+    held_out_seeds,
+)
 from envs.levels.level import Level, load_level
 
-__all__ = ["JsonSettings", "level_names", "load_settings", "settings_from_dict", "training_levels"]
+__all__ = [
+    "JsonSettings",
+    "level_names",
+    "load_settings",
+    "settings_from_dict",
+    "training_levels",
+    "training_seeds",
+]
 
 #: A settings file larger than this is refused unread.
 MAX_SETTINGS_BYTES = 1 << 20
@@ -103,6 +116,21 @@ def _level_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, 7919, index]).generate_state(1)[0])
 
 
+def training_seeds(seed: int, count: int, exclude: frozenset[int] | None = None) -> list[int]:
+    """The seeds of a run's ``count`` generated training levels (derived from the run's
+    ``seed``), skipping any in ``exclude`` (default: the held-out levels' seeds,
+    ``envs.levels.generator.held_out_seeds``), so no trainer ever plays a held-out level."""
+    exclude = held_out_seeds() if exclude is None else exclude
+    out: list[int] = []
+    index = 0
+    while len(out) < count:
+        s = _level_seed(seed, index)
+        if s not in exclude:
+            out.append(s)
+        index += 1
+    return out
+
+
 def level_names(specs: Sequence[str | Path | Level]) -> list[str]:
     """What ``run.json`` records of level specs: names of Level objects, else the spec."""
     return [x.name if isinstance(x, Level) else str(x) for x in specs]
@@ -111,19 +139,20 @@ def level_names(specs: Sequence[str | Path | Level]) -> list[str]:
 def training_levels(
     levels: Sequence[str | Path | Level] | None,
     generated: int | None = None,
-    difficulty: float = DEFAULT_DIFFICULTY,
+    difficulty: Difficulty = DEFAULT_DIFFICULTY,
     length: int = DEFAULT_LENGTH,
     seed: int = 0,
 ) -> list[Level]:
-    """The fixed levels plus ``generated`` generated ones (seeds derived from ``seed``)."""
+    """The fixed levels plus ``generated`` generated ones (``training_seeds`` of ``seed``; a
+    ``difficulty`` range ``(lo, hi)`` spreads them evenly over it, ``difficulty_spread``)."""
     out = [x if isinstance(x, Level) else load_level(x) for x in (levels or [])]
     if generated:
         from envs.levels.generator import generate_level
 
         try:
-            out += [
-                generate_level(_level_seed(seed, i), difficulty, length) for i in range(generated)
-            ]
+            spread = difficulty_spread(difficulty, generated)
+            seeds = training_seeds(seed, generated)
+            out += [generate_level(s, d, length) for s, d in zip(seeds, spread, strict=True)]
         except ValueError as exc:
             raise TrainError(f"generated levels: {exc}") from None
     if not out:

@@ -47,8 +47,13 @@ __all__ = [
     "DEFAULT_LENGTH",
     "FEATURES",
     "GeneratorConfig",
+    "Difficulty",
+    "HELD_OUT_COUNT",
+    "difficulty_spread",
     "generate_level",
     "generated_seeds",
+    "held_out_seed",
+    "held_out_seeds",
 ]
 
 MIN_LENGTH = 32
@@ -154,6 +159,37 @@ def _repair(plan: list[Feature], stall_col: int, everywhere: bool = False) -> bo
 
 
 # --- public API ------------------------------------------------------------------------------
+#: One difficulty, or a range ``(lo, hi)`` that a set of generated levels spreads over.
+Difficulty = float | tuple[float, float]
+#: Held-out levels reserved per difficulty (benchmarks/bench_generalist.py plays the first
+#: ``--held-out`` of them); trainers never draw a seed among them.
+HELD_OUT_COUNT = 1000
+
+
+def held_out_seed(index: int) -> int:
+    """Seed of held-out generated level ``index``: a ``SeedSequence`` stream (spawn key 2) apart
+    from every training schedule and validation set (spawn keys 0 and 1, or small integers)."""
+    return int(np.random.SeedSequence([index], spawn_key=(2,)).generate_state(1)[0])
+
+
+@functools.cache
+def held_out_seeds() -> frozenset[int]:
+    """The seeds of the first ``HELD_OUT_COUNT`` held-out levels, which no trainer uses."""
+    return frozenset(held_out_seed(i) for i in range(HELD_OUT_COUNT))
+
+
+def difficulty_spread(difficulty: Difficulty, count: int) -> list[float]:
+    """The difficulties of ``count`` generated levels: ``difficulty`` for each, or for a range
+    ``(lo, hi)`` evenly spaced from ``lo`` to ``hi`` (both included), rounded to 3 decimals."""
+    if not isinstance(difficulty, tuple):
+        return [float(difficulty)] * count
+    lo, hi = (float(x) for x in difficulty)
+    if not 0.0 <= lo <= hi <= 1.0:  # also rejects NaN
+        raise ValueError(f"a difficulty range must be 0 <= lo <= hi <= 1, got {lo}:{hi}")
+    step = (hi - lo) / max(count - 1, 1)
+    return [round(lo + step * i, 3) for i in range(count)]
+
+
 def generated_seeds(seed: int, count: int) -> list[int]:
     """The seeds of ``count`` generated levels for ``--generated N --seed S``: S .. S + N - 1
     (the levels ``play.py`` and ``compare.py`` show for those flags)."""

@@ -31,6 +31,19 @@ def test_bounded_types_name_the_limit():
             parse(text)
 
 
+def test_a_difficulty_range_parses_only_where_asked_for():
+    """``--difficulty`` takes ``LO:HI`` only in parsers built with ``ranges`` (train.py rnn);
+    elsewhere a range is refused as not a number."""
+    ranged, plain = argparse.ArgumentParser(), argparse.ArgumentParser()
+    cli.add_level_options(ranged, ranges=True)
+    cli.add_level_options(plain)
+    assert ranged.parse_args(["--difficulty", "0.2:0.9"]).difficulty == (0.2, 0.9)
+    assert ranged.parse_args(["--difficulty", "0.4"]).difficulty == 0.4
+    assert plain.parse_args(["--difficulty", "0.4"]).difficulty == 0.4
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a number"):
+        plain._option_string_actions["--difficulty"].type("0.2:0.9")
+
+
 def test_check_writable_tries_the_directory_for_real(tmp_path, monkeypatch):
     """An output in an existing folder, or in folders still to be made, passes and leaves
     nothing behind; a read-only or full folder, or a file where a folder should be, is one

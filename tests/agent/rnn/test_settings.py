@@ -10,8 +10,9 @@ import pytest
 
 from agent.rnn.bc import BCConfig, load_bc_config
 from agent.rnn.ppo_config import PPOConfig, load_ppo_config
-from agent.rnn.settings import settings_from_dict
+from agent.rnn.settings import settings_from_dict, training_levels, training_seeds
 from agent.runs import TrainError
+from envs.levels.generator import HELD_OUT_COUNT, difficulty_spread, held_out_seed, held_out_seeds
 
 
 @pytest.mark.parametrize(
@@ -85,3 +86,28 @@ def test_a_settings_file_that_is_a_fifo_is_refused(tmp_path):
     os.mkfifo(path)
     with pytest.raises(TrainError, match="a FIFO"):
         load_ppo_config(path)
+
+
+def test_training_levels_never_use_a_held_out_seed():
+    """The seeds of generated training levels skip every excluded seed (by default the held-out
+    levels' of benchmarks/bench_generalist.py) and still number as many as asked; for run seeds
+    0..2 and up to 10,000 levels none is a held-out seed."""
+    plain = training_seeds(0, 6, exclude=frozenset())
+    skipped = training_seeds(0, 5, exclude=frozenset({plain[2]}))
+    assert skipped == plain[:2] + plain[3:6]
+    held = held_out_seeds()
+    assert len(held) == HELD_OUT_COUNT and held_out_seed(0) in held
+    for seed in range(3):
+        assert not held & set(training_seeds(seed, 10_000))
+
+
+def test_a_difficulty_range_spreads_the_generated_levels_evenly():
+    """A (lo, hi) range gives difficulties evenly spaced from lo to hi, both included; one
+    difficulty is used for every level; a reversed range is a ValueError."""
+    assert difficulty_spread((0.2, 0.8), 4) == [0.2, 0.4, 0.6, 0.8]
+    assert difficulty_spread((0.3, 0.9), 1) == [0.3]
+    assert difficulty_spread(0.6, 3) == [0.6, 0.6, 0.6]
+    with pytest.raises(ValueError, match="lo <= hi"):
+        difficulty_spread((0.9, 0.2), 3)
+    levels = training_levels([], 3, (0.2, 0.8), 40, seed=1)
+    assert [lv.meta["difficulty"] for lv in levels] == ["0.2", "0.5", "0.8"]
