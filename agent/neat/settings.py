@@ -37,7 +37,12 @@ from agent.neat.config import (
 from agent.neat.fitness import SCORES, ConfigMismatch, FitnessSettings, check_config_matches
 from agent.neat.flag_table import flag_of
 from agent.runs import RunDir, TrainError, pin_levels, pinned_levels, run_id_for
-from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, generate_level
+from envs.levels.generator import (
+    DEFAULT_DIFFICULTY,
+    DEFAULT_LENGTH,
+    clear_of_held_out,
+    generate_level,
+)
 from envs.levels.level import Level, load_level
 from envs.sim.profiles import JITTER_MARK
 from envs.smb.console import NES_EXTRA_HINT, nes_available
@@ -165,14 +170,18 @@ def eval_backend(s: TrainSettings) -> str:
 
 
 def level_seed(run_seed: int, generation: int, index: int) -> int:
-    """Seed of generated level ``index`` of ``generation``: a 32-bit hash of the three numbers."""
-    return int(np.random.SeedSequence([run_seed, generation, index]).generate_state(1)[0])
+    """Seed of generated level ``index`` of ``generation``: a 32-bit hash of the three numbers
+    (kept clear of the held-out levels', as every seed here: ``clear_of_held_out``)."""
+    return clear_of_held_out(
+        int(np.random.SeedSequence([run_seed, generation, index]).generate_state(1)[0])
+    )
 
 
 def pool_seed(run_seed: int, index: int) -> int:
     """Seed of level ``index`` of the run's level pool: a 32-bit hash on a stream of its own
     (spawn key 3), apart from the fresh schedule and the validation levels."""
-    return int(np.random.SeedSequence([run_seed, index], spawn_key=(3,)).generate_state(1)[0])
+    seq = np.random.SeedSequence([run_seed, index], spawn_key=(3,))
+    return clear_of_held_out(int(seq.generate_state(1)[0]))
 
 
 def generation_seeds(s: TrainSettings, generation: int) -> list[int]:
@@ -192,7 +201,7 @@ def validation_seed(run_seed: int, index: int) -> int:
     """Seed of held-out validation level ``index``: a 32-bit hash kept apart from the training
     schedule (a spawned child of the run seed), so no generation trains on a validation level."""
     seq = np.random.SeedSequence([run_seed, index], spawn_key=(1,))
-    return int(seq.generate_state(1)[0])
+    return clear_of_held_out(int(seq.generate_state(1)[0]))
 
 
 def next_difficulty(s: TrainSettings, difficulty: float, finished_share: float) -> float:

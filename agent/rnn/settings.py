@@ -24,8 +24,8 @@ from envs.levels.generator import (
     DEFAULT_DIFFICULTY,
     DEFAULT_LENGTH,
     Difficulty,
+    clear_of_held_out,
     difficulty_spread,
-    held_out_seeds,
 )
 from envs.levels.level import Level, load_level
 
@@ -116,19 +116,10 @@ def _level_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, 7919, index]).generate_state(1)[0])
 
 
-def training_seeds(seed: int, count: int, exclude: frozenset[int] | None = None) -> list[int]:
-    """The seeds of a run's ``count`` generated training levels (derived from the run's
-    ``seed``), skipping any in ``exclude`` (default: the held-out levels' seeds,
-    ``envs.levels.generator.held_out_seeds``), so no trainer ever plays a held-out level."""
-    exclude = held_out_seeds() if exclude is None else exclude
-    out: list[int] = []
-    index = 0
-    while len(out) < count:
-        s = _level_seed(seed, index)
-        if s not in exclude:
-            out.append(s)
-        index += 1
-    return out
+def training_seeds(seed: int, count: int) -> list[int]:
+    """The seeds of a run's ``count`` generated training levels, derived from the run's
+    ``seed`` and kept clear of the held-out levels' (``clear_of_held_out``)."""
+    return [clear_of_held_out(_level_seed(seed, i)) for i in range(count)]
 
 
 def level_names(specs: Sequence[str | Path | Level]) -> list[str]:

@@ -54,6 +54,7 @@ __all__ = [
     "generated_seeds",
     "held_out_seed",
     "held_out_seeds",
+    "clear_of_held_out",
 ]
 
 MIN_LENGTH = 32
@@ -176,6 +177,16 @@ def held_out_seed(index: int) -> int:
 def held_out_seeds() -> frozenset[int]:
     """The seeds of the first ``HELD_OUT_COUNT`` held-out levels, which no trainer uses."""
     return frozenset(held_out_seed(i) for i in range(HELD_OUT_COUNT))
+
+
+def clear_of_held_out(seed: int) -> int:
+    """``seed``, or, when it is a held-out level's (``held_out_seeds``), a substitute derived
+    from it on a stream of its own (spawn key 5), again until it is none: every trainer's
+    generated-level seeds pass through here, so no trainer ever plays a held-out level."""
+    held = held_out_seeds()
+    while seed in held:
+        seed = int(np.random.SeedSequence([seed], spawn_key=(5,)).generate_state(1)[0])
+    return seed
 
 
 def difficulty_spread(difficulty: Difficulty, count: int) -> list[float]:

@@ -337,7 +337,7 @@ def _frame(i, P, E, D, tiles, dyn, LD, a, b, d):
     r0 = (y + LD[lvl, LD_SIDE_TOP]) // TILE  # the rows the sides meet walls on
     r1 = (y + LD[lvl, LD_SIDE_BOTTOM]) // TILE
     if push:
-        pass
+        pass  # the game checks its sides after the vertical move (``_impede``, below)
     elif vx > 0:
         c = (x + PLAYER_W - 1) // TILE
         for r in range(r0, r1 + 1):

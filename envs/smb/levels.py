@@ -340,10 +340,9 @@ def stage_level(name: str, parse: Callable[[str, str], T], *, refresh: bool = Fa
         raise StageError(str(exc)) from None
     if seed:
         base = name.rpartition(JITTER_MARK)[0]
-        rename = lambda text, source: parse(  # noqa: E731
-            text.replace(f"; name: {base}\n", f"; name: {name}\n", 1), source
+        return stage_level(
+            base, lambda text, source: parse(renamed(text, name), source), refresh=refresh
         )
-        return stage_level(base, rename, refresh=refresh)
     spec = name.removeprefix(PREFIX)
     plants = spec.endswith(PLANTS)
     try:
@@ -392,8 +391,14 @@ def later_start(text: str, base: str, name: str, col: int) -> str:
             break
     else:
         raise StageError(f"{name}: no ground to start on in column {col}")
-    head = [f"; name: {name}" if line.startswith("; name:") else line for line in head]
-    return "\n".join(head + ["".join(row) for row in rows]) + "\n"
+    return renamed("\n".join(head + ["".join(row) for row in rows]) + "\n", name)
+
+
+def renamed(text: str, name: str) -> str:
+    """The level text ``text`` with its ``; name:`` line naming ``name``."""
+    lines = text.splitlines()
+    lines = [f"; name: {name}" if line.startswith("; name:") else line for line in lines]
+    return "\n".join(lines) + "\n"
 
 
 def smb_stage_names() -> list[str]:

@@ -8,11 +8,19 @@ import os
 
 import pytest
 
+from agent.neat.settings import level_seed, pool_seed, validation_seed
 from agent.rnn.bc import BCConfig, load_bc_config
 from agent.rnn.ppo_config import PPOConfig, load_ppo_config
 from agent.rnn.settings import settings_from_dict, training_levels, training_seeds
 from agent.runs import TrainError
-from envs.levels.generator import HELD_OUT_COUNT, difficulty_spread, held_out_seed, held_out_seeds
+from envs.levels import generator
+from envs.levels.generator import (
+    HELD_OUT_COUNT,
+    clear_of_held_out,
+    difficulty_spread,
+    held_out_seed,
+    held_out_seeds,
+)
 
 
 @pytest.mark.parametrize(
@@ -88,17 +96,30 @@ def test_a_settings_file_that_is_a_fifo_is_refused(tmp_path):
         load_ppo_config(path)
 
 
-def test_training_levels_never_use_a_held_out_seed():
-    """The seeds of generated training levels skip every excluded seed (by default the held-out
-    levels' of benchmarks/bench_generalist.py) and still number as many as asked; for run seeds
-    0..2 and up to 10,000 levels none is a held-out seed."""
-    plain = training_seeds(0, 6, exclude=frozenset())
-    skipped = training_seeds(0, 5, exclude=frozenset({plain[2]}))
-    assert skipped == plain[:2] + plain[3:6]
+def test_no_trainer_draws_a_held_out_seed(monkeypatch):
+    """Every trainer's generated-level seeds (PPO/BC training levels, NEAT's schedule, pool and
+    validation levels) pass through ``clear_of_held_out``: a seed that is a held-out level's is
+    replaced by one that is not, repeatably, and any other seed is kept as it is."""
     held = held_out_seeds()
     assert len(held) == HELD_OUT_COUNT and held_out_seed(0) in held
-    for seed in range(3):
-        assert not held & set(training_seeds(seed, 10_000))
+    sub = clear_of_held_out(held_out_seed(3))
+    assert sub not in held and sub == clear_of_held_out(held_out_seed(3))
+    raw = {
+        "ppo": training_seeds(0, 3),
+        "schedule": [level_seed(0, 5, i) for i in range(3)],
+        "pool": [pool_seed(0, i) for i in range(3)],
+        "validation": [validation_seed(0, i) for i in range(3)],
+    }
+    # declare the seeds each trainer drew held out: every one must now be replaced
+    monkeypatch.setattr(generator, "held_out_seeds", lambda: frozenset(sum(raw.values(), [])))
+    again = {
+        "ppo": training_seeds(0, 3),
+        "schedule": [level_seed(0, 5, i) for i in range(3)],
+        "pool": [pool_seed(0, i) for i in range(3)],
+        "validation": [validation_seed(0, i) for i in range(3)],
+    }
+    for name, seeds in again.items():
+        assert not set(seeds) & set(sum(raw.values(), [])), name
 
 
 def test_a_difficulty_range_spreads_the_generated_levels_evenly():
