@@ -39,7 +39,7 @@ from envs.levels.level import Level, builtin_names, load_level  # noqa: E402
 
 
 def held_out_levels(count: int, difficulty: float, length: int = DEFAULT_LENGTH) -> list[Level]:
-    """The first ``count`` held-out levels (``held_out_seed``, which trainers skip)."""
+    """The first ``count`` held-out levels (``held_out_seed``; no trainer draws them)."""
     return [generate_level(held_out_seed(i), difficulty, length) for i in range(count)]
 
 
