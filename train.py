@@ -10,6 +10,7 @@
     python train.py neat --backend processes --workers 4   # or --backend ray [--ray-address auto]
     python train.py rnn --algo ppo --cell lstm --level 1-1 --frames 3000000 --out runs/ppo
     python train.py rnn --algo bc --cell gru --level 1-1 --out runs/bc    # from solver demos
+    python train.py rnn --algo ppo --init-from runs/bc --level 1-1     # PPO from a BC policy
 
 ``neat``: neuroevolution (docs/neat.md); ``rnn``: LSTM/GRU/RNN policies by recurrent PPO or
 behaviour cloning with DAgger (docs/rnn.md). Shared flags mean what they mean in play.py and
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--frames", type=FRAMES, metavar="F", help=f"PPO: {BUDGET} (2,000,000)")
     g.add_argument("--demos", type=Path, metavar="FILE", help="BC demonstrations (.npz)")
     g.add_argument("--dagger-iters", type=whole(0, 1000), metavar="N", help="BC: DAgger rounds")
+    g.add_argument("--init-from", type=Path, metavar="DIR", help="PPO: start from the policy "
+                   "saved in DIR (e.g. a BC run), in its shape")  # fmt: skip
     add_run_options(r, "run directory (runs/ALGO-CELL-LEVELS-TIMESTAMP)", "configs/ppo.json "
                     "or configs/bc.json (on --resume the run's)", "auto", " (tensors and JSON, "
                     "loaded without unpickling code)")  # fmt: skip
@@ -155,6 +158,8 @@ def run_rnn(args: argparse.Namespace) -> int:
         raise TrainError("--frames: BC has no frame budget; its length is set in configs/bc.json")
     if args.algo == "ppo" and (args.demos is not None or args.dagger_iters is not None):
         raise TrainError("--demos and --dagger-iters are BC's; add --algo bc")
+    if args.init_from is not None and (args.algo != "ppo" or args.resume):
+        raise TrainError("--init-from: only a new PPO run starts from a saved policy")
     check_generated_options(args)
     model_config = algo_config = None
     loader = load_ppo_config if args.algo == "ppo" else load_bc_config
@@ -162,6 +167,8 @@ def run_rnn(args: argparse.Namespace) -> int:
         model_config, algo_config = loader(args.config)
         model_config = dataclasses.replace(model_config, cell=args.cell or model_config.cell)
         algo_config = None if args.resume and not args.config else algo_config
+        if args.init_from is not None and not (args.config or args.cell):
+            model_config = None  # the saved policy's shape
     levels = args.level or (None if args.resume or args.generated else ["1-1"])
     tags = [args.algo, args.cell or "lstm", *[Path(x).stem for x in levels or []]]
     tags += [f"gen{args.generated}"] if args.generated else []
@@ -176,7 +183,8 @@ def run_rnn(args: argparse.Namespace) -> int:
     )  # fmt: skip
     try:
         if args.algo == "ppo":
-            result = train_ppo(model_config, algo_config, frames=args.frames, **common)
+            result = train_ppo(model_config, algo_config, frames=args.frames,
+                               init_from=args.init_from, **common)  # fmt: skip
         else:
             result = train_bc(model_config, algo_config, demos=args.demos,
                               dagger_iters=args.dagger_iters, **common)  # fmt: skip

@@ -56,6 +56,23 @@ def test_play_watches_an_rnn_run(ppo_run):
 
 
 @pytest.mark.slow
+def test_ppo_warm_starts_from_a_saved_run(ppo_run, tmp_path):
+    """--init-from DIR starts a new PPO run from DIR's policy in its shape (a GRU here, with
+    no --cell), recording the origin in run.json; asking for another cell is exit 2."""
+    src, _ = ppo_run
+    out = tmp_path / "warm"
+    proc = run_script("train.py", "rnn", "--init-from", str(src), "--frames", "10240",
+                      "--out", str(out), "--quiet", "--device", "cpu")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["model"]["cell"] == "gru" and run["init_from"]["dir"] == str(src)
+    bad = run_script("train.py", "rnn", "--init-from", str(src), "--cell", "lstm",
+                     "--out", str(tmp_path / "bad"), "--quiet")  # fmt: skip
+    assert bad.returncode == 2 and "cell 'gru' (configured 'lstm')" in bad.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow
 def test_bc_run_from_a_recorded_human_demo(tmp_path):
     """A demo recorded with play.py --record-demo trains a BC model through train.py rnn, and
     --resume with more DAgger rounds adds metrics lines to the same run."""
@@ -88,6 +105,8 @@ def test_bc_run_from_a_recorded_human_demo(tmp_path):
         (["--algo", "bc", "--frames", "1000"], "--frames: BC has no frame budget"),
         (["--algo", "ppo", "--demos", "me.npz"], "--demos and --dagger-iters are BC's"),
         (["--env", "smb"], "built-in world only"),
+        (["--algo", "bc", "--init-from", "runs/x"], "only a new PPO run starts from a saved"),
+        (["--init-from", "missing-run"], "--init-from missing-run: not a run directory"),
         (["--cell", "transformer"], "invalid choice: 'transformer'"),
         (["--generated", "3", "--difficulty", "0.9:0.2"], "needs LO <= HI, got 0.9:0.2"),
         (["--generated", "3", "--difficulty", "0.2:1.5"], "must be within 0..1, got 1.5"),

@@ -79,6 +79,7 @@ from agent.rnn.runfiles import (
     set_rng_states,
     upgrade_metrics,
 )
+from agent.rnn.warmstart import load_warm_start
 from agent.runs import TrainError
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, Difficulty
 from envs.levels.level import Level
@@ -126,6 +127,7 @@ def train_ppo(
     log: Callable[[str], None] | None = None,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
     threads: int | None = 1,
+    init_from: str | Path | None = None,
 ) -> PPOResult:
     """Train (or with ``resume`` = a run directory, continue) a recurrent policy with PPO.
 
@@ -138,12 +140,21 @@ def train_ppo(
     called after every update; returning True stops the run (checkpoint and model written).
     On ``resume`` the run's own settings are used; passing different ones is an error, except
     ``frames``, ``device``, ``progress``. ``threads``: torch CPU threads while training (1 by
-    default, see ``agent.rnn.model.torch_threads``; None leaves torch's). Bad input raises
+    default, see ``agent.rnn.model.torch_threads``; None leaves torch's). ``init_from``: a
+    directory holding a saved policy (e.g. a BC run) whose weights a new run starts from
+    (``agent.rnn.warmstart``; ``model_config`` None takes its shape). Bad input raises
     ``TrainError``/``ModelError``/``DeviceError`` (``ValueError``s) before anything is written.
     """
     dev = resolve_device(device)
     if frames is not None and frames < 1:
         raise TrainError(f"frames must be at least 1, got {frames}")
+    warm = None
+    if init_from is not None:
+        if resume is not None:
+            raise TrainError("--init-from starts a new run; --resume continues its checkpoint")
+        skip = (ppo_config or PPOConfig()).frame_skip
+        warm = load_warm_start(init_from, model_config, skip)
+        model_config = warm.config
     if model_config is None and resume is None:
         model_config = PPO_MODEL
     plan = plan_run(
@@ -154,11 +165,16 @@ def train_ppo(
     if frames is None:
         frames = int(plan.saved["frames"]) if plan.saved is not None else DEFAULT_FRAMES
     level_objs = plan.levels()
+    # a warm start's origin stays in run.json through resumes
+    origin = warm.record if warm is not None else (plan.saved or {}).get("init_from")
+    extra = {"frames": int(frames), **({"init_from": origin} if origin is not None else {})}
     with torch_threads(threads):
         trainer = PPOTrainer(
-            plan.model, plan.settings, level_objs, plan.run_json("ppo", frames=int(frames)),
+            plan.model, plan.settings, level_objs, plan.run_json("ppo", **extra),
             plan.out, dev, progress, log,
         )  # fmt: skip
+        if warm is not None:  # in place: the optimizer keeps its (still empty) parameter refs
+            trainer.model.load_state_dict(warm.weights)
         trainer.files.run_id = plan.run_id
         return trainer.run(plan.checkpoint, callback)
 
