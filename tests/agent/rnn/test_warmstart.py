@@ -89,3 +89,16 @@ def test_bad_warm_starts_are_refused(tmp_path):
     with pytest.raises(TrainError, match="differs from the configured one"):
         train_ppo(other, TINY, frames=1, out_dir=tmp_path / "x", init_from=src, progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_the_generalist_bc_config_trains_ppos_model():
+    """configs/bc_generalist.json (the warm start of the LSTM generalist recipe) loads, clones
+    PPO's own model (so PPO with configs/ppo.json fine-tunes it unchanged), with the same frame
+    skip and no DAgger rounds."""
+    from agent.rnn.bc import load_bc_config
+    from agent.rnn.ppo import load_ppo_config
+    from tests.helpers.cli import ROOT
+
+    model, bc = load_bc_config(ROOT / "configs" / "bc_generalist.json")
+    ppo_model, ppo = load_ppo_config()
+    assert model == ppo_model and bc.frame_skip == ppo.frame_skip and bc.dagger_iters == 0
