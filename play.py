@@ -55,7 +55,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--record-demo",
         type=Path,
         metavar="FILE",
-        help="keyboard play only: save a demonstration (.npz) for train.py lstm --algo bc",
+        help="keyboard play only: save a demonstration (.npz) for train.py rnn --algo bc",
     )
     cli.add_level_options(parser, f"levels (default {DEFAULT_LEVEL})")
     show = parser.add_argument_group("showing")

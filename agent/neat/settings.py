@@ -289,7 +289,7 @@ def _validate_settings(s: TrainSettings) -> None:
         raise TrainError(f"aggregate must be 'mean' or 'min', got {s.aggregate!r}")
     if s.score not in SCORES:
         raise TrainError(f"score must be one of {', '.join(SCORES)}, got {s.score!r}")
-    eval_device(s)  # the same rules as train.py lstm: auto, cpu, cuda, cuda:N
+    eval_device(s)  # the same rules as train.py rnn: auto, cpu, cuda, cuda:N
 
 
 def _validate_generalisation(s: TrainSettings) -> None:
