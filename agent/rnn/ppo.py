@@ -459,6 +459,10 @@ class PPOTrainer(RunTrainer):
         model.train()
         stats: dict[str, list[float]] = {k: [] for k in ("pg", "v", "ent", "kl", "clip")}
         stop = False
+        # value warm-up: every gradient but the value head's is dropped (Adam skips a weight
+        # without one, moments included), so the policy stays exactly as it is
+        frozen = [p for n, p in model.named_parameters() if not n.startswith("value_head.")]
+        warmup = self.update < cfg.value_warmup
         for _ in range(cfg.epochs):
             for mb in env_minibatches(cfg.num_envs, cfg.minibatches, self.mb_gen):
                 mb = mb.to(dev)
@@ -471,6 +475,9 @@ class PPOTrainer(RunTrainer):
                 )  # fmt: skip
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if warmup:
+                    for p in frozen:
+                        p.grad = None
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 self.opt.step()
                 for k in stats:

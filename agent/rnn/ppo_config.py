@@ -48,6 +48,9 @@ class PPOConfig(JsonSettings):
     frame_skip: int = 5
     no_progress_frames: int | None = 300  # end stuck episodes (frames without progress)
     checkpoint_every: int = 10  # updates between checkpoints (and model.pt rewrites)
+    # updates at the start of a run in which only the value head learns: a warm start's policy
+    # (e.g. cloned by BC, whose value head was never trained) is kept while its critic is fitted
+    value_warmup: int = 0
 
     def __post_init__(self) -> None:
         def need(ok: bool, what: str) -> None:
@@ -77,6 +80,7 @@ class PPOConfig(JsonSettings):
             f"target_kl must be positive or null, got {self.target_kl}",
         )
         need(self.checkpoint_every >= 1, "checkpoint_every must be at least 1")
+        need(self.value_warmup >= 0, f"value_warmup must be >= 0, got {self.value_warmup}")
         need(
             self.no_progress_frames is None or self.no_progress_frames >= 1,
             "no_progress_frames must be positive or null",

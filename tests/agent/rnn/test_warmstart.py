@@ -102,3 +102,20 @@ def test_the_generalist_bc_config_trains_ppos_model():
     model, bc = load_bc_config(ROOT / "configs" / "bc_generalist.json")
     ppo_model, ppo = load_ppo_config()
     assert model == ppo_model and bc.frame_skip == ppo.frame_skip and bc.dagger_iters == 0
+
+
+def test_value_warmup_moves_only_the_value_head(tmp_path):
+    """With ``value_warmup`` covering the whole run, PPO updates change the value head and
+    nothing else (the warm-started policy is kept exactly); without it the policy moves too."""
+    src = _saved(tmp_path)
+    kw = {"frames": 2 * FRAMES_PER_UPDATE, "device": "cpu", "progress": False, "init_from": src}
+    warm = PPOConfig(**{**TINY.to_dict(), "value_warmup": 2})
+    train_ppo(None, warm, out_dir=tmp_path / "w", **kw)
+    train_ppo(None, TINY, out_dir=tmp_path / "p", **kw)
+    before, w, p = weights(src), weights(tmp_path / "w"), weights(tmp_path / "p")
+    for k in before:
+        head = k.startswith("value_head.")
+        assert torch.equal(w[k], before[k]) != head, k
+    assert any(not torch.equal(p[k], before[k]) for k in before if "value_head" not in k)
+    with pytest.raises(TrainError, match="value_warmup must be >= 0"):
+        PPOConfig(value_warmup=-1)
