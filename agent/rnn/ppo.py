@@ -81,6 +81,7 @@ from agent.rnn.runfiles import (
 )
 from agent.rnn.warmstart import load_warm_start
 from agent.runs import TrainError
+from envs.gym.episodes import RewardConfig
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, Difficulty
 from envs.levels.level import Level
 
@@ -208,6 +209,7 @@ class PPOTrainer(RunTrainer):
             frame_skip=cfg.frame_skip,
             view_radius=self.mcfg.view_radius,
             no_progress_frames=cfg.no_progress_frames,
+            reward=RewardConfig(stall_penalty=cfg.stall_penalty),
         )
 
     def _build_model(self, gen: torch.Generator) -> RecurrentPolicy:

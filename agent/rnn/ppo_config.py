@@ -47,6 +47,9 @@ class PPOConfig(JsonSettings):
     bootstrap_truncated: bool = True  # truncated episodes bootstrap from their last value
     frame_skip: int = 5
     no_progress_frames: int | None = 300  # end stuck episodes (frames without progress)
+    # null: a stuck episode is truncated (and bootstrapped); a number: it fails, paying this
+    # (before reward_scale), like a death (envs.gym.episodes.RewardConfig.stall_penalty)
+    stall_penalty: float | None = None
     checkpoint_every: int = 10  # updates between checkpoints (and model.pt rewrites)
     # updates at the start of a run in which only the value head learns: a warm start's policy
     # (e.g. cloned by BC, whose value head was never trained) is kept while its critic is fitted
@@ -81,6 +84,10 @@ class PPOConfig(JsonSettings):
         )
         need(self.checkpoint_every >= 1, "checkpoint_every must be at least 1")
         need(self.value_warmup >= 0, f"value_warmup must be >= 0, got {self.value_warmup}")
+        need(
+            self.stall_penalty is None or self.stall_penalty >= 0,
+            f"stall_penalty must be >= 0 or null, got {self.stall_penalty}",
+        )
         need(
             self.no_progress_frames is None or self.no_progress_frames >= 1,
             "no_progress_frames must be positive or null",

@@ -43,6 +43,26 @@ class RewardConfig:
     completion_bonus: float = 50.0
     death_penalty: float = 25.0
     step_penalty: float = 0.0  # paid every step, to favour quick runs
+    # None: an episode cut for making no progress (``no_progress_frames``) is truncated, and a
+    # learner bootstraps it, so standing still in front of a hard obstacle costs nothing and
+    # becomes a safe choice; a number: that cut ends the episode as a failure paying this much
+    stall_penalty: float | None = None
+
+
+def step_reward(
+    r: RewardConfig, gain_tiles, completed, dead, stalled
+) -> tuple[np.ndarray, np.ndarray]:
+    """One agent step's reward and whether it ends the episode, from the tiles of new progress
+    and how the step ended (arrays or scalars): the rule both envs (the built-in world's and the
+    real game's) pay by."""
+    reward = r.progress_per_tile * np.asarray(gain_tiles, dtype=np.float64) - r.step_penalty
+    reward = reward + np.where(completed, r.completion_bonus, 0.0)
+    reward = reward - np.where(dead, r.death_penalty, 0.0)
+    terminated = np.logical_or(completed, dead)
+    if r.stall_penalty is not None:
+        reward = reward - np.where(stalled, r.stall_penalty, 0.0)
+        terminated = terminated | np.asarray(stalled, dtype=np.bool_)
+    return reward, terminated
 
 
 def resolve_levels(level: LevelSpec | Sequence[LevelSpec] | None) -> list[Level] | None:
@@ -166,18 +186,16 @@ class EpisodeBatch:
         before = P[:, P_RIGHTMOST].copy()
         self.world.step(actions, self.frame_skip)
         status = P[:, P_STATUS]
+        stalled = np.zeros(len(P), dtype=np.bool_)
         if self.no_progress_frames is not None:
             stalled = running & (status == RUNNING)
             stalled &= self.world.frames_since_progress() >= self.no_progress_frames
             P[stalled, P_STATUS] = TIMEOUT  # freeze the world: its episode is over
-        r = self.reward
         gain = (P[:, P_RIGHTMOST] - before) / TILE
-        reward = r.progress_per_tile * gain - r.step_penalty
-        reward += np.where(status == COMPLETED, r.completion_bonus, 0.0)
-        reward -= np.where(status == DEAD, r.death_penalty, 0.0)
+        reward, ended = step_reward(self.reward, gain, status == COMPLETED, status == DEAD, stalled)
         reward = np.where(running, reward, 0.0)
-        terminated = running & ((status == DEAD) | (status == COMPLETED))
-        truncated = running & (status == TIMEOUT)
+        terminated = running & ended
+        truncated = running & (status == TIMEOUT) & ~terminated
         return reward, terminated, truncated
 
     def observe(self) -> np.ndarray:

@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.gym.episodes import RewardConfig, check_play_settings
+from envs.gym.episodes import RewardConfig, check_play_settings, step_reward
 from envs.sim.constants import BUTTONS, COMPLETED, DEAD, FPS, TIMEOUT
 from envs.smb.console import Console, SmbRun
 from envs.smb.ram import PLAYER_Y, clock, joypad_byte, parse_stage, tile_grid
@@ -134,22 +134,24 @@ class SuperMarioBrosTilesEnv(gym.Env):
             return self._observe(), 0.0, False, False, self._info()
         before = run.rightmost
         run.advance(joypad_byte(action), self.frame_skip)
-        if (
+        stalled = (
             run.running
             and self.no_progress_frames is not None
             and run.frames_since_progress >= self.no_progress_frames
-        ):
+        )
+        if stalled:
             run.status = TIMEOUT
-        r = self.reward_config
-        reward = r.progress_per_tile * (run.rightmost - before) / 16 - r.step_penalty
-        if run.status == COMPLETED:
-            reward += r.completion_bonus
-        elif run.status == DEAD:
-            reward -= r.death_penalty
+        reward, ended = step_reward(
+            self.reward_config,
+            (run.rightmost - before) / 16,
+            run.status == COMPLETED,
+            run.status == DEAD,
+            stalled,
+        )
         if self.render_mode == "human":
             self.render()
-        terminated = run.status in (DEAD, COMPLETED)
-        truncated = run.status == TIMEOUT
+        terminated = bool(ended)
+        truncated = run.status == TIMEOUT and not terminated
         return self._observe(), float(reward), terminated, truncated, self._info()
 
     def _observe(self) -> np.ndarray:

@@ -99,6 +99,31 @@ def test_minibatches_replay_the_rollout_exactly(tmp_path):
             assert not torch.allclose(logp_leak, ro.logprobs[:, mb], atol=1e-4)
 
 
+def test_stall_penalty_ends_stuck_episodes_as_failures(tmp_path):
+    """With ``stall_penalty`` set, PPO's rollout sees a stuck episode end as terminal with the
+    penalty (times reward_scale) and no bootstrap; unset, the same episodes are truncated and
+    bootstrapped (a non-zero value added to the last reward). A negative penalty is refused."""
+    last_rewards = {}
+    for penalty in (None, 10.0):
+        trainer = _trainer(tmp_path / str(penalty), num_steps=48, no_progress_frames=20,
+                           stall_penalty=penalty)  # fmt: skip
+        assert trainer.env.batch.reward.stall_penalty == penalty
+        trainer.env.step = _standing_still(trainer.env.step)
+        ro = trainer.collect_rollout()
+        ends = ro.starts[1:] == 1  # the step before each of these ended an episode
+        last_rewards[penalty] = ro.rewards[:-1][ends]
+    assert len(last_rewards[10.0]) > 0
+    assert torch.allclose(last_rewards[10.0], torch.tensor(-10.0 * PPOConfig().reward_scale))
+    assert not torch.allclose(last_rewards[None], torch.tensor(0.0))
+    with pytest.raises(TrainError, match="stall_penalty must be >= 0"):
+        PPOConfig(stall_penalty=-1.0)
+
+
+def _standing_still(step):
+    """The env's step with every button released (no progress, no death on 1-1's start)."""
+    return lambda actions: step(np.zeros_like(actions))
+
+
 @pytest.mark.slow
 def test_tiny_run_writes_its_files_and_loads_as_an_agent(tmp_path):
     """Two updates of 4 envs x 16 steps complete and write run.json, metrics.jsonl (one line per

@@ -79,6 +79,23 @@ def test_no_progress_limit_truncates():
     assert truncated and not terminated and steps == 12 and info["frames"] == 60
 
 
+def test_stall_penalty_turns_a_stuck_end_into_a_failure():
+    """With ``stall_penalty`` set, the no-progress cut terminates (not truncates) the episode
+    and pays the penalty on that step; the time limit and all other rewards are unchanged."""
+    from envs.gym.episodes import RewardConfig
+
+    env = PlatformerEnv("1-1", no_progress_frames=60, reward=RewardConfig(stall_penalty=7.5))
+    env.reset(seed=0)
+    rewards = []
+    terminated = truncated = False
+    while not (truncated or terminated) and len(rewards) < 100:
+        _, r, terminated, truncated, info = env.step(np.zeros(6))
+        rewards.append(r)
+    assert terminated and not truncated and len(rewards) == 12
+    assert not info["dead"] and not info["completed"]
+    assert rewards[-1] == pytest.approx(-7.5) and rewards[:-1] == [0.0] * 11
+
+
 def test_same_seed_same_rollout_on_generated_levels():
     """Two envs with generated levels, same seed and actions, give identical trajectories."""
     acts = random_actions(0, 150, 1)[:, 0]
