@@ -69,6 +69,7 @@ from agent.rnn.ppo_loss import (
     env_minibatches,
     ppo_loss,
 )
+from agent.rnn.replay import LevelReplay
 from agent.rnn.runfiles import (
     CHECKPOINT_FILE,
     RunTrainer,
@@ -84,6 +85,7 @@ from agent.runs import TrainError
 from envs.gym.episodes import RewardConfig
 from envs.levels.generator import DEFAULT_DIFFICULTY, DEFAULT_LENGTH, Difficulty
 from envs.levels.level import Level
+from envs.sim.constants import P_LEVEL
 
 __all__ = [
     "PPOConfig",
@@ -236,6 +238,8 @@ class PPOTrainer(RunTrainer):
         self.completions = 0
         self.episodes = 0
         self.first_completion: dict[str, Any] | None = None
+        many = self.cfg.level_replay > 0 and len(self.levels) > 1
+        self.replay = LevelReplay(len(self.levels), self.cfg.level_replay) if many else None
 
     def _restore(self, ck: dict[str, Any]) -> None:
         from envs.sim.world import WorldState
@@ -269,6 +273,8 @@ class PPOTrainer(RunTrainer):
             self.completions = t["completions"]
             self.episodes = t["episodes"]
             self.first_completion = t["first_completion"]
+            if self.replay is not None:
+                self.replay.load(t["level_scores"])
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise checkpoint_error(self.out, exc) from None
 
@@ -286,6 +292,8 @@ class PPOTrainer(RunTrainer):
             "episodes": self.episodes,
             "first_completion": self.first_completion,
         }
+        if self.replay is not None:
+            trainer["level_scores"] = self.replay.state()
         ck = {
             "format": PPO_CHECKPOINT_FORMAT,
             "run_id": self.files.run_id,
@@ -390,6 +398,8 @@ class PPOTrainer(RunTrainer):
             init_state=tuple(x.clone() for x in self.state),
         )
         rew_buf = np.zeros((T, N), dtype=np.float32)
+        if self.replay is not None:
+            self.env.set_level_weights(self.replay.weights())
         model.eval()
         with torch.inference_mode():
             for t in range(T):
@@ -422,6 +432,10 @@ class PPOTrainer(RunTrainer):
                                 "progress": float(info["progress"][i]),
                             }
                         )
+                    if self.replay is not None:  # before the reset draws the next levels
+                        ended = np.flatnonzero(done)
+                        slots = self.env.world.P[ended, P_LEVEL]
+                        self.replay.record(slots, ~info["completed"][ended])
                     self.ep_return[done] = 0.0
                     self.ep_length[done] = 0
                     # Same-step reset: the next observation of those envs starts a new episode.

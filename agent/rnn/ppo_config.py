@@ -50,6 +50,8 @@ class PPOConfig(JsonSettings):
     # null: a stuck episode is truncated (and bootstrapped); a number: it fails, paying this
     # (before reward_scale), like a death (envs.gym.episodes.RewardConfig.stall_penalty)
     stall_penalty: float | None = None
+    # share of level draws given to the levels that fail most (agent.rnn.replay; 0: uniform)
+    level_replay: float = 0.0
     checkpoint_every: int = 10  # updates between checkpoints (and model.pt rewrites)
     # updates at the start of a run in which only the value head learns: a warm start's policy
     # (e.g. cloned by BC, whose value head was never trained) is kept while its critic is fitted
@@ -84,6 +86,10 @@ class PPOConfig(JsonSettings):
         )
         need(self.checkpoint_every >= 1, "checkpoint_every must be at least 1")
         need(self.value_warmup >= 0, f"value_warmup must be >= 0, got {self.value_warmup}")
+        need(
+            0.0 <= self.level_replay <= 1.0,
+            f"level_replay must be within [0, 1], got {self.level_replay}",
+        )
         need(
             self.stall_penalty is None or self.stall_penalty >= 0,
             f"stall_penalty must be >= 0 or null, got {self.stall_penalty}",

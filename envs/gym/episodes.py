@@ -122,6 +122,8 @@ class EpisodeBatch:
         self.no_progress_frames = no_progress_frames
         self.reward = reward or RewardConfig()
         self.level_pool = level_pool
+        # How resets draw among ``levels`` (None: uniformly); see ``set_level_weights``.
+        self.level_weights: np.ndarray | None = None
         if self.levels is None:
             # One slot per world, refilled with a new generated level at each of its resets.
             bank = LevelBank([self._generate(0)] * n)
@@ -167,10 +169,30 @@ class EpisodeBatch:
                 slots[i] = i
         elif len(self.levels) > 1:
             for i in idx:
-                slots[i] = rngs[i].integers(len(self.levels))
+                if self.level_weights is None:
+                    slots[i] = rngs[i].integers(len(self.levels))
+                else:
+                    slots[i] = rngs[i].choice(len(self.levels), p=self.level_weights)
         else:
             slots[idx] = 0
         self.world.reset(slots, mask)
+
+    def set_level_weights(self, weights: np.ndarray | None) -> None:
+        """Make later resets draw level i with probability ``weights[i]`` (one per level of
+        the fixed list, non-negative, summing to 1; None: uniformly again)."""
+        if weights is None:
+            self.level_weights = None
+            return
+        if self.levels is None:
+            raise ValueError("level weights need a fixed list of levels, not generated ones")
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (len(self.levels),) or not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError(
+                f"level weights: expected {len(self.levels)} finite non-negative numbers"
+            )
+        if not np.isclose(w.sum(), 1.0):
+            raise ValueError(f"level weights must sum to 1, got {w.sum():.6g}")
+        self.level_weights = w / w.sum()
 
     def _slot_for(self, level: Level) -> int:
         """The bank slot holding ``level``, added to the bank if new."""

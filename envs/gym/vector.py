@@ -61,6 +61,11 @@ class PlatformerVectorEnv(VectorEnv):
     def world(self):
         return self.batch.world
 
+    def set_level_weights(self, weights: np.ndarray | None) -> None:
+        """Later resets draw level i of the fixed list with probability ``weights[i]`` (None:
+        uniformly): ``EpisodeBatch.set_level_weights``."""
+        self.batch.set_level_weights(weights)
+
     def reset(
         self, *, seed: int | Sequence[int | None] | None = None, options: dict | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:

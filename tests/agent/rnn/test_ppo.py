@@ -15,6 +15,7 @@ from agent.rnn.ppo_config import PPO_MODEL
 from agent.rnn.ppo_loss import compute_gae, env_minibatches
 from agent.rnn.settings import training_levels
 from agent.runs import TrainError
+from tests.helpers.levels import level_from_rows
 from tests.helpers.rnn import same_weights, untimed, weights
 
 TINY_MODEL = ModelConfig(hidden=16, encoder=16, view_radius=3, encoder_type="mlp")
@@ -150,14 +151,23 @@ def test_tiny_run_writes_its_files_and_loads_as_an_agent(tmp_path):
 
 
 @pytest.mark.slow
-def test_deterministic_and_resume_continues_exactly(tmp_path):
+@pytest.mark.parametrize("replay", [0.0, 0.8])
+def test_deterministic_and_resume_continues_exactly(tmp_path, replay):
     """The same seed gives the same weights and metrics; a run stopped after 2 of 3 updates
     and resumed ends bit-identical to the uninterrupted run (the checkpoint holds the model,
-    optimizer, generator, env worlds and rngs, recurrent state and next observation)."""
+    optimizer, generator, env worlds and rngs, recurrent state and next observation, and with
+    ``level_replay`` the levels' failure scores)."""
     frames = 3 * FRAMES_PER_UPDATE
     kw = {"frames": frames, "device": "cpu", "progress": False, "seed": 3}
-    # Two levels so the env's level draws (its rngs) matter for the resume.
-    kw["levels"] = ["1-1", "1-2"]
+    # Two levels so the env's level draws (its rngs) matter for the resume; one a random policy
+    # often finishes and one it never does, and a short no-progress limit, so that episodes end
+    # and (with replay) the two levels' scores part.
+    short = level_from_rows(*["." * 16] * 6, "..S.F" + "." * 11, "X" * 16, name="short")
+    kw["levels"] = ["1-1", short]
+
+    def _cfg(**more):
+        return PPOConfig(**{**TINY, "level_replay": replay, "no_progress_frames": 40, **more})
+
     a = train_ppo(TINY_MODEL, _cfg(), out_dir=tmp_path / "a", **kw)
     b = train_ppo(TINY_MODEL, _cfg(), out_dir=tmp_path / "b", **kw)
     assert same_weights(weights(tmp_path / "a"), weights(tmp_path / "b"))
