@@ -40,10 +40,12 @@ from envs.sim.world import LevelBank, World
 __all__ = [
     "MARIO_COMPLETION_BONUS",
     "MARIO_FRAME_PENALTY",
+    "ENDINGS",
     "BatchEvaluation",
     "EpisodeRules",
     "Episodes",
     "Worlds",
+    "episode_ending",
     "episode_record",
     "mario_fitness",
     "play_levels",
@@ -251,6 +253,21 @@ def episode_record(agent_name: str, record: dict[str, Any], **extra: Any) -> dic
     }
 
 
+#: How an episode ended (``episode_ending``): the flag, a pit, an enemy or spikes, the time
+#: limit or the loop's no-progress rule, or the loop's frame cap while still running.
+ENDINGS = ("finished", "fell", "hit", "timeout", "cut")
+
+
+def episode_ending(record: dict[str, Any]) -> str:
+    """One of ``ENDINGS`` for a world's record (worlds that cannot tell a pit from an enemy,
+    the real game's, report every death as ``hit``)."""
+    if record["completed"]:
+        return "finished"
+    if record["dead"]:
+        return "fell" if record.get("fell") else "hit"
+    return "timeout" if record.get("timeout") else "cut"
+
+
 def episode_return(record: dict[str, Any], start_x: float, frame_skip: int, reward=None) -> float:
     """The Gymnasium envs' default reward summed over an episode: tiles of progress from
     ``start_x`` (px), the flag bonus, the death penalty (``envs.gym.episodes.RewardConfig``)."""
@@ -298,6 +315,7 @@ def evaluate_worlds(
                 rightmost=round(rec["rightmost"], 2),
                 frames_to_finish=rec["frames"] if done else None,
                 dead=rec["dead"],
+                ending=episode_ending(rec),
                 **{"return": round(episode_return(rec, start_x[i], skip, reward), 3)},
             )
         )
@@ -316,10 +334,11 @@ def play_levels(
 
     World ``i`` plays ``levels[i % len(levels)]`` (the solver agent maps its worlds to levels
     the same way). Each result is ``episode_record`` plus ``episode`` (its index),
-    ``rightmost`` (pixels), ``frames_to_finish`` (None unless completed), ``dead`` and
-    ``return`` (the Gymnasium env's default reward summed over the episode). Episodes end at
-    death, the flag or the level's time limit, by ``rules`` (default: none of the loop's own),
-    or after ``max_frames`` frames (0: none; they count as not completed).
+    ``rightmost`` (pixels), ``frames_to_finish`` (None unless completed), ``dead``, ``ending``
+    (``episode_ending``) and ``return`` (the Gymnasium env's default reward summed over the
+    episode). Episodes end at death, the flag or the level's time limit, by ``rules``
+    (default: none of the loop's own), or after ``max_frames`` frames (0: none; they count as
+    not completed).
     """
     if not levels:
         raise ValueError("play_levels needs at least one level")

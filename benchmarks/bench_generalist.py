@@ -10,6 +10,8 @@ Episodes end at death, the flag or the level's time limit (the comparison harnes
 ``agent.episodes.play_levels``). One Markdown row per run: shipped levels finished (and each
 one's progress), the share of held-out levels finished at each difficulty, the run's species
 count (NEAT: the last generation's) and training wall-clock from its ``metrics.jsonl``.
+``--endings`` adds, per difficulty, how the unfinished held-out episodes ended
+(``agent.episodes.ENDINGS``: fell into a pit, hit an enemy or spikes, out of time: stuck).
 
 Run: ``python benchmarks/bench_generalist.py zoo/neat-generalist runs/... [--held-out 100]``.
 """
@@ -27,7 +29,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, installed or not
     sys.path.insert(0, str(ROOT))
 
 from agent.base import load_agent  # noqa: E402
-from agent.episodes import play_levels  # noqa: E402
+from agent.episodes import ENDINGS, play_levels  # noqa: E402
 from agent.runs import read_metrics_file  # noqa: E402
 from envs.levels.generator import (  # noqa: E402
     DEFAULT_LENGTH,
@@ -60,25 +62,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", type=int, default=100, help="levels per difficulty (100)")
     parser.add_argument("--difficulties", default="0.3,0.6,0.9")
     parser.add_argument("--length", type=int, default=DEFAULT_LENGTH)
+    parser.add_argument(
+        "--endings", action="store_true", help="a column per difficulty: how failures ended"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.held_out <= HELD_OUT_COUNT:  # beyond: seeds trainers do not avoid
         parser.error(f"--held-out must be 1..{HELD_OUT_COUNT}, got {args.held_out}")
     difficulties = [float(x) for x in args.difficulties.split(",")]
     shipped = [load_level(name) for name in builtin_names()]
     held = {d: held_out_levels(args.held_out, d, args.length) for d in difficulties}
-    heads = " | ".join(f"held-out {d:g}" for d in difficulties)
+    heads = [f"held-out {d:g}" for d in difficulties]
+    if args.endings:
+        heads += [f"unfinished {d:g} ({'/'.join(ENDINGS[1:4])})" for d in difficulties]
     names = " | ".join(lv.name for lv in shipped)
-    print(f"| run | shipped finished | {names} | {heads} | species | wall s |")
-    print("|---|---:|" + "---:|" * (len(shipped) + len(difficulties) + 2))
+    print(f"| run | shipped finished | {names} | {' | '.join(heads)} | species | wall s |")
+    print("|---|---:|" + "---:|" * (len(shipped) + len(heads) + 2))
     for spec in args.runs:
         ev = play_levels(load_agent(spec, shipped), shipped).episodes
         cells = " | ".join(
             f"**{e['progress']:.0f}%**" if e["completed"] else f"{e['progress']:.0f}%" for e in ev
         )
-        shares = []
+        shares, endings = [], []
         for d in difficulties:
             done = play_levels(load_agent(spec, held[d]), held[d]).episodes
             shares.append(f"{100 * np.mean([e['completed'] for e in done]):.0f}%")
+            endings.append("/".join(str(sum(e["ending"] == k for e in done)) for k in ENDINGS[1:4]))
+        if args.endings:
+            shares += endings
         species, wall = run_facts(Path(spec))
         finished = sum(e["completed"] for e in ev)
         print(

@@ -312,15 +312,19 @@ class World:
         self.P[np.asarray(mask) & (self.status() == RUNNING), P_STATUS] = TIMEOUT
 
     def records(self) -> list[dict]:
-        """Every world's episode so far: level, how it ended, progress (0..1), frames and the
-        rightmost x reached (px), as the episode loop of ``agent.episodes`` reports them."""
+        """Every world's episode so far: level, how it ended (``fell``: died below the map, in
+        a pit), progress (0..1), frames and the rightmost x reached (px), as the episode loop of
+        ``agent.episodes`` reports them."""
         status, progress, rightmost = self.status(), self.progress(), self.rightmost_px()
-        names = self.bank.names[self.P[:, P_LEVEL]]
+        slots = self.P[:, P_LEVEL]
+        names = self.bank.names[slots]
+        below = self.P[:, PY] > self.bank.info[slots, LD_H] * TILE
         return [
             {
                 "level": str(names[i]),
                 "completed": bool(status[i] == COMPLETED),
                 "dead": bool(status[i] == DEAD),
+                "fell": bool(status[i] == DEAD and below[i]),
                 "timeout": bool(status[i] == TIMEOUT),
                 "progress": float(progress[i]),
                 "frames": int(self.P[i, P_FRAMES]),
